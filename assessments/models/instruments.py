@@ -1,0 +1,217 @@
+"""Instrument catalogue: versions are edited as rows while drafts, then frozen.
+
+Publishing writes the rows into ``InstrumentVersion.definition`` (the document
+format of ``assessments/instruments/schema.json``); the scoring engines only
+ever read that frozen document, so an assessment pinned to a version keeps its
+score whatever happens to the rows or to later versions.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Instrument(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InstrumentVersionQuerySet(models.QuerySet["InstrumentVersion"]):
+    def published(self) -> InstrumentVersionQuerySet:
+        return self.filter(status=InstrumentVersion.Status.PUBLISHED)
+
+    def by_key(self, key: str) -> InstrumentVersion:
+        """`rqs-1.0` for that version, or a bare code for its latest published."""
+        qs = self.select_related("instrument")
+        for candidate in qs.filter(instrument__code__in=_key_prefixes(key)):
+            if candidate.key == key:
+                return candidate
+        latest = qs.published().filter(instrument__code=key).order_by("-published_at")
+        found = latest.first()
+        if found is None:
+            raise InstrumentVersion.DoesNotExist(f"No instrument version {key!r}")
+        return found
+
+
+def _key_prefixes(key: str) -> list[str]:
+    parts = key.split("-")
+    return ["-".join(parts[:i]) for i in range(1, len(parts))]
+
+
+class InstrumentVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired"
+
+    class Kind(models.TextChoices):
+        POINTS = "points", "Points (RQS)"
+        WEIGHTED = "weighted", "Weighted (METRICS)"
+        CHECKLIST = "checklist", "Checklist (CLEAR)"
+        JUDGEMENT = "judgement", "Judgement (QUADAS-2)"
+
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.CharField(max_length=20)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Wording revision: labels and help texts only."
+    )
+    name = models.CharField(max_length=200)
+    short_name = models.CharField(max_length=60, blank=True)
+    citation = models.TextField(blank=True)
+    doi = models.CharField(max_length=200, blank=True)
+    licence = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    needs_check = models.BooleanField(
+        default=False,
+        help_text="Provisional: to be checked against the primary paper.",
+    )
+    note = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    definition = models.JSONField(
+        null=True, blank=True, editable=False, help_text="Frozen at publication."
+    )
+    scoring_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Fingerprint of the rows as last loaded from a file, to tell admin edits apart.
+    loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = InstrumentVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["instrument__code", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "version"], name="unique_instrument_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(definition__isnull=False),
+                name="frozen_unless_draft",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.short_name or self.name} ({self.key}, {self.status})"
+
+    @property
+    def key(self) -> str:
+        return f"{self.instrument.code}-{self.version}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class Section(models.Model):
+    version = models.ForeignKey(
+        InstrumentVersion, on_delete=models.CASCADE, related_name="sections"
+    )
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=300)
+    help = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "code"], name="unique_section_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.label}"
+
+
+class Condition(models.Model):
+    version = models.ForeignKey(
+        InstrumentVersion, on_delete=models.CASCADE, related_name="conditions"
+    )
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=300)
+    help = models.TextField(blank=True)
+    options = models.JSONField(
+        default=list, help_text='List of {"code": ..., "label": ...}.'
+    )
+    applies_when = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "code"], name="unique_condition_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.label}"
+
+
+class Item(models.Model):
+    class Type(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTI = "multi", "Multiple choice (points add up)"
+        YESNO = "yesno", "Yes / no"
+        YNNA = "ynna", "Yes / no / not applicable"
+        SIGNALLING = "signalling", "Yes / no / unclear"
+        JUDGEMENT = "judgement", "Low / high / unclear"
+
+    version = models.ForeignKey(
+        InstrumentVersion, on_delete=models.CASCADE, related_name="items"
+    )
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="items")
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=300)
+    help = models.TextField(blank=True)
+    type = models.CharField(max_length=12, choices=Type.choices)
+    weight = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    applies_when = models.JSONField(default=list, blank=True)
+    essential = models.BooleanField(default=True)
+    stage = models.PositiveSmallIntegerField(null=True, blank=True)
+    tracks = models.JSONField(default=list, blank=True)
+    judgement = models.CharField(max_length=20, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="unique_item_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.label}"
+
+
+class Option(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="options")
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=300)
+    points = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    requires = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "code"], name="unique_option_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.label}"

@@ -1,0 +1,211 @@
+"""Review projects, their members and their studies."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from .instruments import InstrumentVersion
+
+
+class Project(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    class Percent(models.TextChoices):
+        RAW = "raw", "Raw (may be negative)"
+        FLOORED = "floored", "Floored at 0"
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    instruments = models.ManyToManyField(
+        InstrumentVersion, through="ProjectInstrument", related_name="projects"
+    )
+    reviewers_per_study = models.PositiveSmallIntegerField(default=2)
+    blinding = models.BooleanField(default=True)
+    percent_convention = models.CharField(
+        max_length=8, choices=Percent.choices, default=Percent.RAW
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.ACTIVE
+    )
+    # Bumped whenever an answer or status changes: dashboards and reports
+    # compare it to tell a stored figure from a current one.
+    data_revision = models.PositiveBigIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reviewers_per_study__gte=1, reviewers_per_study__lte=10),
+                name="reviewers_per_study_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def floor_percent(self) -> bool:
+        return self.percent_convention == self.Percent.FLOORED
+
+
+class ProjectInstrument(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    version = models.ForeignKey(InstrumentVersion, on_delete=models.PROTECT)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "version"], name="unique_project_instrument"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} uses {self.version}"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        REVIEWER = "reviewer", "Reviewer"
+        OBSERVER = "observer", "Observer"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    adjudicator = models.BooleanField(
+        default=False, help_text="May resolve disagreements in this project."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="unique_membership"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+
+class Study(models.Model):
+    class Track(models.TextChoices):
+        HANDCRAFTED = "handcrafted", "Handcrafted radiomics"
+        DEEP_LEARNING = "deep_learning", "Deep learning"
+        BOTH = "both", "Both"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="studies"
+    )
+    title = models.TextField()
+    authors = models.TextField(blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    journal = models.CharField(max_length=300, blank=True)
+    doi = models.CharField("DOI", max_length=200, blank=True)
+    pmid = models.CharField("PMID", max_length=20, blank=True)
+    abstract = models.TextField(blank=True)
+    modality = models.CharField(max_length=100, blank=True)
+    disease = models.CharField("disease / cancer site", max_length=200, blank=True)
+    clinical_task = models.CharField(max_length=200, blank=True)
+    method_track = models.CharField(max_length=15, choices=Track.choices, blank=True)
+    sample_size = models.PositiveIntegerField(null=True, blank=True)
+    data_url = models.URLField("link to data", max_length=500, blank=True)
+    code_url = models.URLField("link to code", max_length=500, blank=True)
+    xnat_project = models.CharField("XNAT project", max_length=200, blank=True)
+    title_key = models.CharField(max_length=500, editable=False, db_index=True)
+    excluded = models.BooleanField(default=False)
+    exclusion_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["abstract"])
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "studies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "doi"],
+                condition=~Q(doi=""),
+                name="unique_study_doi",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "pmid"],
+                condition=~Q(pmid=""),
+                name="unique_study_pmid",
+            ),
+            models.CheckConstraint(
+                condition=Q(excluded=False) | ~Q(exclusion_reason=""),
+                name="exclusion_needs_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "year"])]
+
+    def __str__(self) -> str:
+        return self.title[:80]
+
+
+class ConflictOfInterest(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conflicts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conflicts"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="unique_conflict")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} declared a conflict on {self.study}"
+
+
+class AuditEvent(models.Model):
+    """Actions that change no single record: exports, downloads, reassignments."""
+
+    project = models.ForeignKey(
+        Project, null=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    target = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"
+        )

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("assessments.urls")),
+]
+
+handler403 = "assessments.views.errors.permission_denied"
+handler404 = "assessments.views.errors.page_not_found"
+handler500 = "assessments.views.errors.server_error"

@@ -1,0 +1,147 @@
+"""Shared fixtures: services (PostgreSQL, Redis, a real Celery worker) and users.
+
+Tests that need a service skip when it is not configured, and fail instead
+when REQUIRE_SERVICES=1 (as in .ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip, or fail under REQUIRE_SERVICES=1, when a service is missing."""
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {what}")
+    pytest.skip(what)
+
+
+def uses_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def uses_redis() -> bool:
+    return settings.BROKER_KIND == "redis"
+
+
+@pytest.fixture
+def postgres() -> None:
+    require(uses_postgres(), "this test needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def redis_broker() -> None:
+    require(uses_redis(), "this test needs Redis (set CELERY_BROKER_URL)")
+
+
+def _database_url(settings_dict: dict[str, object]) -> str:
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], queue: str, log: Path):
+        self.proc = proc
+        self.queue = queue
+        self.log = log
+
+    def pool_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True
+        )
+        return [int(pid) for pid in out.stdout.split()]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None,
+    django_db_blocker: object,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[WorkerProcess]:
+    """A real `celery worker` process on Redis, working on the test database."""
+    require(uses_redis(), "a real worker needs Redis (set CELERY_BROKER_URL)")
+    require(uses_postgres(), "a real worker needs PostgreSQL (set DATABASE_URL)")
+    from django.db import connection
+
+    from rqs.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    app.conf.task_default_queue = queue
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "CELERY_QUEUE": queue,
+        "CONN_MAX_AGE": "0",
+    }
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+    proc = subprocess.Popen(
+        [
+            celery,
+            "-A",
+            "rqs",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            "1",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    worker = WorkerProcess(proc, queue, log)
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.output():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("Celery worker did not start:\n" + worker.output()[-3000:])
+        time.sleep(0.2)
+    yield worker
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def user_factory(db: None):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    def make(username: str, **extra: object):  # type: ignore[no-untyped-def]
+        return get_user_model().objects.create_user(
+            username=username, password="pw", email=f"{username}@example.org", **extra
+        )
+
+    return make
