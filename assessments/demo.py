@@ -1,30 +1,194 @@
-"""The demo project that `make run` shows a newcomer (via `manage.py demo`)."""
+"""The demo project that `make run` shows a newcomer (via `manage.py demo`).
+
+Idempotent: it creates what is missing and never touches what exists, so a
+rerun keeps what the user did.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import Membership, Project
+from django.contrib.auth.models import Permission
+from django.db import transaction
+
+from .bibliography import normalise_title
+from .models import Assessment, InstrumentVersion, Membership, Project, Study
+from .services import workflow
+
+STUDIES = [
+    (
+        "CT radiomics signature predicts EGFR mutation status in lung adenocarcinoma",
+        2019,
+        "CT",
+        "lung cancer",
+        "handcrafted",
+        412,
+        "10.5555/demo.2019.001",
+    ),
+    (
+        "Deep learning on PET/CT for overall survival in non-small cell lung cancer",
+        2021,
+        "PET/CT",
+        "lung cancer",
+        "deep_learning",
+        877,
+        "10.5555/demo.2021.002",
+    ),
+    (
+        "Delta-radiomics of cone-beam CT during radiotherapy for early response",
+        2020,
+        "CBCT",
+        "lung cancer",
+        "handcrafted",
+        96,
+        "10.5555/demo.2020.003",
+    ),
+    (
+        "MRI radiomics to predict pathological complete response in rectal cancer",
+        2022,
+        "MRI",
+        "rectal cancer",
+        "handcrafted",
+        231,
+        "10.5555/demo.2022.004",
+    ),
+    (
+        "External validation of a radiomics nomogram for lymph node metastasis",
+        2023,
+        "CT",
+        "gastric cancer",
+        "both",
+        1054,
+        "10.5555/demo.2023.005",
+    ),
+    (
+        "Mammography deep learning model for interval breast cancer risk",
+        2024,
+        "Mammography",
+        "breast cancer",
+        "deep_learning",
+        15230,
+        "10.5555/demo.2024.006",
+    ),
+    (
+        "Robustness of radiomic features to segmentation variability in glioma MRI",
+        2018,
+        "MRI",
+        "glioma",
+        "handcrafted",
+        120,
+        "10.5555/demo.2018.007",
+    ),
+    (
+        "Prostate MRI radiomics for clinically significant cancer: a multicentre study",
+        2023,
+        "MRI",
+        "prostate cancer",
+        "both",
+        640,
+        "10.5555/demo.2023.008",
+    ),
+]
+
+# Answers for a finished RQS 1.0 assessment (a typical mid-range study).
+RQS_TYPICAL = {
+    "1": ["documented"],
+    "2": ["yes"],
+    "3": ["no"],
+    "4": ["no"],
+    "5": ["either"],
+    "6": ["yes"],
+    "7": ["no"],
+    "8": ["yes"],
+    "9": ["stat"],
+    "10": [],
+    "11": ["no"],
+    "12": ["same_institute"],
+    "13": ["yes"],
+    "14": ["no"],
+    "15": ["no"],
+    "16": ["code"],
+}
 
 
 def ensure_demo_project(users: dict[str, Any]) -> Project:
     """Create what is missing of the demo project; never touch what exists."""
-    project, _ = Project.objects.get_or_create(
+    existing = Project.objects.filter(slug="demo").first()
+    if existing is not None:
+        return existing
+    return _create(users)
+
+
+@transaction.atomic
+def _create(users: dict[str, Any]) -> Project:
+    lead = users["lead"]
+    lead.user_permissions.add(Permission.objects.get(codename="add_project"))
+    versions = [InstrumentVersion.objects.by_key(k) for k in ("rqs-1.0", "metrics-1.0")]
+    project = workflow.create_project(
+        name="Demo: radiomics in oncology",
         slug="demo",
-        defaults={
-            "name": "Demo: radiomics in lung cancer",
-            "description": (
-                "A demo review of radiomics studies with RQS 1.0 and METRICS."
-            ),
-            "created_by": users["lead"],
-        },
+        versions=versions,
+        user=lead,
+        description="A demo review of radiomics studies with RQS 1.0 and METRICS.",
     )
-    for name, role in (
-        ("lead", "lead"),
-        ("reviewer1", "reviewer"),
-        ("reviewer2", "reviewer"),
-    ):
-        Membership.objects.get_or_create(
-            project=project, user=users[name], defaults={"role": role}
+    for name in ("reviewer1", "reviewer2"):
+        workflow.set_membership(
+            project=project,
+            member=users[name],
+            role=Membership.Role.REVIEWER,
+            user=lead,
         )
+    for title, year, modality, disease, track, n, doi in STUDIES:
+        Study.objects.create(
+            project=project,
+            title=title,
+            title_key=normalise_title(title),
+            year=year,
+            modality=modality,
+            disease=disease,
+            method_track=track,
+            sample_size=n,
+            doi=doi,
+            journal="Demo Journal of Radiomics",
+            authors="Demo A; Example B",
+            clinical_task="prognosis",
+            created_by=lead,
+        )
+    workflow.auto_assign(project=project, version=versions[0], per_study=2, user=lead)
+    _fill_some(project, versions[0], users)
     return project
+
+
+def _fill_some(project: Project, rqs: InstrumentVersion, users: dict[str, Any]) -> None:
+    """Two studies submitted by both reviewers, one in progress."""
+    studies = list(Study.objects.filter(project=project).order_by("pk"))
+    for study in studies[:2]:
+        for assessment in Assessment.objects.filter(study=study, version=rqs):
+            answers = dict(RQS_TYPICAL)
+            if assessment.reviewer == users["reviewer2"]:
+                # A realistic disagreement for the consensus view.
+                answers.update({"12": ["one_other"], "7": ["yes"]})
+            _answer_all(assessment, answers, assessment.reviewer)
+            workflow.submit_assessment(assessment=assessment, user=assessment.reviewer)
+    partial = Assessment.objects.filter(study=studies[2], version=rqs).first()
+    if partial is not None:
+        first_five = dict(list(RQS_TYPICAL.items())[:5])
+        _answer_all(partial, first_five, partial.reviewer)
+
+
+def _answer_all(
+    assessment: Assessment, answers: dict[str, list[str]], user: Any
+) -> None:
+    for code, choices in answers.items():
+        current = assessment.answers.filter(item_code=code).first()
+        workflow.save_answer(
+            assessment=assessment,
+            user=user,
+            data=workflow.AnswerInput(
+                item_code=code,
+                choices=choices,
+                evidence=f"Demo evidence for item {code}.",
+                page="3",
+            ),
+            seen_revision=current.revision if current else 0,
+        )

@@ -1,10 +1,58 @@
 from django.urls import path
 
-from .views import health, pages
+from .views import assessments, health, pages, projects, studies
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("", pages.home, name="home"),
     path("queue/", pages.queue, name="queue"),
     path("instruments/", pages.instrument_list, name="instrument-list"),
+    path("instruments/<str:key>/", pages.instrument_detail, name="instrument-detail"),
+    path("accounts/relogin", assessments.relogin, name="relogin"),
+    path("projects/new/", projects.project_create, name="project-create"),
+    path("p/<slug:slug>/", projects.project_detail, name="project-detail"),
+    path("p/<slug:slug>/edit/", projects.project_edit, name="project-edit"),
+    path("p/<slug:slug>/members/", projects.project_members, name="project-members"),
+    path("p/<slug:slug>/assign/", projects.project_assign, name="project-assign"),
+    path("p/<slug:slug>/audit/", projects.project_audit, name="project-audit"),
+    path("p/<slug:slug>/studies/", studies.study_list, name="study-list"),
+    path("p/<slug:slug>/studies/add/", studies.study_add, name="study-add"),
+    path("p/<slug:slug>/studies/import/", studies.study_import, name="study-import"),
+    path("p/<slug:slug>/scores/import/", studies.score_import, name="score-import"),
+    path("p/<slug:slug>/s/<uuid:uuid>/", studies.study_detail, name="study-detail"),
+    path("p/<slug:slug>/s/<uuid:uuid>/edit/", studies.study_edit, name="study-edit"),
+    path(
+        "p/<slug:slug>/s/<uuid:uuid>/exclude/",
+        studies.study_exclude,
+        name="study-exclude",
+    ),
+    path(
+        "p/<slug:slug>/s/<uuid:uuid>/conflict/",
+        studies.study_conflict,
+        name="study-conflict",
+    ),
+    path(
+        "p/<slug:slug>/s/<uuid:uuid>/assign/", studies.study_assign, name="study-assign"
+    ),
+    path(
+        "p/<slug:slug>/a/<uuid:uuid>/reassign/",
+        studies.assessment_reassign,
+        name="assessment-reassign",
+    ),
+    path("a/<uuid:uuid>/", assessments.assessment_form, name="assessment-form"),
+    path(
+        "a/<uuid:uuid>/answer", assessments.assessment_answer, name="assessment-answer"
+    ),
+    path(
+        "a/<uuid:uuid>/submit", assessments.assessment_submit, name="assessment-submit"
+    ),
+    path(
+        "a/<uuid:uuid>/reopen", assessments.assessment_reopen, name="assessment-reopen"
+    ),
+    path(
+        "a/<uuid:uuid>/history/",
+        assessments.assessment_history,
+        name="assessment-history",
+    ),
+    path("a/<uuid:uuid>.json", assessments.assessment_json, name="assessment-json"),
 ]

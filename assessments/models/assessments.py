@@ -124,7 +124,11 @@ class Answer(models.Model):
     )
     # Item or condition code, as numbered in the publication.
     item_code = models.CharField(max_length=40)
-    choices = models.JSONField(default=list, blank=True)
+    # None: not answered (evidence may still be typed); []: answered, none ticked.
+    choices = models.JSONField(null=True, blank=True)
+    # The assessment's revision when this answer was last written: a save
+    # based on an older one would overwrite a newer answer and is refused.
+    revision = models.PositiveIntegerField(default=0)
     # Cached from the engine for aggregation in SQL (per-item adherence).
     points = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     adheres = models.BooleanField(null=True)
@@ -161,7 +165,7 @@ class Answer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.item_code}: {'+'.join(self.choices)}"
+        return f"{self.item_code}: {'+'.join(self.choices or [])}"
 
 
 class Resolution(models.Model):

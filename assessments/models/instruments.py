@@ -125,6 +125,9 @@ class Section(models.Model):
     code = models.CharField(max_length=40)
     label = models.CharField(max_length=300)
     help = models.TextField(blank=True)
+    group = models.CharField(
+        max_length=100, blank=True, help_text="Heading above sections, e.g. Methods."
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -203,6 +206,7 @@ class Option(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="options")
     code = models.CharField(max_length=40)
     label = models.CharField(max_length=300)
+    help = models.TextField(blank=True)
     points = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     requires = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)

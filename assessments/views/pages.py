@@ -1,31 +1,70 @@
 """Top-level pages: the user's projects, their queue, the instrument catalogue."""
 
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import access
+from .. import access, selectors
 from ..models import InstrumentVersion
+from ..services.catalogue import definition_of
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    projects = access.visible_projects(request.user).order_by("name")
-    return render(request, "assessments/project_list.html", {"projects": projects})
+    projects = (
+        access.visible_projects(request.user)
+        .annotate(
+            n_studies=Count("studies", filter=Q(studies__excluded=False), distinct=True)
+        )
+        .order_by("name")
+    )
+    return render(
+        request,
+        "assessments/project_list.html",
+        {
+            "projects": projects,
+            "can_create": request.user.has_perm("assessments.add_project"),
+        },
+    )
 
 
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "assessments/queue.html", {"rows": []})
+    rows = selectors.reviewer_queue(request.user)
+    done = sum(1 for r in rows if r.status == "submitted")
+    return render(
+        request,
+        "assessments/queue.html",
+        {"rows": rows, "done": done, "total": len(rows)},
+    )
+
+
+def _versions_for(user: object) -> object:
+    versions = InstrumentVersion.objects.select_related("instrument")
+    if not getattr(user, "is_staff", False):
+        versions = versions.exclude(status=InstrumentVersion.Status.DRAFT)
+    return versions
 
 
 @require_GET
 def instrument_list(request: HttpRequest) -> HttpResponse:
-    versions = InstrumentVersion.objects.select_related("instrument").exclude(
-        status=InstrumentVersion.Status.DRAFT
-    )
-    if request.user.is_staff:
-        versions = InstrumentVersion.objects.select_related("instrument")
     return render(
-        request, "assessments/instrumentversion_list.html", {"versions": versions}
+        request,
+        "assessments/instrumentversion_list.html",
+        {"versions": _versions_for(request.user)},
+    )
+
+
+@require_GET
+def instrument_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """Read-only preview: sections, items, options with points or weights."""
+    found = [v for v in _versions_for(request.user) if v.key == key]  # type: ignore[attr-defined]
+    if not found:
+        raise Http404("No such instrument version")
+    version = found[0]
+    return render(
+        request,
+        "assessments/instrumentversion_detail.html",
+        {"version": version, "definition": definition_of(version)},
     )

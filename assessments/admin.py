@@ -1,0 +1,313 @@
+"""Django admin: instrument criteria editable as drafts, read-only once published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from simple_history.admin import SimpleHistoryAdmin
+
+from .instruments import DefinitionError
+from .models import (
+    Assessment,
+    AuditEvent,
+    Condition,
+    InstrumentVersion,
+    Item,
+    Membership,
+    Option,
+    Project,
+    Section,
+    Study,
+)
+from .services import catalogue
+
+
+class DraftOnlyMixin:
+    """Rows of a published or retired version are shown, never changed."""
+
+    def _editable(self, obj: Any) -> bool:
+        version = getattr(obj, "version", None) or getattr(obj, "item", None)
+        if isinstance(obj, InstrumentVersion):
+            version = obj
+        elif isinstance(obj, Option):
+            version = obj.item.version
+        return version is None or version.is_editable
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and (  # type: ignore[misc]
+            obj is None or self._editable(obj)
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and (  # type: ignore[misc]
+            obj is None or self._editable(obj)
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not self._editable(obj):
+            return False
+        return super().has_add_permission(request, obj)  # type: ignore[misc]
+
+
+class SectionInline(DraftOnlyMixin, admin.TabularInline):
+    model = Section
+    extra = 0
+    fields = ("position", "code", "label", "help")
+
+
+class ConditionInline(DraftOnlyMixin, admin.TabularInline):
+    model = Condition
+    extra = 0
+    fields = ("position", "code", "label", "options", "applies_when")
+
+
+class ItemInline(DraftOnlyMixin, admin.TabularInline):
+    model = Item
+    extra = 0
+    fields = (
+        "position",
+        "section",
+        "code",
+        "label",
+        "type",
+        "weight",
+        "essential",
+        "stage",
+        "applies_when",
+    )
+    show_change_link = True
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "section":
+            version_id = request.resolver_match.kwargs.get("object_id")  # type: ignore[union-attr]
+            kwargs["queryset"] = Section.objects.filter(version_id=version_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class OptionInline(DraftOnlyMixin, admin.TabularInline):
+    model = Option
+    extra = 0
+    fields = ("position", "code", "label", "points", "requires")
+
+
+class ImportDefinitionForm(forms.Form):
+    file = forms.FileField(help_text="A definition file (YAML or JSON).")
+
+
+class CompareForm(forms.Form):
+    left = forms.ModelChoiceField(InstrumentVersion.objects.all())
+    right = forms.ModelChoiceField(InstrumentVersion.objects.all())
+
+
+class NewDraftForm(forms.Form):
+    new_version = forms.CharField(max_length=20, help_text="e.g. 1.1")
+
+
+@admin.register(InstrumentVersion)
+class InstrumentVersionAdmin(DraftOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "status",
+        "revision",
+        "kind",
+        "needs_check",
+        "published_at",
+    )
+    list_filter = ("status", "kind", "instrument")
+    inlines = [SectionInline, ConditionInline, ItemInline]
+    readonly_fields = ("scoring_hash", "published_at", "retired_at", "based_on")
+    actions = ["publish", "retire", "export"]
+    change_list_template = "admin/assessments/instrumentversion/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        extra = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="assessments_instrumentversion_import",
+            ),
+            path(
+                "compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="assessments_instrumentversion_compare",
+            ),
+            path(
+                "<int:pk>/new-draft/",
+                self.admin_site.admin_view(self.new_draft_view),
+                name="assessments_instrumentversion_newdraft",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    @admin.action(description="Publish (validates first)")
+    def publish(
+        self, request: HttpRequest, queryset: QuerySet[InstrumentVersion]
+    ) -> None:
+        for version in queryset:
+            try:
+                catalogue.publish_version(version=version)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    self.message_user(
+                        request, f"{version.key}: {message}", messages.ERROR
+                    )
+            else:
+                self.message_user(request, f"{version.key} published.")
+
+    @admin.action(description="Retire")
+    def retire(
+        self, request: HttpRequest, queryset: QuerySet[InstrumentVersion]
+    ) -> None:
+        for version in queryset:
+            try:
+                catalogue.retire_version(version=version)
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+
+    @admin.action(description="Export the definition file (YAML)")
+    def export(
+        self, request: HttpRequest, queryset: QuerySet[InstrumentVersion]
+    ) -> HttpResponse:
+        version = queryset.first()
+        assert version is not None
+        doc = version.definition or catalogue.document_from_rows(version)
+        response = HttpResponse(
+            yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
+            content_type="application/yaml",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{version.key}.yaml"'
+        return response
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        form = ImportDefinitionForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                doc = yaml.safe_load(
+                    form.cleaned_data["file"].read().decode("utf-8-sig")
+                )
+                outcome = catalogue.load_definition(
+                    doc if isinstance(doc, dict) else {}
+                )
+            except (yaml.YAMLError, UnicodeDecodeError, DefinitionError) as exc:
+                form.add_error("file", f"Not a readable definition: {exc}")
+            else:
+                level = messages.ERROR if outcome.action == "error" else messages.INFO
+                self.message_user(request, f"{outcome.key}: {outcome.action}", level)
+                for line in outcome.messages:
+                    self.message_user(request, line, level)
+                if outcome.action != "error":
+                    return HttpResponseRedirect(
+                        reverse("admin:assessments_instrumentversion_changelist")
+                    )
+        return render(
+            request,
+            "admin/assessments/instrument_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "title": "Import a definition file",
+            },
+        )
+
+    def compare_view(self, request: HttpRequest) -> HttpResponse:
+        form = CompareForm(request.GET or None)
+        lines: list[str] | None = None
+        if form.is_valid():
+            lines = catalogue.compare_versions(
+                form.cleaned_data["left"], form.cleaned_data["right"]
+            )
+        return render(
+            request,
+            "admin/assessments/instrument_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "method": "get",
+                "lines": lines,
+                "title": "Compare two versions",
+            },
+        )
+
+    def new_draft_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        version = get_object_or_404(InstrumentVersion, pk=pk)
+        form = NewDraftForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                draft = catalogue.new_draft_from(
+                    version=version, new_version=form.cleaned_data["new_version"]
+                )
+            except ValidationError as exc:
+                form.add_error("new_version", exc)
+            else:
+                return HttpResponseRedirect(
+                    reverse(
+                        "admin:assessments_instrumentversion_change", args=[draft.pk]
+                    )
+                )
+        return render(
+            request,
+            "admin/assessments/instrument_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "title": f"New draft from {version.key}",
+            },
+        )
+
+
+@admin.register(Item)
+class ItemAdmin(DraftOnlyMixin, admin.ModelAdmin):
+    list_display = ("code", "label", "version", "type")
+    list_filter = ("version",)
+    inlines = [OptionInline]
+
+
+@admin.register(Project)
+class ProjectAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "slug", "status", "reviewers_per_study", "blinding")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    list_display = ("project", "user", "role", "adjudicator")
+    list_filter = ("project", "role")
+
+
+@admin.register(Study)
+class StudyAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "project", "year", "doi", "excluded")
+    list_filter = ("project",)
+    search_fields = ("title", "doi", "pmid")
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(SimpleHistoryAdmin):
+    list_display = ("study", "version", "kind", "reviewer", "status", "total")
+    list_filter = ("status", "kind", "version")
+    readonly_fields = [f.name for f in Assessment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "actor", "action", "target", "project")
+    list_filter = ("action",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

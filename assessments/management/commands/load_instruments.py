@@ -1,0 +1,44 @@
+"""Load the bundled instrument definitions (idempotent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from assessments.instruments import bundled_definitions_dir, load_definition_file
+from assessments.services.catalogue import load_definition
+
+
+class Command(BaseCommand):
+    help = (
+        "Load instrument definitions (default: the bundled ones). A newer wording "
+        "revision is applied; a scoring difference in a published version is an error."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="*", type=Path, help="definition files")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        files = options["files"] or sorted(bundled_definitions_dir().glob("*.yaml"))
+        failed = False
+        for path in files:
+            try:
+                doc = load_definition_file(path)
+            except Exception as exc:  # a broken file must name itself, not crash
+                self.stderr.write(f"{path.name}: {exc}")
+                failed = True
+                continue
+            outcome = load_definition(doc)
+            stream = (
+                self.stderr
+                if outcome.action in {"error", "kept-edited"}
+                else self.stdout
+            )
+            stream.write(f"{outcome.key}: {outcome.action}")
+            for message in outcome.messages:
+                stream.write(f"  {message}")
+            failed = failed or outcome.action == "error"
+        if failed:
+            raise CommandError("Some definitions were not loaded (see above).")

@@ -1,0 +1,114 @@
+"""Reusable reads, aggregated in SQL so query counts stay flat as projects grow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from . import access
+from .models import Answer, Assessment, InstrumentVersion, Project, Study
+from .services.catalogue import definition_of
+
+STATUS_ORDER = ["assigned", "in_progress", "submitted", "reopened"]
+
+
+def project_versions(project: Project) -> list[InstrumentVersion]:
+    return list(
+        project.instruments.select_related("instrument").order_by(
+            "projectinstrument__position"
+        )
+    )
+
+
+def project_progress(project: Project) -> dict[int, dict[str, int]]:
+    """Reviewer assessments per version and status."""
+    rows = (
+        Assessment.objects.filter(study__project=project, kind="reviewer")
+        .values("version_id", "status")
+        .annotate(n=Count("id"))
+    )
+    out: dict[int, dict[str, int]] = {}
+    for row in rows:
+        out.setdefault(row["version_id"], dict.fromkeys(STATUS_ORDER, 0))[
+            row["status"]
+        ] = row["n"]
+    return out
+
+
+def study_list(project: Project, params: dict[str, str]) -> QuerySet[Study]:
+    """Studies with assignment and submission counts, filtered by the query string."""
+    qs = Study.objects.filter(project=project).annotate(
+        n_assigned=Count("assessments", filter=Q(assessments__kind="reviewer")),
+        n_submitted=Count(
+            "assessments",
+            filter=Q(assessments__kind="reviewer", assessments__status="submitted"),
+        ),
+    )
+    if params.get("q"):
+        qs = qs.filter(
+            Q(title__icontains=params["q"])
+            | Q(doi__icontains=params["q"])
+            | Q(pmid=params["q"])
+            | Q(authors__icontains=params["q"])
+        )
+    for field in ("modality", "disease"):
+        if params.get(field):
+            qs = qs.filter(**{f"{field}__iexact": params[field]})
+    if params.get("year", "").isdigit():
+        qs = qs.filter(year=int(params["year"]))
+    if params.get("excluded") == "1":
+        qs = qs.filter(excluded=True)
+    elif params.get("excluded") != "all":
+        qs = qs.filter(excluded=False)
+    return qs.order_by("title", "pk")
+
+
+def reviewer_queue(user: Any) -> list[Assessment]:
+    """The user's own reviewer assessments, with answered-item counts."""
+    rows = list(
+        Assessment.objects.filter(reviewer_id=user.pk, kind="reviewer")
+        .select_related("study__project", "version__instrument")
+        .annotate(n_answered=Count("answers", filter=Q(answers__choices__isnull=False)))
+        .order_by("status", "study__project__name", "study__title")
+    )
+    sizes: dict[int, int] = {}
+    for row in rows:
+        if row.version_id not in sizes:
+            definition = definition_of(row.version)
+            sizes[row.version_id] = len(definition.items) + len(definition.conditions)
+        row.n_questions = sizes[row.version_id]  # type: ignore[attr-defined]
+    return rows
+
+
+def study_assessments(user: Any, study: Study) -> list[Assessment]:
+    """Assessments of the study this user may see (blinding applied)."""
+    return list(
+        access.visible_assessments(user, study.project)
+        .filter(study=study)
+        .select_related("reviewer", "version__instrument")
+        .order_by("version_id", "kind", "reviewer__username")
+    )
+
+
+def study_assignments(study: Study) -> list[Assessment]:
+    """Who is assigned and their status: never their answers or scores."""
+    return list(
+        Assessment.objects.filter(study=study)
+        .select_related("reviewer", "version__instrument")
+        .only(
+            "uuid",
+            "status",
+            "kind",
+            "reviewer__username",
+            "version__version",
+            "version__instrument__code",
+            "study_id",
+            "first_submitted_at",
+        )
+        .order_by("version_id", "kind", "reviewer__username")
+    )
+
+
+def answers_by_item(assessment: Assessment) -> dict[str, Answer]:
+    return {a.item_code: a for a in Answer.objects.filter(assessment=assessment)}

@@ -1,0 +1,1 @@
+"""Workflows that touch several models: one typed, keyword-only function each."""

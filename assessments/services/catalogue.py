@@ -1,0 +1,436 @@
+"""Instrument catalogue services: load, edit, publish, retire, compare.
+
+A published version is immutable: its rows are never written again, and its
+frozen ``definition`` is what every assessment made against it is scored with.
+Editing a published version means a new draft copied from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..instruments import (
+    Definition,
+    parse_definition,
+    validate_definition,
+    with_standard_options,
+)
+from ..models import Condition, Instrument, InstrumentVersion, Item, Option, Section
+
+VERSION_FIELDS = ("name", "short_name", "citation", "doi", "licence", "kind", "note")
+WORDING_FIELDS = ("name", "short_name", "citation", "doi", "licence", "note")
+
+
+class PublishedVersionError(ValidationError):
+    """Raised for any attempt to change a published or retired version."""
+
+
+def ensure_editable(version: InstrumentVersion) -> None:
+    if not version.is_editable:
+        raise PublishedVersionError(
+            f"{version.key} is {version.status} and cannot be changed; "
+            "make a new draft from it instead."
+        )
+
+
+def _number(value: Decimal | None) -> str | int | None:
+    if value is None:
+        return None
+    normalised = value.normalize()
+    if normalised == normalised.to_integral_value():
+        return int(normalised)
+    return format(normalised, "f")
+
+
+def document_from_rows(version: InstrumentVersion) -> dict[str, Any]:
+    """The definition document of a version, built from its (draft) rows."""
+    doc: dict[str, Any] = {
+        "code": version.instrument.code,
+        "version": version.version,
+        "status": "published" if version.status != "draft" else "draft",
+        "revision": version.revision,
+        **{name: getattr(version, name) for name in VERSION_FIELDS},
+        "needs_check": version.needs_check,
+        "params": version.params or {},
+        "conditions": [
+            {
+                "code": c.code,
+                "label": c.label,
+                "help": c.help,
+                "options": c.options,
+                "applies_when": c.applies_when,
+            }
+            for c in version.conditions.all()
+        ],
+        "sections": [],
+    }
+    items = Item.objects.filter(version=version).prefetch_related("options")
+    by_section: dict[int, list[Item]] = {}
+    for item in items:
+        by_section.setdefault(item.section_id, []).append(item)
+    for section in version.sections.all():
+        doc["sections"].append(
+            {
+                "code": section.code,
+                "label": section.label,
+                "help": section.help,
+                **({"group": section.group} if section.group else {}),
+                "items": [_item_doc(i) for i in by_section.get(section.pk, [])],
+            }
+        )
+    return doc
+
+
+def _item_doc(item: Item) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "code": item.code,
+        "label": item.label,
+        "help": item.help,
+        "type": item.type,
+        "applies_when": item.applies_when,
+        "essential": item.essential,
+        "options": [
+            {
+                "code": o.code,
+                "label": o.label,
+                **({"help": o.help} if o.help else {}),
+                **({"points": _number(o.points)} if o.points is not None else {}),
+                "requires": o.requires,
+            }
+            for o in item.options.all()
+        ],
+    }
+    if item.weight is not None:
+        doc["weight"] = _number(item.weight)
+    if item.stage is not None:
+        doc["stage"] = item.stage
+    if item.tracks:
+        doc["tracks"] = item.tracks
+    if item.judgement:
+        doc["judgement"] = item.judgement
+    return doc
+
+
+def document_hash(doc: dict[str, Any]) -> str:
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _rows_hash(version: InstrumentVersion) -> str:
+    doc = document_from_rows(version)
+    doc.pop("status", None)
+    return document_hash(doc)
+
+
+def create_rows(version: InstrumentVersion, doc: dict[str, Any]) -> None:
+    """Write a document's conditions, sections, items and options as rows."""
+    for pos, cond in enumerate(doc.get("conditions", [])):
+        Condition.objects.create(
+            version=version,
+            code=cond["code"],
+            label=cond.get("label", ""),
+            help=cond.get("help", ""),
+            options=cond.get("options", []),
+            applies_when=cond.get("applies_when", []),
+            position=pos,
+        )
+    item_pos = 0
+    for pos, sec in enumerate(doc.get("sections", [])):
+        section = Section.objects.create(
+            version=version,
+            code=sec["code"],
+            label=sec.get("label", ""),
+            help=sec.get("help", ""),
+            group=sec.get("group", ""),
+            position=pos,
+        )
+        for raw in sec.get("items", []):
+            _create_item(version, section, raw, item_pos)
+            item_pos += 1
+
+
+def _create_item(
+    version: InstrumentVersion, section: Section, raw: dict[str, Any], pos: int
+) -> None:
+    weight = raw.get("weight")
+    item = Item.objects.create(
+        version=version,
+        section=section,
+        code=str(raw["code"]),
+        label=raw.get("label", ""),
+        help=raw.get("help", ""),
+        type=raw["type"],
+        weight=Decimal(str(weight)) if weight is not None else None,
+        applies_when=raw.get("applies_when", []),
+        essential=raw.get("essential", True),
+        stage=raw.get("stage"),
+        tracks=raw.get("tracks", []),
+        judgement=raw.get("judgement", ""),
+        position=pos,
+    )
+    Option.objects.bulk_create(
+        Option(
+            item=item,
+            code=str(opt["code"]),
+            label=opt.get("label", ""),
+            help=opt.get("help", ""),
+            points=Decimal(str(opt["points"])) if "points" in opt else None,
+            requires=opt.get("requires", []),
+            position=opos,
+        )
+        for opos, opt in enumerate(raw.get("options", []))
+    )
+
+
+def _delete_rows(version: InstrumentVersion) -> None:
+    Item.objects.filter(version=version).delete()
+    version.sections.all().delete()
+    version.conditions.all().delete()
+
+
+@lru_cache(maxsize=64)
+def _parsed(pk: int, digest: str, frozen: str) -> Definition:
+    return parse_definition(json.loads(frozen))
+
+
+def definition_of(version: InstrumentVersion) -> Definition:
+    """The definition the engines score with: frozen, or a draft's current rows."""
+    doc = version.definition if version.definition else document_from_rows(version)
+    frozen = json.dumps(doc, sort_keys=True, default=str)
+    digest = hashlib.sha256(frozen.encode()).hexdigest()
+    return _parsed(version.pk, digest, frozen)
+
+
+@transaction.atomic
+def publish_version(*, version: InstrumentVersion) -> InstrumentVersion:
+    """Validate a draft's rows, freeze them into the definition and lock it."""
+    version = InstrumentVersion.objects.select_for_update().get(pk=version.pk)
+    ensure_editable(version)
+    doc = document_from_rows(version)
+    doc["status"] = "published"
+    problems = validate_definition(doc)
+    if version.needs_check:
+        problems.append(
+            "This version is marked as needing a check against the primary "
+            "publication; clear 'needs check' once it has been checked."
+        )
+    if problems:
+        raise ValidationError(problems)
+    definition = parse_definition(doc)
+    version.definition = doc
+    version.scoring_hash = definition.scoring_fingerprint()
+    version.status = InstrumentVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.save()
+    return version
+
+
+@transaction.atomic
+def retire_version(*, version: InstrumentVersion) -> InstrumentVersion:
+    """Hide a published version from new projects; existing scores stay."""
+    if version.status != InstrumentVersion.Status.PUBLISHED:
+        raise ValidationError(f"Only a published version can be retired ({version}).")
+    version.status = InstrumentVersion.Status.RETIRED
+    version.retired_at = timezone.now()
+    version.save(update_fields=["status", "retired_at"])
+    return version
+
+
+@transaction.atomic
+def new_draft_from(
+    *, version: InstrumentVersion, new_version: str
+) -> InstrumentVersion:
+    """Copy a version's content into a new draft, for editing."""
+    if InstrumentVersion.objects.filter(
+        instrument=version.instrument, version=new_version
+    ).exists():
+        raise ValidationError(f"{version.instrument.code}-{new_version} exists.")
+    doc = version.definition or document_from_rows(version)
+    draft = InstrumentVersion.objects.create(
+        instrument=version.instrument,
+        version=new_version,
+        status=InstrumentVersion.Status.DRAFT,
+        revision=1,
+        needs_check=version.needs_check,
+        params=doc.get("params", {}),
+        based_on=version,
+        **{name: getattr(version, name) for name in VERSION_FIELDS},
+    )
+    create_rows(draft, doc)
+    return draft
+
+
+def compare_versions(a: InstrumentVersion, b: InstrumentVersion) -> list[str]:
+    """Readable differences between two versions: scoring first, then wording."""
+    left, right = definition_of(a), definition_of(b)
+    lines = left.scoring_differences(right)
+    lines += _wording_differences(
+        a.definition or document_from_rows(a), b.definition or document_from_rows(b)
+    )
+    return lines
+
+
+def _wording_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{name}: {a.get(name)!r} -> {b.get(name)!r}"
+        for name in WORDING_FIELDS
+        if a.get(name) != b.get(name)
+    ]
+    left, right = _labels(a), _labels(b)
+    for key in sorted(left.keys() & right.keys()):
+        if left[key] != right[key]:
+            lines.append(f"{key}: {left[key]!r} -> {right[key]!r}")
+    return lines
+
+
+def _labels(doc: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for cond in doc.get("conditions", []):
+        out[f"condition {cond['code']} label"] = cond.get("label", "")
+        out[f"condition {cond['code']} help"] = cond.get("help", "")
+    for sec in doc.get("sections", []):
+        out[f"section {sec['code']} label"] = sec.get("label", "")
+        for item in sec.get("items", []):
+            out[f"item {item['code']} label"] = item.get("label", "")
+            out[f"item {item['code']} help"] = item.get("help", "")
+            for opt in item.get("options", []):
+                out[f"item {item['code']} option {opt['code']}"] = opt.get("label", "")
+    return out
+
+
+@dataclass
+class LoadOutcome:
+    key: str
+    action: str  # created | unchanged | reworded | replaced | kept-edited | error
+    messages: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def load_definition(doc: dict[str, Any]) -> LoadOutcome:
+    """Put one definition document into the database (idempotent)."""
+    doc = with_standard_options(doc)
+    problems = validate_definition(doc)
+    key = f"{doc.get('code')}-{doc.get('version')}"
+    if problems:
+        return LoadOutcome(key, "error", problems)
+    instrument, _ = Instrument.objects.get_or_create(
+        code=doc["code"], defaults={"name": doc["name"]}
+    )
+    version = (
+        InstrumentVersion.objects.select_for_update()
+        .filter(instrument=instrument, version=str(doc["version"]))
+        .first()
+    )
+    if version is None:
+        return _create_version(instrument, doc)
+    if version.status == InstrumentVersion.Status.DRAFT:
+        return _reload_draft(version, doc)
+    return _reload_published(version, doc)
+
+
+def _create_version(instrument: Instrument, doc: dict[str, Any]) -> LoadOutcome:
+    version = InstrumentVersion.objects.create(
+        instrument=instrument,
+        version=str(doc["version"]),
+        status=InstrumentVersion.Status.DRAFT,
+        revision=doc.get("revision", 1),
+        needs_check=doc.get("needs_check", False),
+        params=doc.get("params", {}),
+        **{name: doc.get(name, "") for name in VERSION_FIELDS},
+    )
+    create_rows(version, doc)
+    version.loaded_hash = _rows_hash(version)
+    version.save(update_fields=["loaded_hash"])
+    if doc.get("status") == "published":
+        publish_version(version=version)
+    return LoadOutcome(version.key, "created")
+
+
+def _reload_draft(version: InstrumentVersion, doc: dict[str, Any]) -> LoadOutcome:
+    if version.loaded_hash and _rows_hash(version) != version.loaded_hash:
+        return LoadOutcome(
+            version.key,
+            "kept-edited",
+            [f"{version.key} is a draft edited in the database; left as it is."],
+        )
+    if _same_content(document_from_rows(version), doc):
+        if doc.get("status") == "published":
+            publish_version(version=version)
+            return LoadOutcome(version.key, "published")
+        return LoadOutcome(version.key, "unchanged")
+    for name in VERSION_FIELDS:
+        setattr(version, name, doc.get(name, ""))
+    version.revision = doc.get("revision", 1)
+    version.needs_check = doc.get("needs_check", False)
+    version.params = doc.get("params", {})
+    version.save()
+    _delete_rows(version)
+    create_rows(version, doc)
+    version.loaded_hash = _rows_hash(version)
+    version.save(update_fields=["loaded_hash"])
+    if doc.get("status") == "published":
+        publish_version(version=version)
+    return LoadOutcome(version.key, "replaced")
+
+
+def _same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Rows and a file mean the same (frozen dataclasses compare field by field)."""
+
+    def strip(doc: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if k != "derived_from"} | {
+            "status": "draft"
+        }
+
+    return parse_definition(strip(a)) == parse_definition(strip(b))
+
+
+def _reload_published(version: InstrumentVersion, doc: dict[str, Any]) -> LoadOutcome:
+    stored = definition_of(version)
+    incoming = parse_definition(doc)
+    differences = stored.scoring_differences(incoming)
+    if differences:
+        return LoadOutcome(
+            version.key,
+            "error",
+            [
+                f"{version.key} is {version.status}; the file differs in scoring "
+                "(publish a new version instead):",
+                *differences,
+            ],
+        )
+    if int(doc.get("revision", 1)) <= version.revision:
+        if not _same_content(version.definition or {}, doc):
+            return LoadOutcome(
+                version.key,
+                "unchanged",
+                [f"{version.key}: wording differs but the revision was not raised."],
+            )
+        return LoadOutcome(version.key, "unchanged")
+    _apply_wording(version, doc)
+    return LoadOutcome(
+        version.key, "reworded", [f"wording revision {version.revision}"]
+    )
+
+
+def _apply_wording(version: InstrumentVersion, doc: dict[str, Any]) -> None:
+    """Labels and help texts only: the scoring content was checked identical."""
+    frozen = dict(version.definition or {})
+    for name in WORDING_FIELDS:
+        setattr(version, name, doc.get(name, ""))
+        frozen[name] = doc.get(name, "")
+    frozen["revision"] = version.revision = int(doc["revision"])
+    frozen["conditions"] = doc.get("conditions", [])
+    frozen["sections"] = doc.get("sections", [])
+    version.definition = frozen
+    version.save()
+    _delete_rows(version)
+    create_rows(version, doc)

@@ -1,0 +1,241 @@
+"""The assessment form, its autosave endpoint, submit, reopen and history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import access, selectors
+from ..access import Action
+from ..forms import ReasonForm
+from ..instruments import Result
+from ..models import Answer, Assessment
+from ..services import workflow
+from ..services.catalogue import definition_of
+from .formview import build_form_context, score_context
+
+
+def _session_expiry(request: HttpRequest) -> str:
+    return timezone.localtime(request.session.get_expiry_date()).isoformat()
+
+
+@require_GET
+def assessment_form(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
+    assessment = access.get_own_assessment(request.user, uuid)
+    editable = access.may_edit(request.user, assessment) and not assessment.is_locked
+    answers = selectors.answers_by_item(assessment)
+    result = workflow.score_assessment(
+        assessment, {k: a.choices for k, a in answers.items() if a.choices is not None}
+    )
+    context = build_form_context(assessment, answers, result, editable=editable)
+    context.update(
+        {
+            "can_reopen": access.allows(
+                request.user, assessment.study.project, Action.MANAGE
+            )
+            and assessment.is_locked,
+            "reason_form": ReasonForm(),
+            "session_expires": _session_expiry(request),
+        }
+    )
+    return render(request, "assessments/assessment_form.html", context)
+
+
+def _input(request: HttpRequest) -> tuple[workflow.AnswerInput, int]:
+    post = request.POST
+    choices: list[str] | None = post.getlist("choices")
+    if not choices and post.get("answered") != "1":
+        choices = None  # nothing chosen and not "none of these": unanswered
+    try:
+        seen = int(post.get("seen", ""))
+    except ValueError:
+        raise ValidationError("The save carries no valid revision.") from None
+    data = workflow.AnswerInput(
+        item_code=post.get("item", ""),
+        choices=choices,
+        evidence=post.get("evidence", ""),
+        page=post.get("page", "").strip(),
+        comment=post.get("comment", ""),
+    )
+    return data, seen
+
+
+@require_POST
+def assessment_answer(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
+    """Autosave one item; JSON with the new revision and the re-rendered score."""
+    assessment = access.get_own_assessment(request.user, uuid)
+    if not access.may_edit(request.user, assessment):
+        raise PermissionDenied("You can only change your own assessment.")
+    try:
+        data, seen = _input(request)
+        outcome = workflow.save_answer(
+            assessment=assessment, user=request.user, data=data, seen_revision=seen
+        )
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    except workflow.LockedAssessment as exc:
+        return JsonResponse({"error": str(exc)}, status=423)
+    except workflow.StaleSave as exc:
+        return JsonResponse(
+            {
+                "error": str(exc),
+                "item": exc.answer.item_code,
+                "current": _answer_json(exc.answer),
+            },
+            status=409,
+        )
+    return JsonResponse(
+        _saved_json(request, outcome.assessment, outcome.answer, outcome.result)
+    )
+
+
+def _answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "choices": answer.choices,
+        "evidence": answer.evidence,
+        "page": answer.page,
+        "comment": answer.comment,
+        "revision": answer.revision,
+    }
+
+
+def _saved_json(
+    request: HttpRequest, assessment: Assessment, answer: Answer, result: Result
+) -> dict[str, Any]:
+    definition = definition_of(assessment.version)
+    return {
+        "saved": True,
+        "item": answer.item_code,
+        "revision": answer.revision,
+        "score_html": render_to_string(
+            "includes/_score.html", score_context(assessment, definition, result)
+        ),
+        "na": sorted(result.na),
+        "missing": list(result.missing),
+        "problems": {p.item: p.message for p in result.problems},
+        "points": {
+            code: (None if r.points is None else str(r.points))
+            for code, r in result.items.items()
+        },
+        "session_expires": _session_expiry(request),
+    }
+
+
+@require_POST
+def assessment_submit(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
+    assessment = access.get_own_assessment(request.user, uuid)
+    if not access.may_edit(request.user, assessment):
+        raise PermissionDenied("You can only submit your own assessment.")
+    try:
+        workflow.submit_assessment(assessment=assessment, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except workflow.LockedAssessment as exc:
+        messages.info(request, str(exc))
+    else:
+        messages.success(request, "Submitted. The assessment is now locked.")
+    return redirect("assessment-form", uuid=assessment.uuid)
+
+
+@require_POST
+def assessment_reopen(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
+    assessment = access.get_own_assessment(request.user, uuid)
+    if not access.allows(request.user, assessment.study.project, Action.MANAGE):
+        raise PermissionDenied("Only a lead can reopen an assessment.")
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError("Give a reason for reopening.")
+        workflow.reopen_assessment(
+            assessment=assessment, user=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, "Reopened.")
+    return redirect("assessment-form", uuid=assessment.uuid)
+
+
+@require_GET
+def assessment_history(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
+    assessment = access.get_own_assessment(request.user, uuid)
+    if not access.allows(request.user, assessment.study.project, Action.MANAGE):
+        raise PermissionDenied("The history is for leads.")
+    if not access.can_see_assessment(request.user, assessment):
+        raise PermissionDenied("Blinded until every reviewer has submitted.")
+    changes = (
+        Answer.history.filter(assessment_id=assessment.pk)
+        .select_related("history_user")
+        .order_by("-history_date")[:500]
+    )
+    statuses = assessment.history.select_related("history_user").order_by(
+        "-history_date"
+    )[:200]
+    return render(
+        request,
+        "assessments/assessment_history.html",
+        {
+            "assessment": assessment,
+            "changes": changes,
+            "statuses": statuses,
+        },
+    )
+
+
+@require_GET
+def assessment_json(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
+    """The assessment's answers and score, for those allowed to see them."""
+    assessment = access.get_own_assessment(request.user, uuid)
+    if not (
+        assessment.reviewer_id == request.user.pk
+        or access.can_see_assessment(request.user, assessment)
+    ):
+        raise PermissionDenied
+    answers = selectors.answers_by_item(assessment)
+    return JsonResponse(
+        {
+            "uuid": str(assessment.uuid),
+            "instrument": assessment.version.key,
+            "status": assessment.status,
+            "result": assessment.result,
+            "answers": {code: _answer_json(a) for code, a in answers.items()},
+        }
+    )
+
+
+@login_not_required
+@require_POST
+def relogin(request: HttpRequest) -> JsonResponse:
+    """Log in again from an open form whose session expired (JSON, throttled)."""
+    try:
+        user = authenticate(
+            request,
+            username=request.POST.get("username", ""),
+            password=request.POST.get("password", ""),
+        )
+    except PermissionDenied:  # django-axes lock-out
+        return JsonResponse(
+            {"error": "Too many attempts; try again later."}, status=429
+        )
+    if user is None:
+        return JsonResponse({"error": "Wrong username or password."}, status=401)
+    login(request, user)
+    return JsonResponse(
+        {
+            "ok": True,
+            "csrf": get_token(request),
+            "session_expires": _session_expiry(request),
+        }
+    )

@@ -1,0 +1,286 @@
+"""Study pages: list, add, import, detail, edit, exclude, conflicts, assignment."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import access, selectors
+from ..access import Action
+from ..bibliography import normalise_title
+from ..forms import ImportForm, ReasonForm, ScoreImportForm, StudyForm
+from ..models import Assessment, InstrumentVersion
+from ..services import imports, workflow
+
+PAGE_SIZE = 50
+
+
+def study_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug)
+    params = {k: v.strip() for k, v in request.GET.items()}
+    page = Paginator(selectors.study_list(project, params), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "assessments/study_list.html",
+        {
+            "project": project,
+            "page": page,
+            "params": params,
+            "can_manage": access.allows(request.user, project, Action.MANAGE),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def study_add(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        study = form.save(commit=False)
+        study.project, study.created_by = project, request.user
+        study.title_key = normalise_title(study.title)
+        duplicate = project.studies.filter(title_key=study.title_key).first()
+        if duplicate is not None:
+            form.add_error("title", f"A study with this title exists: {duplicate}.")
+        else:
+            try:
+                study.full_clean(exclude=["title_key"])
+                study.save()
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                workflow.bump_data_revision(project.pk)
+                return redirect("study-detail", slug=slug, uuid=study.uuid)
+    return render(
+        request, "assessments/study_form.html", {"project": project, "form": form}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def study_edit(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    study = access.get_study(request.user, project, uuid)
+    form = StudyForm(request.POST or None, instance=study)
+    if request.method == "POST" and form.is_valid():
+        study = form.save(commit=False)
+        study.title_key = normalise_title(study.title)
+        study.save()
+        return redirect("study-detail", slug=slug, uuid=study.uuid)
+    return render(
+        request,
+        "assessments/study_form.html",
+        {"project": project, "form": form, "study": study},
+    )
+
+
+def study_detail(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
+    project = access.get_project(request.user, slug)
+    study = access.get_study(request.user, project, uuid)
+    can_manage = access.allows(request.user, project, Action.MANAGE)
+    reviewers = (
+        get_user_model()
+        .objects.filter(
+            memberships__project=project, memberships__role__in=["lead", "reviewer"]
+        )
+        .order_by("username")
+    )
+    return render(
+        request,
+        "assessments/study_detail.html",
+        {
+            "project": project,
+            "study": study,
+            "can_manage": can_manage,
+            "visible": selectors.study_assessments(request.user, study),
+            "assignments": selectors.study_assignments(study),
+            "versions": selectors.project_versions(project),
+            "reviewers": reviewers if can_manage else [],
+            "reason_form": ReasonForm(),
+            "conflicts": study.conflicts.select_related("user"),
+        },
+    )
+
+
+@require_POST
+def study_exclude(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    study = access.get_study(request.user, project, uuid)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        workflow.exclude_study(
+            study=study, reason=form.cleaned_data["reason"], user=request.user
+        )
+        messages.success(request, "Study excluded.")
+    else:
+        messages.error(request, "Give a reason for excluding the study.")
+    return redirect("study-detail", slug=slug, uuid=study.uuid)
+
+
+@require_POST
+def study_conflict(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
+    """A reviewer declares their own conflict; a lead may declare anyone's."""
+    project = access.get_project(request.user, slug, Action.REVIEW)
+    study = access.get_study(request.user, project, uuid)
+    reviewer = request.user
+    if request.POST.get("user") and access.allows(request.user, project, Action.MANAGE):
+        reviewer = (
+            get_user_model()
+            .objects.filter(pk=request.POST["user"], memberships__project=project)
+            .first()
+        )
+        if reviewer is None:
+            raise Http404("No such member")
+    workflow.declare_conflict(
+        study=study,
+        reviewer=reviewer,
+        reason=request.POST.get("reason", "")[:300],
+        user=request.user,
+    )
+    messages.success(request, f"Conflict of interest recorded for {reviewer}.")
+    return redirect("study-detail", slug=slug, uuid=study.uuid)
+
+
+@require_POST
+def study_assign(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    study = access.get_study(request.user, project, uuid)
+    version = project.instruments.filter(pk=request.POST.get("version") or 0).first()
+    reviewer = (
+        get_user_model().objects.filter(pk=request.POST.get("reviewer") or 0).first()
+    )
+    if version is None or reviewer is None:
+        messages.error(request, "Choose an instrument version and a reviewer.")
+        return redirect("study-detail", slug=slug, uuid=study.uuid)
+    try:
+        workflow.assign_reviewer(
+            study=study, version=version, reviewer=reviewer, user=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    return redirect("study-detail", slug=slug, uuid=study.uuid)
+
+
+@require_POST
+def assessment_reassign(
+    request: HttpRequest, slug: str, uuid: uuid.UUID
+) -> HttpResponse:
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    assessment = Assessment.objects.filter(uuid=uuid, study__project=project).first()
+    if assessment is None:
+        raise Http404("No such assessment")
+    to_user = (
+        get_user_model().objects.filter(pk=request.POST.get("reviewer") or 0).first()
+    )
+    if to_user is None:
+        messages.error(request, "Choose the reviewer who takes over.")
+    else:
+        try:
+            workflow.reassign_assessment(
+                assessment=assessment, to_user=to_user, user=request.user
+            )
+            messages.success(request, f"Reassigned to {to_user}.")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+    return redirect("study-detail", slug=slug, uuid=assessment.study.uuid)
+
+
+def _upload_dir(project_id: int) -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "imports" / str(project_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@require_http_methods(["GET", "POST"])
+def study_import(request: HttpRequest, slug: str) -> HttpResponse:
+    """Upload -> preview (nothing saved) -> confirm (all or nothing)."""
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm_import(request, project)
+    report = None
+    token = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data["file"].read()
+        report = imports.preview_import(
+            project=project, data=data, fmt=form.cleaned_data["format"] or None
+        )
+        if report.ok and report.new:
+            token = uuid.uuid4().hex
+            (_upload_dir(project.pk) / token).write_bytes(data)
+    return render(
+        request,
+        "assessments/study_import.html",
+        {
+            "project": project,
+            "form": form,
+            "report": report,
+            "token": token,
+            "format": report.format if report else "",
+        },
+    )
+
+
+def _confirm_import(request: HttpRequest, project) -> HttpResponse:  # type: ignore[no-untyped-def]
+    token = request.POST.get("token", "")
+    if not (len(token) == 32 and token.isalnum()):
+        raise Http404("No such upload")
+    path = _upload_dir(project.pk) / token
+    if not path.exists():
+        messages.error(request, "That upload has expired; please upload it again.")
+        return redirect("study-import", slug=project.slug)
+    report = imports.import_studies(
+        project=project,
+        data=path.read_bytes(),
+        fmt=request.POST.get("format") or None,
+        user=request.user,
+    )
+    path.unlink(missing_ok=True)
+    if report.ok:
+        messages.success(
+            request,
+            f"{report.created} studies imported; "
+            f"{len(report.duplicates)} duplicates skipped.",
+        )
+        return redirect("study-list", slug=project.slug)
+    messages.error(request, "Nothing was imported: " + "; ".join(report.problems[:5]))
+    return redirect("study-import", slug=project.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def score_import(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    form = ScoreImportForm(request.POST or None, request.FILES or None, project=project)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = form.cleaned_data["file"].read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.add_error("file", "The file is not UTF-8 text.")
+        else:
+            version: InstrumentVersion = form.cleaned_data["version"]
+            report = imports.import_scores(
+                project=project, version=version, text=text, user=request.user
+            )
+            if not report.problems:
+                messages.success(
+                    request, f"{report.created} submitted assessments imported."
+                )
+                return redirect("project-detail", slug=slug)
+    status = 400 if report and report.problems else 200
+    return render(
+        request,
+        "assessments/score_import.html",
+        {"project": project, "form": form, "report": report},
+        status=status,
+    )

@@ -1,0 +1,314 @@
+// Autosave for the assessment form.
+//
+// Every change is saved at once (typing: after a short pause), one request at
+// a time, with the revision the page last saw for that item, so an older copy
+// of the form can never overwrite a newer answer. Unsent changes are kept in
+// localStorage until the server confirms them: a failed save is retried, and
+// an expired session asks the reviewer to log in again without leaving the page.
+"use strict";
+
+(function () {
+  const form = document.getElementById("assessment");
+  if (!form || form.dataset.editable !== "1") return;
+
+  const saveUrl = form.dataset.saveUrl;
+  const storeKey = "rqs-pending-" + form.dataset.assessment;
+  const statusEl = document.getElementById("save-status");
+  const errorEl = document.getElementById("save-error");
+  const dialog = document.getElementById("relogin");
+  const queue = [];
+  const timers = {};
+  let inFlight = false;
+  let retryDelay = 0;
+  let waitingForLogin = false;
+  let expiryTimer = null;
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function itemEl(code) {
+    return form.querySelector('[data-item="' + CSS.escape(code) + '"]');
+  }
+
+  function readItem(el) {
+    const state = { choices: [], answered: false, evidence: "", page: "", comment: "" };
+    el.querySelectorAll('input[name^="choice-"]').forEach(function (input) {
+      if (input.checked) state.choices.push(input.value);
+    });
+    const none = el.querySelector("input[data-none]");
+    state.answered = state.choices.length > 0 || Boolean(none && none.checked);
+    ["evidence", "page", "comment"].forEach(function (name) {
+      const field = el.querySelector('[name="' + name + '"]');
+      if (field) state[name] = field.value;
+    });
+    return state;
+  }
+
+  function writeItem(el, state) {
+    el.querySelectorAll('input[name^="choice-"]').forEach(function (input) {
+      input.checked = (state.choices || []).indexOf(input.value) !== -1;
+    });
+    const none = el.querySelector("input[data-none]");
+    if (none) none.checked = Array.isArray(state.choices) && state.choices.length === 0;
+    ["evidence", "page", "comment"].forEach(function (name) {
+      const field = el.querySelector('[name="' + name + '"]');
+      if (field) field.value = state[name] || "";
+    });
+  }
+
+  function loadPending() {
+    try { return JSON.parse(localStorage.getItem(storeKey) || "{}"); } catch (e) { return {}; }
+  }
+
+  function storePending(pending) {
+    try {
+      if (Object.keys(pending).length) localStorage.setItem(storeKey, JSON.stringify(pending));
+      else localStorage.removeItem(storeKey);
+    } catch (e) { /* storage full or disabled: the queue still holds the change */ }
+  }
+
+  function remember(code) {
+    const el = itemEl(code);
+    const pending = loadPending();
+    pending[code] = { state: readItem(el), seen: el.dataset.revision };
+    storePending(pending);
+  }
+
+  function forget(code, sentState) {
+    const pending = loadPending();
+    const entry = pending[code];
+    if (entry && JSON.stringify(entry.state) === JSON.stringify(sentState)) {
+      delete pending[code];
+      storePending(pending);
+    }
+  }
+
+  function setStatus(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = "small mt-2 mb-2 " + (kind === "error" ? "text-danger" : kind === "busy" ? "text-muted" : "text-success");
+  }
+
+  function showError(text) {
+    errorEl.textContent = text;
+    errorEl.classList.toggle("d-none", !text);
+  }
+
+  function itemState(code, text, kind) {
+    const el = itemEl(code);
+    if (!el) return;
+    const target = el.querySelector('[data-role="state"]');
+    target.textContent = text;
+    target.className = "small mb-0 mt-1 " + (kind === "error" ? "text-danger" : "text-muted");
+  }
+
+  function enqueue(code) {
+    remember(code);
+    if (queue.indexOf(code) === -1) queue.push(code);
+    itemState(code, "Saving…");
+    setStatus("Saving…", "busy");
+    pump();
+  }
+
+  function applyResult(data) {
+    const score = document.getElementById("score");
+    const doc = new DOMParser().parseFromString(data.score_html, "text/html");
+    const fresh = doc.getElementById("score");
+    if (score && fresh) score.replaceWith(document.adoptNode(fresh));
+    const na = new Set(data.na);
+    const missing = new Set(data.missing);
+    form.querySelectorAll("[data-item]").forEach(function (el) {
+      const code = el.dataset.item;
+      el.hidden = na.has(code);
+      el.classList.toggle("is-missing", missing.has(code));
+      el.querySelector('[data-role="problem"]').textContent = (data.problems || {})[code] || "";
+      const pts = el.querySelector('[data-role="points"]');
+      const value = (data.points || {})[code];
+      if (pts) pts.textContent = value === null || value === undefined ? "" : value + " pts";
+    });
+    scheduleExpiryWarning(data.session_expires);
+  }
+
+  async function send(code) {
+    const el = itemEl(code);
+    const state = readItem(el);
+    const body = new URLSearchParams();
+    body.append("item", code);
+    body.append("seen", el.dataset.revision);
+    state.choices.forEach(function (c) { body.append("choices", c); });
+    body.append("answered", state.answered ? "1" : "0");
+    body.append("evidence", state.evidence);
+    body.append("page", state.page);
+    body.append("comment", state.comment);
+    const response = await fetch(saveUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch", "Accept": "application/json" },
+    });
+    let data = {};
+    try { data = await response.json(); } catch (e) { data = {}; }
+    return { status: response.status, data: data, state: state };
+  }
+
+  function handle(code, outcome) {
+    const el = itemEl(code);
+    const data = outcome.data;
+    if (outcome.status === 200) {
+      el.dataset.revision = data.revision;
+      forget(code, outcome.state);
+      applyResult(data);
+      const changedSince = JSON.stringify(readItem(el)) !== JSON.stringify(outcome.state);
+      if (changedSince) enqueue(code); else itemState(code, "Saved");
+      return true;
+    }
+    if (outcome.status === 409 && data.current) {
+      el.dataset.revision = data.current.revision;
+      writeItem(el, data.current);
+      forget(code, outcome.state);
+      const mine = outcome.state;
+      const kept = [mine.evidence && "evidence: " + mine.evidence, mine.comment && "comment: " + mine.comment]
+        .filter(Boolean).join(" | ");
+      // The refused text stays visible so the reviewer can copy it back.
+      itemState(code, data.error + (kept ? " Your refused text: " + kept : ""), "error");
+      showError(data.error);
+      return true;
+    }
+    if (outcome.status === 401) {
+      askLogin();
+      return false;
+    }
+    if (outcome.status >= 400 && outcome.status < 500) {
+      forget(code, outcome.state);
+      itemState(code, data.error || "Not saved.", "error");
+      showError(data.error || "This change could not be saved.");
+      return true;
+    }
+    return false;
+  }
+
+  async function pump() {
+    if (inFlight || waitingForLogin || !queue.length) return;
+    inFlight = true;
+    const code = queue[0];
+    let done = false;
+    try {
+      done = handle(code, await send(code));
+    } catch (e) {
+      done = false;
+    }
+    inFlight = false;
+    if (done) {
+      queue.shift();
+      retryDelay = 0;
+      if (!queue.length && !errorEl.textContent) setStatus("All changes saved", "ok");
+      else if (!queue.length) setStatus("Saved, with a message above", "error");
+      pump();
+    } else if (!waitingForLogin) {
+      retryDelay = Math.min(retryDelay ? retryDelay * 2 : 1000, 30000);
+      itemState(code, "Not saved yet: retrying", "error");
+      setStatus("Not saved: the server did not answer. Retrying in " + Math.round(retryDelay / 1000) + " s; your changes are kept in this browser.", "error");
+      setTimeout(pump, retryDelay);
+    }
+  }
+
+  function askLogin() {
+    waitingForLogin = true;
+    setStatus("Session expired: log in to save your changes (they are kept).", "error");
+    if (!dialog.open) dialog.showModal();
+  }
+
+  dialog.querySelector("form").addEventListener("submit", async function (event) {
+    event.preventDefault();
+    const body = new URLSearchParams(new FormData(event.target));
+    const errorBox = document.getElementById("relogin-error");
+    try {
+      const response = await fetch(form.dataset.reloginUrl, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+      });
+      const data = await response.json();
+      if (!response.ok) { errorBox.textContent = data.error || "Could not log in."; return; }
+      document.querySelectorAll('input[name="csrfmiddlewaretoken"]').forEach(function (input) { input.value = data.csrf; });
+      dialog.close();
+      event.target.reset();
+      waitingForLogin = false;
+      scheduleExpiryWarning(data.session_expires);
+      pump();
+    } catch (e) {
+      errorBox.textContent = "The server did not answer; try again.";
+    }
+  });
+
+  function scheduleExpiryWarning(expires) {
+    if (!expires) return;
+    clearTimeout(expiryTimer);
+    const warnAt = new Date(expires).getTime() - 5 * 60 * 1000 - Date.now();
+    expiryTimer = setTimeout(function () {
+      setStatus("Your session ends in 5 minutes unless you save something.", "error");
+    }, Math.max(warnAt, 0));
+  }
+
+  form.addEventListener("change", function (event) {
+    const el = event.target.closest("[data-item]");
+    if (!el) return;
+    if (event.target.matches('input[name^="choice-"], input[data-none]')) {
+      if (event.target.matches("input[data-none]") && event.target.checked) {
+        el.querySelectorAll('input[name^="choice-"]').forEach(function (i) { i.checked = false; });
+      } else if (event.target.checked && el.dataset.multi === "1") {
+        const none = el.querySelector("input[data-none]");
+        if (none) none.checked = false;
+      }
+    }
+    clearTimeout(timers[el.dataset.item]);
+    enqueue(el.dataset.item);
+  });
+
+  form.addEventListener("input", function (event) {
+    const el = event.target.closest("[data-item]");
+    if (!el || !event.target.matches("textarea, input[type=text], input:not([type])")) return;
+    const code = el.dataset.item;
+    remember(code);
+    itemState(code, "Typing…");
+    clearTimeout(timers[code]);
+    timers[code] = setTimeout(function () { enqueue(code); }, 600);
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (queue.length || inFlight || Object.keys(loadPending()).length) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  const submitForm = document.getElementById("submit-form");
+  if (submitForm) {
+    submitForm.addEventListener("submit", function (event) {
+      if (queue.length || inFlight) {
+        event.preventDefault();
+        setStatus("Saving your last changes before submitting…", "busy");
+        const wait = setInterval(function () {
+          if (!queue.length && !inFlight) { clearInterval(wait); submitForm.submit(); }
+        }, 200);
+      }
+    });
+  }
+
+  // Changes typed before a reload or a crash that never reached the server.
+  const leftover = loadPending();
+  Object.keys(leftover).forEach(function (code) {
+    const el = itemEl(code);
+    if (!el) return;
+    if (JSON.stringify(readItem(el)) === JSON.stringify(leftover[code].state)) {
+      forget(code, leftover[code].state);  // it did reach the server
+      return;
+    }
+    writeItem(el, leftover[code].state);
+    // Sent with the revision it was typed against: if the answer changed on
+    // the server since, the save is refused and the newer answer shown.
+    el.dataset.revision = leftover[code].seen;
+    enqueue(code);
+  });
+  scheduleExpiryWarning(form.dataset.sessionExpires);
+})();

@@ -1,0 +1,67 @@
+"""factory_boy factories and small builders for projects with instruments loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+
+from assessments.bibliography import normalise_title
+from assessments.instruments import bundled_definitions_dir, load_definition_file
+from assessments.models import InstrumentVersion, Membership, Project, Study
+from assessments.services import catalogue, workflow
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    password = factory.django.Password("pw")
+
+
+class StudyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Study
+
+    title = factory.Sequence(lambda n: f"Radiomics study number {n} of lung nodules")
+    title_key = factory.LazyAttribute(lambda o: normalise_title(o.title))
+    year = 2022
+    modality = "CT"
+    disease = "lung cancer"
+
+
+def load_instrument(key: str) -> InstrumentVersion:
+    found = InstrumentVersion.objects.filter(instrument__code=key.rsplit("-", 1)[0])
+    for version in found.select_related("instrument"):
+        if version.key == key:
+            return version
+    doc = load_definition_file(bundled_definitions_dir() / f"{key}.yaml")
+    outcome = catalogue.load_definition(doc)
+    assert outcome.action != "error", outcome.messages
+    return InstrumentVersion.objects.by_key(key)
+
+
+def make_project(
+    *,
+    lead: Any,
+    reviewers: list[Any],
+    keys: tuple[str, ...] = ("rqs-1.0",),
+    n_studies: int = 0,
+    slug: str = "proj",
+    **fields: Any,
+) -> Project:
+    versions = [load_instrument(k) for k in keys]
+    project = workflow.create_project(
+        name=slug.title(), slug=slug, versions=versions, user=lead, **fields
+    )
+    for reviewer in reviewers:
+        workflow.set_membership(
+            project=project, member=reviewer, role=Membership.Role.REVIEWER, user=lead
+        )
+    StudyFactory.create_batch(n_studies, project=project)
+    return project
