@@ -1,0 +1,327 @@
+"""Scoring a CSV of answers, one study per row: the pure core of `score`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import combinations
+
+from .definition import NA, Condition, Definition, Item
+from .engine import score
+from .result import Result, choice_error, clauses_hold, item_applies
+
+COLUMNS = ("id", "total", "max", "percent", "band")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+Entry = Item | Condition
+Answers = dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class SpreadsheetResult:
+    """Scored rows, or no rows at all when any error was found."""
+
+    rows: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def template_header(definition: Definition) -> list[str]:
+    """`id`, the condition codes, then the item codes in publication order."""
+    return [
+        "id",
+        *(c.code for c in definition.conditions),
+        *(i.code for i in definition.items),
+    ]
+
+
+def plain(value: Decimal) -> str:
+    """14 rather than 14.00 or 1.4E+1."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _has_points(entry: Entry) -> bool:
+    return any(o.points is not None for o in entry.options)
+
+
+def _is_yes_no(entry: Entry) -> bool:
+    return {"yes", "no"} <= set(entry.option_codes) and not _has_points(entry)
+
+
+def _valid_sets(entry: Entry) -> Iterator[tuple[str, ...]]:
+    """Option sets in preference order: earliest options first, as index tuples sort."""
+    if not entry.is_multi:
+        yield from ((code,) for code in entry.option_codes)
+        return
+    codes = entry.option_codes
+    subsets = [
+        c for n in range(len(codes) + 1) for c in combinations(range(len(codes)), n)
+    ]
+    for subset in sorted(subsets):
+        chosen = tuple(codes[i] for i in subset)
+        if choice_error(entry, chosen) is None:
+            yield chosen
+
+
+def _points_of(entry: Entry, chosen: tuple[str, ...]) -> Decimal:
+    options = (entry.option(code) for code in chosen)
+    return sum((o.points or Decimal(0) for o in options if o), Decimal(0))
+
+
+def allowed_values(entry: Entry) -> list[str]:
+    """What a cell may hold, e.g. `-3, 3, none, either` for RQS item 5."""
+    values: list[str] = []
+    if _has_points(entry):
+        sums = [_points_of(entry, s) for s in _valid_sets(entry)]
+        ordered = sorted(set(sums)) if entry.is_multi else list(dict.fromkeys(sums))
+        values += [plain(p) for p in ordered]
+    values += list(entry.option_codes)
+    if _is_yes_no(entry):
+        values += ["1", "0"]
+    return values
+
+
+def _allowed_text(entry: Entry) -> str:
+    suffix = " (join codes with +)" if entry.is_multi else ""
+    return ", ".join(allowed_values(entry)) + suffix
+
+
+def parse_cell(entry: Entry, text: str) -> tuple[str, ...] | None:
+    """Option codes for a non-empty cell (codes, points or 1/0), None if unreadable."""
+    raw = text.strip()
+    by_code = {code.lower(): code for code in entry.option_codes}
+    parts = (
+        [p.strip().lower() for p in raw.split("+")] if entry.is_multi else [raw.lower()]
+    )
+    if all(p in by_code for p in parts):
+        return tuple(by_code[p] for p in parts)
+    if _has_points(entry) and _NUMBER.fullmatch(raw):
+        wanted = Decimal(raw.replace(",", "."))
+        return next(
+            (s for s in _valid_sets(entry) if _points_of(entry, s) == wanted), None
+        )
+    if _is_yes_no(entry) and raw in ("1", "0"):
+        return ("yes",) if raw == "1" else ("no",)
+    return None
+
+
+@dataclass
+class _Row:
+    answers: Answers = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    values: dict[str, str | None] = field(default_factory=dict)
+
+    def read(self, entry: Entry, text: str, name: str) -> tuple[str, ...] | None:
+        """Codes for an entry that applies; records an error and returns None if bad."""
+        if not text.strip():
+            self.errors.append(f"{name}: empty; allowed: {_allowed_text(entry)}")
+            return None
+        parsed = parse_cell(entry, text)
+        if parsed is None:
+            self.errors.append(
+                f"{name}: '{text.strip()}' not allowed; allowed: {_allowed_text(entry)}"
+            )
+            return None
+        problem = choice_error(entry, parsed)
+        if problem:
+            self.errors.append(f"{name}: {problem}")
+            return None
+        return parsed
+
+    def ignore(self, entry: Entry, text: str, name: str, quiet: Sequence[str]) -> None:
+        """A value where the entry does not apply: harmless unless it says something."""
+        raw = text.strip()
+        if not raw or raw.lower() == NA:
+            return
+        parsed = parse_cell(entry, raw)
+        if parsed is None:
+            self.errors.append(f"{name}: '{raw}' not allowed; allowed: empty or na")
+        elif parsed not in [(q,) for q in quiet]:
+            self.warnings.append(f"{name}: '{raw}' ignored because it does not apply")
+
+
+def _read_condition(row: _Row, cond: Condition, text: str) -> None:
+    name = f"condition {cond.code}"
+    applies = clauses_hold(cond.applies_when, row.values)
+    if applies is not True:
+        row.values[cond.code] = NA if applies is False else None
+        if applies is False:
+            # The reference reads a condition that does not apply as "no".
+            row.ignore(cond, text, name, quiet=("no",))
+        return
+    parsed = row.read(cond, text, name)
+    row.values[cond.code] = parsed[0] if parsed else None
+    if parsed:
+        row.answers[cond.code] = parsed
+
+
+def parse_row_answers(
+    definition: Definition, cells: Mapping[str, str]
+) -> tuple[Answers, list[str], list[str]]:
+    """Answers from one row of cells keyed by code, plus (errors, warnings)."""
+    row = _Row()
+    for cond in definition.conditions:
+        _read_condition(row, cond, cells.get(cond.code, ""))
+    for item in definition.items:
+        text = cells.get(item.code, "")
+        applies = item_applies(definition, item, row.values)
+        if applies is False:
+            row.ignore(item, text, f"item {item.code}", quiet=())
+        elif applies is True:
+            parsed = row.read(item, text, f"item {item.code}")
+            if parsed is not None:
+                row.answers[item.code] = parsed
+    return row.answers, row.errors, row.warnings
+
+
+# --- whole files -----------------------------------------------------------------
+
+
+def _delimiter(text: str) -> str:
+    # The header holds only codes, so it cannot contain decimal commas.
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _header_errors(definition: Definition, header: Sequence[str]) -> list[str]:
+    expected = template_header(definition)
+    names = [h.strip() for h in header]
+    errors = (
+        []
+        if names[:1] and names[0].lower() == "id"
+        else ["the first column must be id"]
+    )
+    seen: set[str] = set()
+    for name in names[1:]:
+        if name in seen:
+            errors.append(f"duplicate column '{name}'")
+        elif name and name not in expected:
+            errors.append(f"unknown column '{name}'")
+        seen.add(name)
+    missing = [code for code in expected[1:] if code not in seen]
+    if missing:
+        errors.append(f"missing column(s): {', '.join(missing)}")
+    return errors
+
+
+def _records(
+    header: Sequence[str], reader: Iterator[list[str]]
+) -> Iterator[tuple[int, dict[str, str], bool]]:
+    """(row number, cells by column, extra non-empty cells?) for each non-blank row."""
+    names = [h.strip() for h in header]
+    # Row numbers as a spreadsheet shows them: the header is row 1.
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        extra = any(c.strip() for c in cells[len(names) :])
+        padded = cells + [""] * (len(names) - len(cells))
+        yield number, {n: padded[i] for i, n in enumerate(names) if n}, extra
+
+
+def score_csv(definition: Definition, text: str) -> SpreadsheetResult:
+    """Score every row; any error anywhere means no rows are returned."""
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    header = next(reader, None)
+    if not header:
+        return SpreadsheetResult(errors=["the file is empty"])
+    errors = _header_errors(definition, header)
+    if errors:
+        return SpreadsheetResult(errors=errors)
+    rows: list[dict[str, str]] = []
+    warnings: list[str] = []
+    first_line: dict[str, int] = {}
+    for number, cells, extra in _records(header, reader):
+        row_id = cells.get(header[0].strip(), "").strip()
+        problem = _id_problem(row_id, number, first_line, extra)
+        if problem:
+            errors.append(problem)
+            continue
+        first_line[row_id] = number
+        answers, row_errors, row_warnings = parse_row_answers(definition, cells)
+        errors += [f"row {row_id}, {e}" for e in row_errors]
+        warnings += [f"row {row_id}, {w}" for w in row_warnings]
+        if not row_errors:
+            rows.append(format_row(definition, row_id, score(definition, answers)))
+    if not rows and not errors:
+        errors.append("the file has no data rows")
+    return SpreadsheetResult(
+        rows=[] if errors else rows, warnings=warnings, errors=errors
+    )
+
+
+def _id_problem(
+    row_id: str, number: int, first_line: Mapping[str, int], extra: bool
+) -> str:
+    if not row_id:
+        return f"line {number}: empty id"
+    if row_id in first_line:
+        return f"row {row_id}: duplicate id (lines {first_line[row_id]} and {number})"
+    if extra:
+        return f"row {row_id}: more cells than columns (line {number})"
+    return ""
+
+
+def format_row(definition: Definition, row_id: str, result: Result) -> dict[str, str]:
+    """`id,total,max,percent,band` as text; judgement rows carry only the band."""
+
+    def text(value: Decimal | None) -> str:
+        return "" if value is None else plain(value)
+
+    percent = result.percent_display
+    total = percent if definition.kind == "weighted" else result.total
+    return {
+        "id": row_id,
+        "total": text(total),
+        "max": text(result.maximum),
+        "percent": "" if percent is None else f"{percent:.1f}",
+        "band": result.band or "",
+    }
+
+
+def rows_to_csv(rows: Sequence[Mapping[str, str]], delimiter: str = ",") -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=COLUMNS, delimiter=delimiter, lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _applies_note(definition: Definition, entry: Entry) -> str:
+    clauses = [f"{c.condition} = {'/'.join(c.values)}" for c in entry.applies_when]
+    scope = definition.scope
+    if scope and isinstance(entry, Item) and entry.stage is not None:
+        clauses.append(f"{scope.stage_condition} >= {entry.stage}")
+        if entry.tracks and set(entry.tracks) != set(_tracks(definition)):
+            tracks = "/".join([*entry.tracks, scope.all_tracks])
+            clauses.append(f"{scope.track_condition} = {tracks}")
+    return f" (only when {' and '.join(clauses)})" if clauses else ""
+
+
+def _tracks(definition: Definition) -> tuple[str, ...]:
+    scope = definition.scope
+    if scope is None:
+        return ()
+    codes = definition.condition(scope.track_condition).option_codes
+    return tuple(c for c in codes if c != scope.all_tracks)
+
+
+def accepted_codes(definition: Definition) -> list[str]:
+    """One line per column: its code, accepted values, our label, when it applies."""
+    entries: list[Entry] = [*definition.conditions, *definition.items]
+    return [
+        f"{e.code}: {_allowed_text(e)} - {e.label}{_applies_note(definition, e)}"
+        for e in entries
+    ]
