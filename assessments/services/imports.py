@@ -24,7 +24,7 @@ from ..instruments import score
 from ..instruments.spreadsheet import parse_row_answers
 from ..models import Answer, Assessment, InstrumentVersion, Project, Study
 from .catalogue import definition_of
-from .workflow import _audit, bump_data_revision
+from .workflow import _audit, bump_data_revision, cached_result_fields
 
 
 @dataclass
@@ -208,26 +208,20 @@ def _create_submitted(
         definition_of(version), answers, floor_percent=study.project.floor_percent
     )
     now = timezone.now()
+    cached = cached_result_fields(result)
     assessment = Assessment.objects.create(
         study=study,
         version=version,
         reviewer=reviewer,
         kind="reviewer",
         status="submitted",
-        total=result.total,
-        maximum=result.maximum,
-        percent=None if result.percent is None else round(result.percent, 4),
-        band=result.band or "",
-        complete=result.complete,
-        result=result.as_dict(),
         submitted_at=now,
         first_submitted_at=now,
-        independent_total=result.total,
-        independent_percent=None
-        if result.percent is None
-        else round(result.percent, 4),
-        independent_band=result.band or "",
         revision=1,
+        independent_total=cached["total"],
+        independent_percent=cached["percent"],
+        independent_band=cached["band"],
+        **cached,
     )
     Answer.objects.bulk_create(
         Answer(

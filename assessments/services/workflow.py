@@ -8,14 +8,14 @@ the cached result, all in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 
 from ..instruments import Definition, Result, score
@@ -73,13 +73,26 @@ def score_assessment(assessment: Assessment, answers: dict[str, list[str]]) -> R
     return score(definition_of(assessment.version), answers, floor_percent=floor)
 
 
+def _four(value: Decimal | None) -> Decimal | None:
+    # METRICS scores are exact ratios with many digits; four decimals are kept.
+    return None if value is None else round(value, 4)
+
+
+def cached_result_fields(result: Result) -> dict[str, Any]:
+    """The engine's result as the Assessment row caches it."""
+    return {
+        "total": _four(result.total),
+        "maximum": _four(result.maximum),
+        "percent": _four(result.percent),
+        "band": result.band or "",
+        "complete": result.complete,
+        "result": result.as_dict(),
+    }
+
+
 def _store_result(assessment: Assessment, result: Result) -> None:
-    assessment.total = result.total
-    assessment.maximum = result.maximum
-    assessment.percent = None if result.percent is None else round(result.percent, 4)
-    assessment.band = result.band or ""
-    assessment.complete = result.complete
-    assessment.result = result.as_dict()
+    for name, value in cached_result_fields(result).items():
+        setattr(assessment, name, value)
 
 
 def _refresh_item_cache(assessment: Assessment, result: Result) -> None:
@@ -525,18 +538,3 @@ def set_membership(
         {"role": role, "adjudicator": adjudicator},
     )
     return membership
-
-
-def studies_with_reviewers(
-    project: Project, version: InstrumentVersion
-) -> Iterable[Any]:
-    return Study.objects.filter(project=project).annotate(
-        reviewers=Count(
-            "assessments",
-            filter=Q(assessments__version=version, assessments__kind="reviewer"),
-        )
-    )
-
-
-def decimal_or_none(value: Any) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value))
