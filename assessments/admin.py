@@ -51,25 +51,27 @@ class DraftOnlyMixin:
             obj is None or self._editable(obj)
         )
 
+
+class DraftOnlyInline(DraftOnlyMixin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and not self._editable(obj):
             return False
         return super().has_add_permission(request, obj)  # type: ignore[misc]
 
 
-class SectionInline(DraftOnlyMixin, admin.TabularInline):
+class SectionInline(DraftOnlyInline, admin.TabularInline):
     model = Section
     extra = 0
     fields = ("position", "code", "label", "help")
 
 
-class ConditionInline(DraftOnlyMixin, admin.TabularInline):
+class ConditionInline(DraftOnlyInline, admin.TabularInline):
     model = Condition
     extra = 0
     fields = ("position", "code", "label", "options", "applies_when")
 
 
-class ItemInline(DraftOnlyMixin, admin.TabularInline):
+class ItemInline(DraftOnlyInline, admin.TabularInline):
     model = Item
     extra = 0
     fields = (
@@ -94,7 +96,7 @@ class ItemInline(DraftOnlyMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class OptionInline(DraftOnlyMixin, admin.TabularInline):
+class OptionInline(DraftOnlyInline, admin.TabularInline):
     model = Option
     extra = 0
     fields = ("position", "code", "label", "points", "requires")
@@ -270,6 +272,14 @@ class ItemAdmin(DraftOnlyMixin, admin.ModelAdmin):
     list_display = ("code", "label", "version", "type")
     list_filter = ("version",)
     inlines = [OptionInline]
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        # New items only go into drafts.
+        if db_field.name == "version":
+            kwargs["queryset"] = InstrumentVersion.objects.filter(status="draft")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Project)

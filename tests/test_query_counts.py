@@ -1,0 +1,69 @@
+"""Query counts of everyday pages stay flat as projects grow (10 -> 1,000 studies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from assessments.models import Assessment, InstrumentVersion, Study
+from assessments.services import workflow
+from tests.factories import UserFactory, make_project
+
+
+def grow(project: Any, n: int, reviewers: list[Any]) -> None:
+    version = InstrumentVersion.objects.by_key("rqs-1.0")
+    have = Study.objects.filter(project=project).count()
+    Study.objects.bulk_create(
+        Study(project=project, title=f"Study {i}", title_key=f"study {i}", year=2020)
+        for i in range(have, n)
+    )
+    workflow.auto_assign(
+        project=project, version=version, per_study=2, user=project.created_by
+    )
+
+
+@pytest.fixture
+def big(db: None) -> dict[str, Any]:
+    lead = UserFactory(username="lead")
+    reviewers = [UserFactory(username=f"r{i}") for i in range(3)]
+    project = make_project(lead=lead, reviewers=reviewers, slug="p")
+    return {"project": project, "lead": lead, "reviewers": reviewers}
+
+
+def counted(
+    client: Client, url: str, django_assert_max_num_queries: Any, limit: int
+) -> None:
+    with django_assert_max_num_queries(limit):
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("n", [10, 1000])
+def test_everyday_pages_do_not_grow_with_the_project(
+    big: dict[str, Any], n: int, django_assert_max_num_queries: Any
+) -> None:
+    grow(big["project"], n, big["reviewers"])
+    reviewer = Client()
+    reviewer.force_login(big["reviewers"][0])
+    lead = Client()
+    lead.force_login(big["lead"])
+    assessment = Assessment.objects.filter(reviewer=big["reviewers"][0]).first()
+    for code, choice in (("2", "yes"), ("3", "yes"), ("5", "either")):
+        workflow.save_answer(
+            assessment=assessment,
+            user=big["reviewers"][0],
+            seen_revision=0,
+            data=workflow.AnswerInput(item_code=code, choices=[choice]),
+        )
+    limits = {
+        "/queue/": 12,
+        "/p/p/studies/": 12,
+        f"/a/{assessment.uuid}/": 14,
+        "/p/p/": 12,
+        "/": 10,
+    }
+    for url, limit in limits.items():
+        counted(reviewer, url, django_assert_max_num_queries, limit)
+    counted(lead, "/p/p/studies/?page=3", django_assert_max_num_queries, 12)
+    counted(lead, "/p/p/assign/", django_assert_max_num_queries, 12)
