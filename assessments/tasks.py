@@ -22,3 +22,28 @@ def sweep_task() -> dict[str, int]:
     from . import sweeps
 
     return sweeps.run_sweeps()
+
+
+@shared_task(name="assessments.tasks.refresh_dashboard_task", acks_late=True)
+def refresh_dashboard_task(project_id: int) -> dict[str, int]:
+    """Recompute the stored dashboards of a project that are older than its data.
+
+    Bursts coalesce: a task finding the snapshot already current does nothing.
+    """
+    from .services.snapshots import refresh_project_dashboards
+
+    return {"refreshed": refresh_project_dashboards(project_id)}
+
+
+@shared_task(
+    name="assessments.tasks.render_report_task",
+    acks_late=True,
+    # A worker process killed mid-render puts the job back on the queue.
+    reject_on_worker_lost=True,
+    max_retries=2,
+)
+def render_report_task(report_id: int) -> str:
+    """Render a requested PDF report and store it on its Report row."""
+    from .services.reports import run_report
+
+    return run_report(report_id)

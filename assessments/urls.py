@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from .views import assessments, health, pages, projects, studies
+from .views import assessments, dashboard, health, pages, projects, reports, studies
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -55,4 +55,34 @@ urlpatterns = [
         name="assessment-history",
     ),
     path("a/<uuid:uuid>.json", assessments.assessment_json, name="assessment-json"),
+    path(
+        "p/<slug:slug>/dashboard/",
+        dashboard.project_dashboard,
+        name="project-dashboard",
+    ),
+    path(
+        "p/<slug:slug>/dashboard/status",
+        dashboard.dashboard_status,
+        name="project-dashboard-status",
+    ),
+    path("p/<slug:slug>/reports/", reports.report_list, name="project-reports"),
+    path(
+        "p/<slug:slug>/reports/request", reports.report_request, name="report-request"
+    ),
+    path(
+        "p/<slug:slug>/reports/<uuid:uuid>/",
+        reports.report_status,
+        name="report-status",
+    ),
+    path(
+        "p/<slug:slug>/reports/<uuid:uuid>/download",
+        reports.report_download,
+        name="report-download",
+    ),
+    path(
+        "p/<slug:slug>/reports/<uuid:uuid>/retry",
+        reports.report_retry,
+        name="report-retry",
+    ),
+    path("", include("assessments.urls_consensus")),
 ]

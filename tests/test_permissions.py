@@ -66,9 +66,10 @@ RULES: dict[str, str] = {
     "project-export-download": "member",
     "project-dashboard": "member",
     "project-dashboard-status": "member",
+    "project-reports": "member",
     "report-request": "member-post",
-    "report-status": "member",
-    "report-download": "member",
+    "report-status": "requester",
+    "report-download": "requester",
     "report-retry": "member-post",
 }
 
@@ -152,6 +153,7 @@ def _allowed(rule: str, who: str) -> bool:
         "seer": who in {"reviewer", "lead", "staff"},
         "lead": who in {"lead", "staff"},
         "staff": who in {"staff"},
+        "requester": False,  # nobody requested the dummy report: 404 for all
     }[kind]
 
 
@@ -168,7 +170,9 @@ def _expected(rule: str, who: str, route: Any) -> set[int]:
         return {200, 302, 400, 405}
     if rule.endswith("-post"):
         return {405}  # a GET is refused before any permission is revealed
-    if who in {"outsider", "other_reviewer"} and project_scoped:
+    if (
+        who in {"outsider", "other_reviewer"} and project_scoped
+    ) or rule == "requester":
         return {404}
     return {403}
 

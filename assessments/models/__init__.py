@@ -1,5 +1,6 @@
 from .assessments import Answer, Assessment, Resolution
 from .instruments import Condition, Instrument, InstrumentVersion, Item, Option, Section
+from .outputs import DashboardSnapshot, Report
 from .projects import (
     AuditEvent,
     ConflictOfInterest,
@@ -15,6 +16,7 @@ __all__ = [
     "AuditEvent",
     "Condition",
     "ConflictOfInterest",
+    "DashboardSnapshot",
     "Instrument",
     "InstrumentVersion",
     "Item",
@@ -22,6 +24,7 @@ __all__ = [
     "Option",
     "Project",
     "ProjectInstrument",
+    "Report",
     "Resolution",
     "Section",
     "Study",

@@ -76,6 +76,7 @@ def study_edit(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse
         study = form.save(commit=False)
         study.title_key = normalise_title(study.title)
         study.save()
+        workflow.bump_data_revision(project.pk)  # year, modality... feed the figures
         return redirect("study-detail", slug=slug, uuid=study.uuid)
     return render(
         request,

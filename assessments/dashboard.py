@@ -1,0 +1,502 @@
+"""Dashboard figures of a project and instrument version, aggregated in SQL.
+
+A study's final result is its consensus where one is submitted (and not
+stale); before that, for point and weighted instruments, the mean of the
+submitted reviewer totals, with the percentage and band computed from that
+mean and a floor applied after averaging. Every figure is a handful of
+queries whatever the number of studies; the unfiltered dashboard of a large
+project is stored (DashboardSnapshot) and refreshed by a Celery task.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Floor, Greatest
+from django.utils import timezone
+
+from .instruments import Definition
+from .models import (
+    Answer,
+    Assessment,
+    DashboardSnapshot,
+    InstrumentVersion,
+    Project,
+    Study,
+)
+from .services.catalogue import definition_of
+
+STATES = ["assigned", "in_progress", "submitted", "in_consensus", "final"]
+STATE_LABELS = {
+    "assigned": "Assigned",
+    "in_progress": "In progress",
+    "submitted": "Submitted (all reviewers)",
+    "in_consensus": "In consensus",
+    "final": "Final",
+}
+FILTER_FIELDS = ("year", "modality", "disease", "reviewer", "status")
+# Above this many studies the unfiltered page is served from the stored snapshot.
+LIVE_LIMIT = 300
+
+
+@dataclass
+class Filters:
+    year: int | None = None
+    modality: str = ""
+    disease: str = ""
+    reviewer: int | None = None
+    status: str = ""
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> Filters:
+        def number(name: str) -> int | None:
+            value = params.get(name, "").strip()
+            return int(value) if value.isdigit() else None
+
+        status = params.get("status", "").strip()
+        return cls(
+            year=number("year"),
+            modality=params.get("modality", "").strip(),
+            disease=params.get("disease", "").strip(),
+            reviewer=number("reviewer"),
+            status=status if status in STATES else "",
+        )
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, name) for name in FILTER_FIELDS)
+
+    def as_params(self) -> dict[str, str]:
+        return {k: str(getattr(self, k)) for k in FILTER_FIELDS if getattr(self, k)}
+
+
+# --- per-study annotations -------------------------------------------------------
+
+
+def _reviewers(version: InstrumentVersion) -> QuerySet[Assessment]:
+    return Assessment.objects.filter(
+        study_id=OuterRef("pk"), version=version, kind=Assessment.Kind.REVIEWER
+    )
+
+
+def _final_consensus(version: InstrumentVersion) -> QuerySet[Assessment]:
+    return Assessment.objects.filter(
+        study_id=OuterRef("pk"),
+        version=version,
+        kind=Assessment.Kind.CONSENSUS,
+        status=Assessment.Status.SUBMITTED,
+        stale=False,
+    )
+
+
+def _count(qs: QuerySet[Assessment]) -> Any:
+    return Coalesce(
+        Subquery(
+            qs.order_by().values("study_id").annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
+def _avg(qs: QuerySet[Assessment], name: str) -> Any:
+    return Subquery(
+        qs.order_by().values("study_id").annotate(v=Avg(name)).values("v")[:1],
+        output_field=FloatField(),
+    )
+
+
+def annotated_studies(
+    project: Project, version: InstrumentVersion, *, floor: bool
+) -> QuerySet[Study]:
+    """Studies with their state and final total/percent as SQL expressions."""
+    reviewers = _reviewers(version)
+    submitted = reviewers.filter(status=Assessment.Status.SUBMITTED)
+    consensus = _final_consensus(version)
+    any_consensus = Assessment.objects.filter(
+        study_id=OuterRef("pk"), version=version, kind=Assessment.Kind.CONSENSUS
+    )
+    qs = Study.objects.filter(project=project, excluded=False).annotate(
+        n_assigned=_count(reviewers),
+        n_started=_count(reviewers.exclude(status=Assessment.Status.ASSIGNED)),
+        n_submitted=_count(submitted),
+        is_final=Exists(consensus),
+        has_consensus=Exists(any_consensus),
+        c_total=Subquery(consensus.values("total")[:1], output_field=FloatField()),
+        c_max=Subquery(consensus.values("maximum")[:1], output_field=FloatField()),
+        m_total=_avg(submitted, "total"),
+        m_max=_avg(submitted, "maximum"),
+    )
+    qs = qs.annotate(
+        final_total=Coalesce(F("c_total"), F("m_total")),
+        final_max=Coalesce(F("c_max"), F("m_max")),
+    )
+    percent = Case(
+        When(final_max__gt=0, then=F("final_total") * 100.0 / F("final_max")),
+        default=None,
+        output_field=FloatField(),
+    )
+    if floor:
+        percent = Greatest(percent, Value(0.0))
+    return qs.annotate(final_percent=percent, state=_state_expression())
+
+
+def _state_expression() -> Case:
+    return Case(
+        When(is_final=True, then=Value("final")),
+        When(has_consensus=True, then=Value("in_consensus")),
+        When(
+            Q(n_assigned__gt=0) & Q(n_submitted=F("n_assigned")),
+            then=Value("submitted"),
+        ),
+        When(n_started__gt=0, then=Value("in_progress")),
+        default=Value("assigned"),
+    )
+
+
+def filtered_studies(
+    project: Project, version: InstrumentVersion, filters: Filters, *, floor: bool
+) -> QuerySet[Study]:
+    qs = annotated_studies(project, version, floor=floor)
+    if filters.year:
+        qs = qs.filter(year=filters.year)
+    if filters.modality:
+        qs = qs.filter(modality__iexact=filters.modality)
+    if filters.disease:
+        qs = qs.filter(disease__iexact=filters.disease)
+    if filters.reviewer:
+        qs = qs.filter(Exists(_reviewers(version).filter(reviewer_id=filters.reviewer)))
+    if filters.status:
+        qs = qs.filter(state=filters.status)
+    return qs
+
+
+def restrict_for_viewer(
+    studies: QuerySet[Study], user: Any, project: Project, version: InstrumentVersion
+) -> tuple[QuerySet[Study], bool]:
+    """Only results the viewer may see; True when nothing had to be hidden.
+
+    Blinding holds in aggregates too: a reviewer's dashboard leaves out the
+    studies they review until every reviewer of the study has submitted (a
+    mean of one co-reviewer's total would otherwise show it), and observers
+    see final results only.
+    """
+    from . import access
+
+    if not access.allows(user, project, access.Action.SEE_ANSWERS):
+        return studies.filter(is_final=True), False
+    mine = _reviewers(version).filter(reviewer_id=user.pk)
+    blinded = Exists(mine) & Q(n_submitted__lt=F("n_assigned"))
+    if access.allows(user, project, access.Action.MANAGE):
+        reviews_any = Assessment.objects.filter(
+            study__project=project, version=version, reviewer_id=user.pk
+        ).exists()
+        return (studies.exclude(blinded), False) if reviews_any else (studies, True)
+    return studies.filter(
+        Q(is_final=True) | (Exists(mine) & ~Q(n_submitted__lt=F("n_assigned")))
+    ), False
+
+
+# --- figures -----------------------------------------------------------------------
+
+
+def _rounded(expr: Any) -> Any:
+    """Half-up to one decimal, in SQL (bands are taken from the rounded value)."""
+    return Floor(expr * 10 + 0.5) / 10.0
+
+
+def progress(studies: QuerySet[Study]) -> dict[str, int]:
+    rows = studies.order_by().values("state").annotate(n=Count("pk"))
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+def distribution(studies: QuerySet[Study], width: int = 10) -> list[tuple[int, int]]:
+    """Studies with a result per percentage bin [lo, lo + width)."""
+    scored = studies.filter(final_percent__isnull=False)
+    rows = (
+        scored.annotate(bin=Cast(Floor(F("final_percent") / width), IntegerField()))
+        .order_by()
+        .values("bin")
+        .annotate(n=Count("pk"))
+    )
+    return sorted((row["bin"] * width, row["n"]) for row in rows)
+
+
+def summary(studies: QuerySet[Study]) -> dict[str, Any]:
+    scored = studies.filter(final_percent__isnull=False)
+    agg = scored.aggregate(
+        n=Count("pk"),
+        mean_total=Avg("final_total"),
+        mean_percent=Avg("final_percent"),
+        n_final=Count("pk", filter=Q(is_final=True)),
+    )
+    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in agg.items()}
+
+
+def bands(studies: QuerySet[Study], definition: Definition) -> list[tuple[str, int]]:
+    """Studies per quality band (weighted instruments), from the rounded mean."""
+    if not definition.params.get("bands"):
+        return []
+    whens = [
+        When(
+            Q(rounded__gte=float(b["min"]))
+            & (
+                Q(rounded__lte=float(b["max"]))
+                if b.get("inclusive_max")
+                else Q(rounded__lt=float(b["max"]))
+            ),
+            then=Value(b["label"]),
+        )
+        for b in definition.params["bands"]
+    ]
+    rows = (
+        studies.filter(final_percent__isnull=False)
+        .annotate(rounded=_rounded(F("final_percent")))
+        .annotate(band=Case(*whens, default=Value("")))
+        .order_by()
+        .values("band")
+        .annotate(n=Count("pk"))
+    )
+    found = {row["band"]: row["n"] for row in rows}
+    return [(b["label"], found.get(b["label"], 0)) for b in definition.params["bands"]]
+
+
+def by_group(studies: QuerySet[Study], name: str) -> list[tuple[str, float, int]]:
+    """Mean final percentage and number of studies per year, modality or disease."""
+    rows = (
+        studies.filter(final_percent__isnull=False)
+        .order_by()
+        .values(name)
+        .annotate(mean=Avg("final_percent"), n=Count("pk"))
+        .order_by(name)
+    )
+    return [
+        (str(row[name] or "unknown"), round(row["mean"], 1), row["n"]) for row in rows
+    ]
+
+
+def item_adherence(
+    studies: QuerySet[Study], version: InstrumentVersion
+) -> dict[str, tuple[int, int, float | None]]:
+    """Per item: studies adhering, studies with a result, mean final item points.
+
+    A study adheres when its final result earns points on the item: the
+    consensus answer, or the mean of the submitted reviewers' points.
+    """
+    study_ids = studies.values("pk")
+    final_rows = Answer.objects.filter(
+        Q(
+            assessment__kind="consensus",
+            assessment__status="submitted",
+            assessment__stale=False,
+        )
+        | (
+            Q(assessment__kind="reviewer", assessment__status="submitted")
+            & ~Exists(_final_consensus_for_answer(version))
+        ),
+        assessment__version=version,
+        assessment__study_id__in=study_ids,
+        na=False,
+        choices__isnull=False,
+    )
+    inner = (
+        final_rows.order_by()
+        .values("assessment__study_id", "item_code")
+        .annotate(p=Avg("points"))
+    )
+    sql, params = inner.query.sql_with_params()
+    # The inner SQL is the ORM's own, with its parameters bound separately.
+    head = "SELECT item_code, SUM(CASE WHEN p > 0 THEN 1 ELSE 0 END), COUNT(*), AVG(p)"
+    outer = f"{head} FROM ({sql}) AS per_study GROUP BY item_code"
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        return {
+            code: (int(yes or 0), int(n), None if mean is None else float(mean))
+            for code, yes, n, mean in cursor.fetchall()
+        }
+
+
+def _final_consensus_for_answer(version: InstrumentVersion) -> QuerySet[Assessment]:
+    return Assessment.objects.filter(
+        study_id=OuterRef("assessment__study_id"),
+        version=version,
+        kind="consensus",
+        status="submitted",
+        stale=False,
+    )
+
+
+def domain_scores(
+    definition: Definition, adherence: dict[str, tuple[int, int, float | None]]
+) -> list[tuple[str, float | None]]:
+    """RQS domains as percentage of the ideal: sum of mean item points / maximum."""
+    out = []
+    for domain in definition.params.get("domains", []):
+        items = [definition.item(code) for code in domain["items"]]
+        maximum = sum((item.max_points() for item in items), Decimal(0))
+        means = [adherence.get(item.code, (0, 0, None))[2] for item in items]
+        if maximum <= 0 or all(m is None for m in means):
+            out.append((domain["label"], None))
+            continue
+        total = sum(m or 0.0 for m in means)
+        out.append((domain["label"], round(100.0 * total / float(maximum), 1)))
+    return out
+
+
+def judgement_counts(
+    studies: QuerySet[Study], version: InstrumentVersion
+) -> dict[str, dict[str, int]]:
+    """Per judgement item: final (or per-reviewer) answers by low/high/unclear."""
+    rows = (
+        Answer.objects.filter(
+            assessment__version=version,
+            assessment__study_id__in=studies.values("pk"),
+            assessment__status="submitted",
+            item_code__contains=".",
+        )
+        .filter(Q(item_code__endswith=".rob") | Q(item_code__endswith=".app"))
+        .filter(
+            Q(assessment__kind="consensus")
+            | ~Exists(_final_consensus_for_answer(version))
+        )
+        .order_by()
+        .values("item_code", "choices")
+        .annotate(n=Count("pk"))
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        value = (row["choices"] or ["unanswered"])[0]
+        counts.setdefault(row["item_code"], {})[value] = row["n"]
+    return counts
+
+
+def traffic_rows(
+    studies: QuerySet[Study], version: InstrumentVersion, limit: int = 60
+) -> list[tuple[str, dict[str, str | None]]]:
+    """Per study (and reviewer, until final) the judgements, for the traffic light."""
+    assessments = (
+        Assessment.objects.filter(
+            version=version,
+            study_id__in=studies.values("pk"),
+            status=Assessment.Status.SUBMITTED,
+        )
+        .filter(
+            Q(kind="consensus")
+            | ~Exists(_final_consensus(version).filter(study_id=OuterRef("study_id")))
+        )
+        .select_related("study", "reviewer")
+        .order_by("study__title", "kind", "reviewer__username")[:limit]
+    )
+    rows = []
+    for a in assessments:
+        label = a.study.title[:60]
+        if a.kind == "reviewer":
+            label += f" ({a.reviewer})"
+        rows.append((label, dict(a.result.get("judgements", {}))))
+    return rows
+
+
+# --- the whole dashboard --------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    version: InstrumentVersion
+    definition: Definition
+    filters: Filters
+    figures: dict[str, Any] = field(default_factory=dict)
+    charts: list[dict[str, Any]] = field(default_factory=list)
+    computed_at: Any = None
+    data_revision: int = 0
+    duration_ms: int = 0
+
+
+def compute(
+    project: Project, version: InstrumentVersion, filters: Filters, user: Any = None
+) -> Dashboard:
+    """Compute every figure live (a constant number of queries).
+
+    Without a user, the full view (leads, staff, the stored snapshot); with
+    one, only the results that user may see.
+    """
+    started = time.perf_counter()
+    definition = definition_of(version)
+    revision = (
+        Project.objects.filter(pk=project.pk)
+        .values_list("data_revision", flat=True)
+        .get()
+    )
+    every = filtered_studies(project, version, filters, floor=project.floor_percent)
+    studies = every
+    if user is not None:
+        studies, _ = restrict_for_viewer(every, user, project, version)
+    figures: dict[str, Any] = {
+        "kind": definition.kind,
+        "progress": progress(every),  # statuses only, never scores
+        "summary": summary(studies),
+    }
+    if definition.kind in ("points", "weighted", "checklist"):
+        adherence = item_adherence(studies, version)
+        figures["adherence"] = [
+            (item.code, item.label, *adherence.get(item.code, (0, 0, None)))
+            for item in definition.items
+        ]
+        figures["distribution"] = distribution(studies)
+        figures["by_year"] = by_group(studies, "year")
+        figures["by_modality"] = by_group(studies, "modality")
+        figures["by_disease"] = by_group(studies, "disease")
+        figures["domains"] = domain_scores(definition, adherence)
+        figures["bands"] = bands(studies, definition)
+    if definition.kind == "judgement":
+        figures["judgements"] = judgement_counts(studies, version)
+        figures["traffic"] = traffic_rows(studies, version)
+    dashboard = Dashboard(
+        version,
+        definition,
+        filters,
+        figures=figures,
+        computed_at=timezone.now(),
+        data_revision=revision,
+    )
+    dashboard.duration_ms = int((time.perf_counter() - started) * 1000)
+    return dashboard
+
+
+def store(project: Project, dashboard: Dashboard, charts: list[dict[str, Any]]) -> None:
+    DashboardSnapshot.objects.update_or_create(
+        project=project,
+        version=dashboard.version,
+        defaults={
+            "data_revision": dashboard.data_revision,
+            "computed_at": dashboard.computed_at,
+            "duration_ms": dashboard.duration_ms,
+            "figures": {"figures": dashboard.figures, "charts": charts},
+        },
+    )
+
+
+def stale_snapshots() -> list[tuple[int, int]]:
+    """(project, version) pairs whose stored dashboard is older than the data."""
+    stale = DashboardSnapshot.objects.exclude(data_revision=F("project__data_revision"))
+    return list(stale.values_list("project_id", "version_id"))

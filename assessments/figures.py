@@ -1,0 +1,136 @@
+"""Dashboard figures drawn as charts: the same SVGs serve the page and the PDF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import charts
+from .dashboard import STATE_LABELS, STATES
+
+
+def _chart_dict(chart: charts.Chart) -> dict[str, Any]:
+    return {
+        "title": chart.title,
+        "src": chart.data_uri,
+        "alt": chart.alt,
+        "table": {
+            "caption": chart.table.caption,
+            "headers": chart.table.headers,
+            "rows": chart.table.rows,
+        },
+    }
+
+
+def _progress(figures: dict[str, Any]) -> charts.Chart:
+    counts = figures["progress"]
+    return charts.bar_chart(
+        "Progress of the studies",
+        [STATE_LABELS[s] for s in STATES],
+        [counts.get(s, 0) for s in STATES],
+        xlabel="Studies",
+        ylabel="State",
+        horizontal=True,
+    )
+
+
+def _distribution(figures: dict[str, Any]) -> charts.Chart:
+    bins = figures.get("distribution", [])
+    return charts.bar_chart(
+        "Distribution of final scores",
+        [f"{lo} to {lo + 10}" for lo, _ in bins],
+        [n for _, n in bins],
+        xlabel="Score (% of the maximum)",
+        ylabel="Studies",
+    )
+
+
+def _adherence(figures: dict[str, Any]) -> charts.Chart:
+    items = [
+        (code, label, (yes / n) if n else None)
+        for code, label, yes, n, _mean in figures.get("adherence", [])
+    ]
+    return charts.adherence_chart("Per-item adherence", items)
+
+
+def _groups(figures: dict[str, Any], key: str, what: str) -> charts.Chart:
+    rows = figures.get(key, [])
+    return charts.bar_chart(
+        f"Mean score by {what}",
+        [f"{label} (n={n})" for label, _mean, n in rows],
+        [mean for _label, mean, _n in rows],
+        xlabel=what.capitalize(),
+        ylabel="Mean score (% of the maximum)",
+        percent=True,
+    )
+
+
+def _domains(figures: dict[str, Any]) -> charts.Chart:
+    rows = [(label, value) for label, value in figures.get("domains", [])]
+    return charts.bar_chart(
+        "Domain scores as % of the ideal",
+        [label for label, _ in rows],
+        [value or 0.0 for _, value in rows],
+        xlabel="% of the ideal score",
+        ylabel="Domain",
+        horizontal=True,
+        percent=True,
+    )
+
+
+def _bands(figures: dict[str, Any]) -> charts.Chart:
+    rows = figures.get("bands", [])
+    return charts.bar_chart(
+        "Studies per quality band",
+        [label for label, _ in rows],
+        [n for _, n in rows],
+        xlabel="Quality band",
+        ylabel="Studies",
+    )
+
+
+def _judgement_charts(figures: dict[str, Any]) -> list[charts.Chart]:
+    counts = figures.get("judgements", {})
+    domains = sorted(code for code in counts if code.endswith(".rob"))
+    labels = [code.removesuffix(".rob") for code in domains]
+    summary = charts.rob_summary(
+        "Risk of bias: summary",
+        labels,
+        {label: counts[code] for label, code in zip(labels, domains, strict=True)},
+        overall=False,
+    )
+    rows = figures.get("traffic", [])
+    judgements = {
+        (study, code.removesuffix(".rob")): value
+        for study, values in rows
+        for code, value in values.items()
+        if code.endswith(".rob")
+    }
+    for study, values in rows:
+        judgements[(study, "Overall")] = values.get("overall_risk_of_bias")
+    light = charts.traffic_light(
+        "Risk of bias per study",
+        [study for study, _ in rows],
+        labels,
+        judgements,
+        overall=True,
+    )
+    return [light, summary]
+
+
+def render_charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every chart of the dashboard, as JSON-safe dicts for the page and the store."""
+    drawn = [_progress(figures)]
+    if figures["kind"] == "judgement":
+        drawn += _judgement_charts(figures)
+        return [_chart_dict(c) for c in drawn]
+    drawn += [_distribution(figures), _adherence(figures)]
+    if figures.get("domains"):
+        drawn.append(_domains(figures))
+    if figures.get("bands"):
+        drawn.append(_bands(figures))
+    drawn += [
+        _groups(figures, "by_year", "publication year"),
+        _groups(figures, "by_modality", "modality"),
+        _groups(figures, "by_disease", "disease"),
+    ]
+    return [_chart_dict(c) for c in drawn]

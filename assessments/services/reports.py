@@ -1,0 +1,206 @@
+"""Report requests: fingerprint, reuse, enqueue, run, and the stuck-job sweep."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from .. import access, dashboard, sweeps
+from ..models import InstrumentVersion, Project, Report
+from ..reports import RENDERER_VERSION, ReportRequest, render_report
+
+logger = logging.getLogger(__name__)
+RENDER_TASK = "assessments.tasks.render_report_task"
+
+
+class ReportQueueError(Exception):
+    """The broker is unreachable: the request is recorded as failed, retry later."""
+
+
+def _view_key(user: Any, project: Project, version: InstrumentVersion) -> str:
+    """Who the content was made for: one key per distinct blinding view."""
+    studies = dashboard.annotated_studies(project, version, floor=False)
+    _, unrestricted = dashboard.restrict_for_viewer(studies, user, project, version)
+    return "full" if unrestricted else f"user:{user.pk}"
+
+
+def _data_key(user: Any, req: ReportRequest) -> list[Any]:
+    """The visible assessments the report is made from, with their revisions."""
+    visible = access.visible_assessments(user, req.project).filter(version=req.version)
+    if req.kind == "assessment" and req.assessment is not None:
+        visible = visible.filter(pk=req.assessment.pk)
+    elif req.kind == "study" and req.study is not None:
+        visible = visible.filter(study=req.study)
+    rows = visible.order_by("pk").values_list("pk", "revision", "status", "stale")
+    return [req.project.data_revision, list(rows)]
+
+
+def fingerprint(req: ReportRequest) -> str:
+    payload = {
+        "kind": req.kind,
+        "project": req.project.pk,
+        "version": req.version.pk,
+        "study": req.study.pk if req.study else None,
+        "assessment": req.assessment.pk if req.assessment else None,
+        "appendix": req.appendix,
+        "percent": req.project.percent_convention,
+        "renderer": RENDERER_VERSION,
+        "scoring": req.version.scoring_hash,
+        "revision": req.version.revision,
+        "view": _view_key(req.user, req.project, req.version),
+        "data": _data_key(req.user, req),
+    }
+    encoded = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def request_report(req: ReportRequest) -> tuple[Report, bool]:
+    """Reuse a report made from the same data and view, or queue a new one."""
+    print_ = fingerprint(req)
+    with transaction.atomic():
+        reusable = Report.objects.filter(
+            fingerprint=print_,
+            project=req.project,
+            status__in=[
+                Report.Status.DONE,
+                Report.Status.QUEUED,
+                Report.Status.RUNNING,
+            ],
+        ).first()
+        if reusable is not None:
+            return reusable, False
+        report = Report.objects.create(
+            project=req.project,
+            version=req.version,
+            kind=req.kind,
+            study=req.study,
+            assessment=req.assessment,
+            options={"appendix": req.appendix},
+            fingerprint=print_,
+            requested_by=req.user,
+        )
+        from .workflow import _audit
+
+        _audit(
+            req.project.pk,
+            req.user,
+            "report-request",
+            req.kind,
+            {"report": str(report.uuid), "version": req.version.key},
+        )
+    enqueue(report)
+    report.refresh_from_db()
+    return report, True
+
+
+def enqueue(report: Report) -> None:
+    """Send the job to the worker; a dead broker fails fast with a clear message."""
+    from celery import current_app
+
+    try:
+        result = current_app.tasks[RENDER_TASK].apply_async(args=[report.pk])
+    except Exception as exc:
+        logger.warning("Broker unavailable for report %s: %s", report.pk, exc)
+        Report.objects.filter(pk=report.pk).update(
+            status=Report.Status.FAILED,
+            error="The report service is unavailable (the task queue did not answer). "
+            "Your data is safe; please try again in a few minutes.",
+            finished_at=timezone.now(),
+        )
+        raise ReportQueueError(
+            "The report service is unavailable; try again later."
+        ) from exc
+    Report.objects.filter(pk=report.pk).update(task_id=result.id or "")
+
+
+def retry_report(report: Report) -> Report:
+    if report.status != Report.Status.FAILED:
+        return report
+    Report.objects.filter(pk=report.pk).update(
+        status=Report.Status.QUEUED,
+        error="",
+        progress=0,
+        started_at=None,
+        finished_at=None,
+    )
+    report.refresh_from_db()
+    enqueue(report)
+    return report
+
+
+def request_for(report: Report) -> ReportRequest:
+    return ReportRequest(
+        kind=report.kind,
+        project=report.project,
+        version=report.version,
+        user=report.requested_by,
+        study=report.study,
+        assessment=report.assessment,
+        appendix=bool(report.options.get("appendix")),
+    )
+
+
+def run_report(report_id: int) -> str:
+    """Render one report (called by the task; safe to run again after a crash)."""
+    report = Report.objects.select_related(
+        "project", "version__instrument", "study", "assessment", "requested_by"
+    ).get(pk=report_id)
+    if report.status == Report.Status.DONE:
+        return "done"
+    Report.objects.filter(pk=report.pk).update(
+        status=Report.Status.RUNNING,
+        started_at=timezone.now(),
+        progress=1,
+        attempts=report.attempts + 1,
+    )
+
+    def progress(value: int) -> None:
+        Report.objects.filter(pk=report.pk).update(progress=value)
+
+    try:
+        pdf = render_report(request_for(report), progress)
+    except Exception as exc:
+        logger.exception("Report %s failed", report.pk)
+        Report.objects.filter(pk=report.pk).update(
+            status=Report.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        return "failed"
+    name = f"{report.kind}-{report.project.slug}-{report.uuid}.pdf"
+    report.file.save(name, ContentFile(pdf), save=False)
+    Report.objects.filter(pk=report.pk).update(
+        file=report.file.name,
+        size=len(pdf),
+        status=Report.Status.DONE,
+        progress=100,
+        finished_at=timezone.now(),
+        error="",
+    )
+    return "done"
+
+
+@sweeps.register
+def sweep_stuck_reports() -> int:
+    """Fail jobs still 'running' after the visibility timeout plus the time limit.
+
+    Never earlier: until then the broker may still redeliver the job to
+    another worker, which would finish it.
+    """
+    grace = settings.CELERY_VISIBILITY_TIMEOUT + settings.CELERY_TASK_TIME_LIMIT
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    return Report.objects.filter(
+        status=Report.Status.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=Report.Status.FAILED,
+        finished_at=timezone.now(),
+        error="The worker stopped while rendering this report. Retry it.",
+    )

@@ -1,0 +1,123 @@
+"""The project dashboard: stored for the full view, live for filters and blinding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .. import access, dashboard, selectors
+from ..figures import render_charts
+from ..models import DashboardSnapshot, InstrumentVersion, Project
+from ..services import events
+
+
+def _version(project: Project, request: HttpRequest) -> InstrumentVersion:
+    versions = selectors.project_versions(project)
+    wanted = request.GET.get("version", "")
+    for version in versions:
+        if str(version.pk) == wanted:
+            return version
+    if wanted or not versions:
+        raise Http404("No such instrument in this project")
+    return versions[0]
+
+
+def _full_view(project: Project, version: InstrumentVersion) -> dict[str, Any]:
+    """The unfiltered dashboard: stored, refreshed by the worker for large projects."""
+    snapshot = DashboardSnapshot.objects.filter(
+        project=project, version=version
+    ).first()
+    current = snapshot is not None and snapshot.data_revision == project.data_revision
+    small = project.studies.count() <= dashboard.LIVE_LIMIT
+    if snapshot is None or (small and not current):
+        board = dashboard.compute(project, version, dashboard.Filters())
+        charts = render_charts(board.figures)
+        dashboard.store(project, board, charts)
+        snapshot = DashboardSnapshot.objects.get(project=project, version=version)
+        current = snapshot.data_revision == project.data_revision
+    elif not current:
+        events.enqueue_refresh(project.pk)
+    return {
+        "figures": snapshot.figures["figures"],
+        "charts": snapshot.figures["charts"],
+        "computed_at": snapshot.computed_at,
+        "current": current,
+        "stored": True,
+    }
+
+
+def _live_view(
+    project: Project, version: InstrumentVersion, filters: dashboard.Filters, user: Any
+) -> dict[str, Any]:
+    board = dashboard.compute(project, version, filters, user=user)
+    return {
+        "figures": board.figures,
+        "charts": render_charts(board.figures),
+        "computed_at": board.computed_at,
+        "current": True,
+        "stored": False,
+    }
+
+
+def _unrestricted(user: Any, project: Project, version: InstrumentVersion) -> bool:
+    studies = dashboard.annotated_studies(project, version, floor=False)
+    return dashboard.restrict_for_viewer(studies, user, project, version)[1]
+
+
+@require_GET
+def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug)
+    version = _version(project, request)
+    filters = dashboard.Filters.from_params(dict(request.GET.items()))
+    if filters.active or not _unrestricted(request.user, project, version):
+        view = _live_view(project, version, filters, request.user)
+    else:
+        view = _full_view(project, version)
+    studies = dashboard.filtered_studies(
+        project, version, filters, floor=project.floor_percent
+    )
+    studies, _ = dashboard.restrict_for_viewer(studies, request.user, project, version)
+    page = Paginator(studies.order_by("title", "pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "assessments/project_dashboard.html",
+        {
+            "project": project,
+            "version": version,
+            "filters": filters,
+            "page": page,
+            "versions": selectors.project_versions(project),
+            "params": request.GET,
+            "reviewers": get_user_model().objects.filter(
+                memberships__project=project, memberships__role__in=["lead", "reviewer"]
+            ),
+            "states": [(s, dashboard.STATE_LABELS[s]) for s in dashboard.STATES],
+            "can_manage": access.allows(request.user, project, access.Action.MANAGE),
+            **view,
+        },
+    )
+
+
+@require_GET
+def dashboard_status(request: HttpRequest, slug: str) -> JsonResponse:
+    """Whether the stored dashboard is current (the page polls it while stale)."""
+    project = access.get_project(request.user, slug)
+    version = _version(project, request)
+    snapshot = DashboardSnapshot.objects.filter(
+        project=project, version=version
+    ).first()
+    return JsonResponse(
+        {
+            "current": bool(
+                snapshot and snapshot.data_revision == project.data_revision
+            ),
+            "computed_at": snapshot.computed_at.isoformat() if snapshot else None,
+        }
+    )

@@ -1,0 +1,140 @@
+"""Reports: request (reused by fingerprint), progress, download, retry."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import access, selectors
+from ..models import Assessment, Report
+from ..reports import ReportRequest
+from ..services import reports as report_service
+from ..services.workflow import _audit
+
+
+def _own_report(request: HttpRequest, slug: str, uuid: uuid.UUID) -> Report:
+    """Reports are made for their requester's view (blinding): only they get them."""
+    project = access.get_project(request.user, slug)
+    report = Report.objects.filter(project=project, uuid=uuid).first()
+    if report is None or (
+        report.requested_by_id != request.user.pk and not request.user.is_staff
+    ):
+        raise Http404("No such report")
+    return report
+
+
+@require_GET
+def report_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug)
+    mine = Report.objects.filter(project=project, requested_by=request.user)[:50]
+    return render(
+        request,
+        "assessments/report_list.html",
+        {
+            "project": project,
+            "reports": mine,
+            "versions": selectors.project_versions(project),
+        },
+    )
+
+
+def _target(request: HttpRequest, project, kind: str, version):  # type: ignore[no-untyped-def]
+    study = assessment = None
+    if kind == "study":
+        study = access.get_study(request.user, project, request.POST.get("study"))
+    if kind == "assessment":
+        assessment = access.get_own_assessment(
+            request.user, request.POST.get("assessment")
+        )
+        if assessment.study.project_id != project.pk:
+            raise Http404("No such assessment")
+        study = assessment.study
+    return study, assessment
+
+
+@require_POST
+def report_request(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug)
+    kind = request.POST.get("kind", "project")
+    version = project.instruments.filter(pk=request.POST.get("version") or 0).first()
+    if kind not in Report.Kind.values or version is None:
+        return HttpResponse(
+            "Choose a report kind and an instrument of the project.", status=400
+        )
+    try:
+        study, assessment = _target(request, project, kind, version)
+    except Exception as exc:  # bad UUIDs and foreign objects are simply not found
+        if isinstance(exc, Http404 | PermissionError):
+            raise
+        raise Http404("No such study or assessment") from exc
+    req = ReportRequest(
+        kind=kind,
+        project=project,
+        version=version,
+        user=request.user,
+        study=study,
+        assessment=assessment if isinstance(assessment, Assessment) else None,
+        appendix=request.POST.get("appendix") == "1",
+    )
+    try:
+        report, created = report_service.request_report(req)
+    except report_service.ReportQueueError as exc:
+        messages.error(request, str(exc))
+        return redirect("project-reports", slug=slug)
+    if not created:
+        messages.info(
+            request, "Nothing changed since this report was made: here it is again."
+        )
+    return redirect("report-status", slug=slug, uuid=report.uuid)
+
+
+@require_GET
+def report_status(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
+    report = _own_report(request, slug, uuid)
+    if request.GET.get("format") == "json":
+        return JsonResponse(
+            {
+                "status": report.status,
+                "progress": report.progress,
+                "error": report.error,
+            }
+        )
+    return render(
+        request,
+        "assessments/report_status.html",
+        {"project": report.project, "report": report},
+    )
+
+
+@require_GET
+def report_download(request: HttpRequest, slug: str, uuid: uuid.UUID) -> FileResponse:
+    report = _own_report(request, slug, uuid)
+    if report.status != Report.Status.DONE or not report.file:
+        raise Http404("The report is not ready")
+    _audit(
+        report.project_id,
+        request.user,
+        "download",
+        report.kind,
+        {"report": str(report.uuid)},
+    )
+    return FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=report.file.name.rsplit("/", 1)[-1],
+        content_type="application/pdf",
+    )
+
+
+@require_POST
+def report_retry(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
+    report = _own_report(request, slug, uuid)
+    try:
+        report_service.retry_report(report)
+    except report_service.ReportQueueError as exc:
+        messages.error(request, str(exc))
+    return redirect("report-status", slug=slug, uuid=report.uuid)
