@@ -26,6 +26,7 @@ from . import workflow
 from .catalogue import definition_of
 
 Choices = list[str] | None
+STALE = "A reviewer's answers changed since this consensus began; refresh it first."
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,10 @@ def start_consensus(
         started_at=timezone.now(),
     )
     bulk_create_with_history(
-        [_resolution(consensus, row) for row in view.rows], Resolution
+        [_resolution(consensus, row) for row in view.rows],
+        Resolution,
+        default_user=user if getattr(user, "pk", None) else None,
+        default_change_reason="consensus started",
     )
     agreed = {r.code: r.agreed_choices for r in view.rows if r.agreed}
     _write_answers(consensus, agreed, user)
@@ -324,21 +328,7 @@ def resolve_item(
 ) -> Resolution:
     """Settle one item of a consensus; a disputed item needs a rationale."""
     locked = _lock_consensus(consensus)
-    if locked.is_locked:
-        raise workflow.LockedAssessment(
-            "This consensus is final; a lead must reopen it first."
-        )
-    if locked.stale:
-        raise ValidationError(
-            "A reviewer's answers changed since this consensus began; refresh it first."
-        )
-    resolution = (
-        Resolution.objects.select_for_update()
-        .filter(consensus=locked, item_code=item_code)
-        .first()
-    )
-    if resolution is None:
-        raise ValidationError(f"'{item_code}' is not an item of this consensus.")
+    resolution = _decidable(locked, item_code)
     _check_choices(definition_of(locked.version), item_code, choices)
     overrides = resolution.agreed and _normal(choices) != _normal(resolution.choices)
     if (not resolution.agreed or overrides) and not rationale.strip():
@@ -356,6 +346,24 @@ def resolve_item(
         {"item": item_code, "choices": choices, "sources": resolution.sources},
     )
     workflow.bump_data_revision(locked.study.project_id)
+    return resolution
+
+
+def _decidable(consensus: Assessment, item_code: str) -> Resolution:
+    """The item's resolution, locked, when the consensus takes decisions now."""
+    if consensus.is_locked:
+        raise workflow.LockedAssessment(
+            "This consensus is final; a lead must reopen it first."
+        )
+    if consensus.stale:
+        raise ValidationError(STALE)
+    resolution = (
+        Resolution.objects.select_for_update()
+        .filter(consensus=consensus, item_code=item_code)
+        .first()
+    )
+    if resolution is None:
+        raise ValidationError(f"'{item_code}' is not an item of this consensus.")
     return resolution
 
 
@@ -394,9 +402,7 @@ def finalise_consensus(*, consensus: Assessment, user: Any) -> Result:
     """Check that every item is settled, then submit the consensus as the result."""
     locked = _lock_consensus(consensus)
     if locked.stale:
-        raise ValidationError(
-            "A reviewer's answers changed since this consensus began; refresh it first."
-        )
+        raise ValidationError(STALE)
     problems = _finalise_problems(locked)
     if problems:
         raise ValidationError(problems)
@@ -437,6 +443,8 @@ def refresh_stale_consensus(*, consensus: Assessment, user: Any) -> list[str]:
     Returns the codes of the items that need a decision again.
     """
     locked = _lock_consensus(consensus)
+    if not locked.stale:
+        return []  # reviewers' answers change only after a reopen, which marks it
     view = disagreements(locked.study, locked.version)
     if view.problems:
         raise ValidationError(view.problems)

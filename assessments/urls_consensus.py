@@ -1,0 +1,27 @@
+"""Consensus and agreement routes; included from assessments.urls."""
+
+from django.urls import path
+
+from .views import consensus
+
+CONSENSUS = "p/<slug:slug>/s/<uuid:uuid>/consensus/<int:version_id>/"
+
+urlpatterns = [
+    path(CONSENSUS, consensus.consensus_view, name="consensus-view"),
+    path(f"{CONSENSUS}start", consensus.consensus_start, name="consensus-start"),
+    path(f"{CONSENSUS}resolve", consensus.consensus_resolve, name="consensus-resolve"),
+    path(
+        f"{CONSENSUS}finalise", consensus.consensus_finalise, name="consensus-finalise"
+    ),
+    path(f"{CONSENSUS}refresh", consensus.consensus_refresh, name="consensus-refresh"),
+    path(
+        "p/<slug:slug>/agreement/",
+        consensus.project_agreement,
+        name="project-agreement",
+    ),
+    path(
+        "p/<slug:slug>/agreement.json",
+        consensus.project_agreement_json,
+        name="project-agreement-json",
+    ),
+]

@@ -1,0 +1,182 @@
+"""Consensus pages (disagreements, resolving, finalising) and project agreement."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import access, agreement_data, selectors
+from ..access import Action
+from ..models import Assessment, InstrumentVersion, Project, Study
+from ..services import consensus, workflow
+
+BLINDED = (
+    "Blinded: the reviewers' answers to this study can be compared once every "
+    "assigned reviewer has submitted."
+)
+
+
+def _target(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+) -> tuple[Project, Study, InstrumentVersion]:
+    """Project (404 non-member, 403 without adjudication), study and version."""
+    project = access.get_project(request.user, slug, Action.ADJUDICATE)
+    study = access.get_study(request.user, project, uuid)
+    version = project.instruments.filter(pk=version_id).first()
+    if version is None:
+        raise Http404("This project does not use that instrument.")
+    return project, study, version
+
+
+def _unblinded(study: Study, version: InstrumentVersion) -> None:
+    if not access.study_unblinded(study, version.pk):
+        raise PermissionDenied(BLINDED)
+
+
+def _consensus_of(study: Study, version: InstrumentVersion) -> Assessment:
+    found = Assessment.objects.filter(
+        study=study, version=version, kind=Assessment.Kind.CONSENSUS
+    ).first()
+    if found is None:
+        raise Http404("No consensus has been started for this study.")
+    return found
+
+
+def _back(
+    slug: str, uuid: uuid.UUID, version_id: int, anchor: str = ""
+) -> HttpResponse:
+    response = redirect("consensus-view", slug=slug, uuid=uuid, version_id=version_id)
+    if anchor:
+        response["Location"] += f"#row-{anchor}"
+    return response
+
+
+def _report(request: HttpRequest, exc: Exception) -> None:
+    texts = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+    for text in texts:
+        messages.error(request, text)
+
+
+@require_GET
+def consensus_view(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+) -> HttpResponse:
+    project, study, version = _target(request, slug, uuid, version_id)
+    context: dict[str, Any] = {"project": project, "study": study, "version": version}
+    if not access.study_unblinded(study, version.pk):
+        # Said on the page, not by the generic 403, so the lead knows to wait.
+        context["blinded"] = BLINDED
+        return render(request, "assessments/consensus_detail.html", context, status=403)
+    context["view"] = consensus.disagreements(study, version)
+    context["can_manage"] = access.allows(request.user, project, Action.MANAGE)
+    return render(request, "assessments/consensus_detail.html", context)
+
+
+@require_POST
+def consensus_start(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+) -> HttpResponse:
+    _, study, version = _target(request, slug, uuid, version_id)
+    _unblinded(study, version)
+    try:
+        consensus.start_consensus(study=study, version=version, user=request.user)
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, "Consensus started; the agreed items are filled in.")
+    return _back(slug, uuid, version_id)
+
+
+@require_POST
+def consensus_resolve(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+) -> HttpResponse:
+    _, study, version = _target(request, slug, uuid, version_id)
+    target = _consensus_of(study, version)
+    item = request.POST.get("item", "")
+    choices = request.POST.getlist("choices")
+    try:
+        consensus.resolve_item(
+            consensus=target,
+            item_code=item,
+            choices=None if request.POST.get("unanswered") == "1" else choices,
+            rationale=request.POST.get("rationale", ""),
+            user=request.user,
+        )
+    except (ValidationError, workflow.LockedAssessment) as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, f"Item {item} resolved.")
+    return _back(slug, uuid, version_id, anchor=item)
+
+
+@require_POST
+def consensus_finalise(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+) -> HttpResponse:
+    _, study, version = _target(request, slug, uuid, version_id)
+    target = _consensus_of(study, version)
+    try:
+        consensus.finalise_consensus(consensus=target, user=request.user)
+    except (ValidationError, workflow.LockedAssessment) as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, "The consensus is final: it is the study's result.")
+    return _back(slug, uuid, version_id)
+
+
+@require_POST
+def consensus_refresh(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+) -> HttpResponse:
+    _, study, version = _target(request, slug, uuid, version_id)
+    target = _consensus_of(study, version)
+    try:
+        again = consensus.refresh_stale_consensus(consensus=target, user=request.user)
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        asked = f" Decide again: item {', '.join(again)}." if again else ""
+        messages.success(request, f"Refreshed from the reviewers' answers.{asked}")
+    return _back(slug, uuid, version_id)
+
+
+def _chosen_version(
+    request: HttpRequest, versions: list[InstrumentVersion]
+) -> InstrumentVersion:
+    wanted = request.GET.get("version")
+    chosen = next((v for v in versions if v.key == wanted), None)
+    if chosen is None and (wanted or not versions):
+        raise Http404("This project does not use that instrument.")
+    return chosen or versions[0]
+
+
+@require_GET
+def project_agreement(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug, Action.VIEW)
+    versions = selectors.project_versions(project)
+    version = _chosen_version(request, versions)
+    data = agreement_data.project_agreement(project, version)
+    scores = [("Total score", data["totals"]), ("Percentage", data["percents"])]
+    context = {
+        "project": project,
+        "version": version,
+        "versions": versions,
+        "data": data,
+        "scores": scores if data["totals"] else [],
+    }
+    return render(request, "assessments/project_agreement.html", context)
+
+
+@require_GET
+def project_agreement_json(request: HttpRequest, slug: str) -> JsonResponse:
+    """The agreement figures as JSON: aggregates only, never anyone's answers."""
+    project = access.get_project(request.user, slug, Action.VIEW)
+    version = _chosen_version(request, selectors.project_versions(project))
+    return JsonResponse(agreement_data.project_agreement(project, version))
