@@ -1,0 +1,535 @@
+"""Export files of a project's assessments for one instrument version.
+
+Wide (a row per study x reviewer, a column per item), long (a row per answer,
+with evidence) and JSON (with the instrument version's metadata and a codebook),
+as CSV or XLSX, ready for R, Stata or a supplement.
+
+Same permissions and blinding as the pages: rows come only from
+`access.visible_assessments`, so nobody exports a co-reviewer's answers before
+every assigned reviewer has submitted. Text a spreadsheet would run as a
+formula is neutralised (OWASP CSV injection guidance); numbers stay numbers.
+Every export is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from . import access
+from .instruments import Condition, Definition, Item
+from .models import Answer, Assessment, InstrumentVersion, Project, ProjectInstrument
+from .services.catalogue import definition_of
+from .services.workflow import _audit
+
+FORMS = ("wide", "long", "json")
+FORMATS = ("csv", "xlsx")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+# A text cell starting with one of these is run by Excel, LibreOffice or Sheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_CELL = 32_767  # Excel's limit on the characters of one cell
+STUDY_HEAD = ["study_uuid", "title", "doi", "pmid", "year", "modality", "disease"]
+WHO_HEAD = ["reviewer", "kind", "status", "submitted_at", "revised_after_unblinding"]
+WIDE_HEAD = STUDY_HEAD + WHO_HEAD
+ANSWER_HEAD = ["item", "item_label", "choices", "points", "na", "evidence", "page"]
+LONG_HEAD = ["study_uuid", "title", "reviewer", "kind", *ANSWER_HEAD]
+LONG_HEAD += ["comment", "updated_at"]
+ANSWER_FIELDS = ["assessment_id", "item_code", "choices", "points", "na", "evidence"]
+ANSWER_FIELDS += ["page", "comment", "updated_at"]
+
+Cell = str | int | float | bool | None
+
+
+class ExportError(ValueError):
+    """A parameter no export can be made from (the view answers 400)."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    headers: list[str]
+    rows: list[list[Cell]]
+
+
+@dataclass(frozen=True)
+class _Data:
+    """What the user may see, read with a constant number of queries."""
+
+    project: Project
+    version: InstrumentVersion
+    definition: Definition
+    assessments: list[Assessment]
+    answers: dict[int, dict[str, dict[str, Any]]]
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        return {code: n for n, code in enumerate(_codes(self.definition))}
+
+    @cached_property
+    def by_points(self) -> set[str]:
+        """Items whose wide cell is their points rather than the chosen codes."""
+        if self.definition.kind != "points":
+            return set()
+        return {item.code for item in self.definition.items}
+
+
+# --- public API -----------------------------------------------------------------------
+
+
+def export(
+    user: Any,
+    project: Project,
+    version: InstrumentVersion,
+    form: str,
+    fmt: str = "csv",
+    *,
+    european: bool = False,
+) -> ExportFile:
+    """Dispatch on the form: wide, long or json."""
+    if form == "json":
+        return export_json(user, project, version)
+    if form == "wide":
+        return export_wide(user, project, version, fmt, european=european)
+    if form == "long":
+        return export_long(user, project, version, fmt, european=european)
+    raise ExportError(f"Unknown form {form!r}; choose one of {', '.join(FORMS)}.")
+
+
+def export_wide(
+    user: Any,
+    project: Project,
+    version: InstrumentVersion,
+    fmt: str,
+    *,
+    european: bool = False,
+) -> ExportFile:
+    """A row per study x reviewer (and consensus), a column per condition and item."""
+    _check_format(fmt)
+    data = _read(user, project, version)
+    sheet = _wide_sheet(data)
+    return _finish(user, data, sheet, "wide", fmt, european)
+
+
+def export_long(
+    user: Any,
+    project: Project,
+    version: InstrumentVersion,
+    fmt: str,
+    *,
+    european: bool = False,
+) -> ExportFile:
+    """A row per answer, with evidence, page and comment."""
+    _check_format(fmt)
+    data = _read(user, project, version)
+    sheet = _long_sheet(data)
+    return _finish(user, data, sheet, "long", fmt, european)
+
+
+def export_json(user: Any, project: Project, version: InstrumentVersion) -> ExportFile:
+    """Instrument metadata, project settings, codebook and every visible assessment."""
+    data = _read(user, project, version)
+    doc = {
+        "format": "rqs-platform-export/1",
+        "exported_at": _when(timezone.now()),
+        "instrument": _instrument_meta(data),
+        "project": _project_meta(project),
+        "codebook": _codebook(data.definition),
+        "assessments": [_assessment_doc(data, a) for a in data.assessments],
+    }
+    text = json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default)
+    _record(user, data, "json", "json", len(data.assessments), european=False)
+    return ExportFile(
+        _filename(data, "json", "json"), CONTENT_TYPES["json"], text.encode()
+    )
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ExportError(
+            f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}."
+        )
+
+
+def _read(user: Any, project: Project, version: InstrumentVersion) -> _Data:
+    """Visible assessments of live studies and their answers: three queries."""
+    if not ProjectInstrument.objects.filter(project=project, version=version).exists():
+        raise ExportError(f"{version.key} is not an instrument of this project.")
+    visible = access.visible_assessments(user, project).filter(
+        version=version, study__excluded=False
+    )
+    assessments = list(
+        visible.select_related("study", "reviewer").order_by(
+            "study__title", "study_id", "-kind", "reviewer__username"
+        )
+    )
+    answers: dict[int, dict[str, dict[str, Any]]] = {a.pk: {} for a in assessments}
+    # A subquery, not a list of ids: the SQL stays one statement at any size.
+    rows = Answer.objects.filter(assessment__in=visible.values("pk")).values(
+        *ANSWER_FIELDS
+    )
+    for row in rows:
+        # An assessment that became visible between the two reads is left out.
+        if row["assessment_id"] in answers:
+            answers[row["assessment_id"]][row["item_code"]] = row
+    return _Data(project, version, definition_of(version), assessments, answers)
+
+
+def _codes(definition: Definition) -> list[str]:
+    return [c.code for c in definition.conditions] + [i.code for i in definition.items]
+
+
+def _labels(definition: Definition) -> dict[str, str]:
+    entries: list[Condition | Item] = [*definition.conditions, *definition.items]
+    return {entry.code: entry.label for entry in entries}
+
+
+def _judgement_keys(definition: Definition) -> list[str]:
+    aspects = dict.fromkeys(i.judgement for i in definition.items if i.judgement)
+    return [f"overall_{aspect}" for aspect in aspects]
+
+
+def _na_codes(assessment: Assessment) -> set[str]:
+    """Items and conditions the engine found not applicable."""
+    result = assessment.result or {}
+    conditions = result.get("conditions", {})
+    return set(result.get("na", [])) | {
+        code for code, r in conditions.items() if r.get("state") == "na"
+    }
+
+
+# --- wide -----------------------------------------------------------------------------
+
+
+def _wide_sheet(data: _Data) -> Sheet:
+    codes = _codes(data.definition)
+    is_judgement = data.definition.kind == "judgement"
+    tail = (
+        _judgement_keys(data.definition)
+        if is_judgement
+        else ["total", "max", "percent", "band"]
+    )
+    rows = [
+        [
+            *_study_cells(a),
+            *_item_cells(data, a, codes),
+            *(_judgements(a, tail) if is_judgement else _score_cells(a)),
+        ]
+        for a in data.assessments
+    ]
+    return Sheet("wide", WIDE_HEAD + codes + tail, rows)
+
+
+def _who(assessment: Assessment) -> str:
+    if assessment.is_consensus or assessment.reviewer is None:
+        return "consensus"
+    return assessment.reviewer.get_username()
+
+
+def _study_cells(a: Assessment) -> list[Cell]:
+    study = a.study
+    return [
+        str(study.uuid),
+        study.title,
+        study.doi,
+        study.pmid,
+        study.year,
+        study.modality,
+        study.disease,
+        _who(a),
+        a.kind,
+        a.status,
+        _when(a.submitted_at),
+        a.revised_after_unblinding,
+    ]
+
+
+def _item_cells(data: _Data, a: Assessment, codes: list[str]) -> list[Cell]:
+    answers, na = data.answers[a.pk], _na_codes(a)
+    return [
+        _item_cell(answers.get(code), code in na, code in data.by_points)
+        for code in codes
+    ]
+
+
+def _item_cell(answer: dict[str, Any] | None, na: bool, by_points: bool) -> Cell:
+    """`na`, the item's points (points instruments) or the chosen codes."""
+    if na or (answer is not None and answer["na"]):
+        return "na"
+    if answer is None or answer["choices"] is None:
+        return None
+    if by_points and answer["points"] is not None:
+        return _number(answer["points"])
+    return "+".join(answer["choices"])
+
+
+def _score_cells(a: Assessment) -> list[Cell]:
+    # The percentage as the pages show it: one decimal, the project's convention.
+    shown = (a.result or {}).get("percent_display")
+    percent = Decimal(shown) if shown is not None else a.percent
+    return [_number(a.total), _number(a.maximum), _number(percent), a.band or None]
+
+
+def _judgements(a: Assessment, keys: list[str]) -> list[Cell]:
+    given = (a.result or {}).get("judgements", {})
+    return [given.get(key) for key in keys]
+
+
+# --- long -----------------------------------------------------------------------------
+
+
+def _long_sheet(data: _Data) -> Sheet:
+    labels = _labels(data.definition)
+    rows: list[list[Cell]] = []
+    for a in data.assessments:
+        head: list[Cell] = [str(a.study.uuid), a.study.title, _who(a), a.kind]
+        answers = _ordered(data, data.answers[a.pk])
+        rows += [[*head, *_answer_cells(r, labels)] for r in answers]
+    return Sheet("long", LONG_HEAD, rows)
+
+
+def _ordered(data: _Data, answers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answers in the instrument's order; codes it no longer has at the end."""
+    order = data.order
+    return sorted(
+        answers.values(),
+        key=lambda r: (order.get(r["item_code"], len(order)), r["item_code"]),
+    )
+
+
+def _answer_cells(row: dict[str, Any], labels: dict[str, str]) -> list[Cell]:
+    choices = row["choices"]
+    return [
+        row["item_code"],
+        labels.get(row["item_code"], ""),
+        None if choices is None else "+".join(choices),
+        _number(row["points"]),
+        bool(row["na"]),
+        row["evidence"],
+        row["page"],
+        row["comment"],
+        _when(row["updated_at"]),
+    ]
+
+
+# --- JSON -----------------------------------------------------------------------------
+
+
+def _instrument_meta(data: _Data) -> dict[str, Any]:
+    version, definition = data.version, data.definition
+    return {
+        "key": version.key,
+        "code": version.instrument.code,
+        "name": version.name,
+        "short_name": version.short_name,
+        "version": version.version,
+        "revision": version.revision,
+        "status": version.status,
+        "kind": version.kind,
+        "citation": version.citation,
+        "doi": version.doi,
+        "licence": version.licence,
+        "scoring_hash": version.scoring_hash or definition.scoring_fingerprint(),
+    }
+
+
+def _project_meta(project: Project) -> dict[str, Any]:
+    return {
+        "slug": project.slug,
+        "name": project.name,
+        "percent_convention": project.percent_convention,
+        "blinding": project.blinding,
+        "reviewers_per_study": project.reviewers_per_study,
+    }
+
+
+def _codebook(definition: Definition) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = [
+        {"code": c.code, "label": c.label, "role": "condition", "options": _opts(c)}
+        for c in definition.conditions
+    ]
+    entries += [
+        {
+            "code": i.code,
+            "label": i.label,
+            "role": "item",
+            "section": i.section,
+            "type": i.type,
+            "options": _opts(i),
+        }
+        for i in definition.items
+    ]
+    return entries
+
+
+def _opts(entry: Condition | Item) -> list[dict[str, Any]]:
+    return [
+        {"code": o.code, "label": o.label, "points": o.points} for o in entry.options
+    ]
+
+
+def _assessment_doc(data: _Data, a: Assessment) -> dict[str, Any]:
+    result = a.result or {}
+    cells = dict(zip(WIDE_HEAD, _study_cells(a), strict=True))
+    study = {k: cells[k] for k in ("title", "doi", "pmid", "year", "modality")}
+    shown = result.get("percent_display")
+    labels = _labels(data.definition)
+    return {
+        "uuid": str(a.uuid),
+        "study": {"uuid": cells["study_uuid"], **study, "disease": cells["disease"]},
+        **{k: cells[k] for k in ("reviewer", "kind", "status", "submitted_at")},
+        "revised_after_unblinding": a.revised_after_unblinding,
+        "complete": a.complete,
+        "total": a.total,
+        "maximum": a.maximum,
+        "percent": a.percent,
+        "percent_display": None if shown is None else Decimal(shown),
+        "band": a.band or None,
+        "judgements": result.get("judgements") or {},
+        "answers": [
+            _answer_doc(row, labels) for row in _ordered(data, data.answers[a.pk])
+        ],
+    }
+
+
+def _answer_doc(row: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    doc = dict(zip(LONG_HEAD[4:], _answer_cells(row, labels), strict=True))
+    doc["choices"] = row["choices"]  # a list in JSON, not joined with "+"
+    return doc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, datetime):
+        return _when(value)
+    raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
+
+
+# --- cells and files ------------------------------------------------------------------
+
+
+def _number(value: Decimal | int | float | None) -> int | float | None:
+    """Decimals as plain numbers: integral values as int (-3, not -3.0000)."""
+    if value is None:
+        return None
+    number = Decimal(value)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _when(value: datetime | None) -> str | None:
+    return (
+        None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
+    )
+
+
+def neutralise(text: str) -> str:
+    """Prefix a quote to text a spreadsheet would evaluate as a formula (OWASP)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _csv_cell(value: Cell, european: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        text = repr(value)
+        return text.replace(".", ",") if european else text
+    return neutralise(str(value))
+
+
+def _xlsx_cell(value: Cell) -> Cell:
+    if isinstance(value, str):
+        # openpyxl refuses control characters that PDFs sometimes paste along.
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))[:XLSX_MAX_CELL]
+    return value
+
+
+def _csv_bytes(sheet: Sheet, european: bool) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if european else ",", lineterminator="\r\n")
+    writer.writerow([neutralise(h) for h in sheet.headers])
+    writer.writerows([_csv_cell(v, european) for v in row] for row in sheet.rows)
+    # The byte-order mark makes Excel read UTF-8 instead of the local code page.
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
+    workbook = Workbook(write_only=True)
+    for sheet in sheets:
+        worksheet = workbook.create_sheet(title=sheet.name)
+        worksheet.append([_xlsx_cell(h) for h in sheet.headers])
+        for row in sheet.rows:
+            worksheet.append([_xlsx_cell(v) for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _about_sheet(data: _Data) -> Sheet:
+    meta = {**_instrument_meta(data), **_project_meta(data.project)}
+    rows: list[list[Cell]] = [[key, _plain(value)] for key, value in meta.items()]
+    rows.append(["exported_at", _when(timezone.now())])
+    return Sheet("about", ["field", "value"], rows)
+
+
+def _plain(value: Any) -> Cell:
+    return (
+        value
+        if isinstance(value, str | int | float | bool) or value is None
+        else str(value)
+    )
+
+
+def _finish(
+    user: Any, data: _Data, sheet: Sheet, form: str, fmt: str, european: bool
+) -> ExportFile:
+    if fmt == "xlsx":
+        content = _xlsx_bytes([sheet, _about_sheet(data)])
+    else:
+        content = _csv_bytes(sheet, european)
+    _record(user, data, form, fmt, len(sheet.rows), european=european and fmt == "csv")
+    return ExportFile(_filename(data, form, fmt), CONTENT_TYPES[fmt], content)
+
+
+def _filename(data: _Data, form: str, ext: str) -> str:
+    stamp = timezone.now().strftime("%Y%m%d")
+    return f"{data.project.slug}-{data.version.key}-{form}-{stamp}.{ext}"
+
+
+def _record(
+    user: Any, data: _Data, form: str, fmt: str, rows: int, *, european: bool
+) -> None:
+    detail = {
+        "form": form,
+        "format": fmt,
+        "instrument": data.version.key,
+        "rows": rows,
+        "european": european,
+    }
+    _audit(data.project.pk, user, "export", f"{data.version.key} {form} {fmt}", detail)

@@ -1,0 +1,107 @@
+"""Export page and downloads: any member who may view exports what they may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET
+
+from .. import access, exports, selectors
+from ..models import InstrumentVersion, Project
+
+FORM_CHOICES = [
+    ("wide", "Wide: a row per study and reviewer, a column per item, totals"),
+    ("long", "Long: a row per answer, with evidence, page and comment"),
+    ("json", "JSON: with the instrument version's metadata and a codebook"),
+]
+FORMAT_CHOICES = [("csv", "CSV"), ("xlsx", "Excel (XLSX)")]
+TRUE = ("1", "true", "on", "yes")
+
+
+class ExportForm(forms.Form):
+    # Lives here, not in forms.py: it only parses this page's query string.
+    version = forms.TypedChoiceField(label="Instrument version", coerce=int)
+    form = forms.ChoiceField(
+        label="Form", choices=FORM_CHOICES, initial="wide", widget=forms.RadioSelect
+    )
+    format = forms.ChoiceField(
+        label="File format (wide and long)",
+        choices=FORMAT_CHOICES,
+        initial="csv",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    european = forms.BooleanField(
+        label="European CSV: semicolons and decimal commas",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"value": "1"}),
+    )
+
+    def __init__(self, *args: Any, versions: list[InstrumentVersion], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.versions = {v.pk: v for v in versions}
+        field = self.fields["version"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [
+            (v.pk, f"{v.short_name or v.name} ({v.key})") for v in versions
+        ]
+        if versions:
+            field.initial = versions[0].pk
+
+    def clean_format(self) -> str:
+        return str(self.cleaned_data.get("format") or "csv")
+
+    def clean_european(self) -> bool:
+        # A checkbox's "0" would otherwise read as ticked.
+        return str(self.data.get("european", "")).lower() in TRUE
+
+
+def _page(
+    request: HttpRequest, project: Project, form: ExportForm, status: int = 200
+) -> HttpResponse:
+    context = {"project": project, "form": form}
+    return render(request, "assessments/project_export.html", context, status=status)
+
+
+def _attachment(file: exports.ExportFile) -> HttpResponse:
+    response = HttpResponse(file.content, content_type=file.content_type)
+    disposition = content_disposition_header(True, file.filename)
+    response["Content-Disposition"] = disposition or "attachment"
+    # Blinded data: no shared cache may keep it.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def project_export(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug)
+    return _page(
+        request, project, ExportForm(versions=selectors.project_versions(project))
+    )
+
+
+@require_GET
+def project_export_download(request: HttpRequest, slug: str) -> HttpResponse:
+    project = access.get_project(request.user, slug)
+    form = ExportForm(request.GET, versions=selectors.project_versions(project))
+    if not form.is_valid():
+        return _page(request, project, form, status=400)
+    data = form.cleaned_data
+    version = form.versions[data["version"]]
+    try:
+        file = exports.export(
+            request.user,
+            project,
+            version,
+            data["form"],
+            data["format"],
+            european=data["european"],
+        )
+    except exports.ExportError as exc:
+        form.add_error(None, str(exc))
+        return _page(request, project, form, status=400)
+    return _attachment(file)
