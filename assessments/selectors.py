@@ -64,14 +64,25 @@ def study_list(project: Project, params: dict[str, str]) -> QuerySet[Study]:
     return qs.order_by("title", "pk")
 
 
-def reviewer_queue(user: Any) -> list[Assessment]:
-    """The user's own reviewer assessments, with answered-item counts."""
-    rows = list(
+def reviewer_queue(user: Any) -> QuerySet[Assessment]:
+    """The user's own reviewer assessments, open work first."""
+    return (
         Assessment.objects.filter(reviewer_id=user.pk, kind="reviewer")
         .select_related("study__project", "version__instrument")
         .annotate(n_answered=Count("answers", filter=Q(answers__choices__isnull=False)))
-        .order_by("status", "study__project__name", "study__title")
+        .order_by("status", "study__project__name", "study__title", "pk")
     )
+
+
+def queue_totals(user: Any) -> dict[str, int]:
+    return Assessment.objects.filter(reviewer_id=user.pk, kind="reviewer").aggregate(
+        total=Count("pk"), done=Count("pk", filter=Q(status="submitted"))
+    )
+
+
+def with_question_counts(rows: Any) -> list[Assessment]:
+    """Attach each row's number of questions (one definition per version, cached)."""
+    rows = list(rows)
     sizes: dict[int, int] = {}
     for row in rows:
         if row.version_id not in sizes:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 
 from .views import assessments, dashboard, health, pages, projects, reports, studies
@@ -85,4 +86,10 @@ urlpatterns = [
         name="report-retry",
     ),
     path("", include("assessments.urls_consensus")),
+    path("", include("assessments.urls_exports")),
 ]
+
+if settings.BENCH_ENDPOINTS:
+    from .views import bench
+
+    urlpatterns.append(path("bench/baseline", bench.baseline, name="bench-baseline"))

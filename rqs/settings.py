@@ -291,6 +291,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "assessments.tasks.sweep_task", "schedule": 60.0},
 }
 
+# `make bench` routes a baseline endpoint; never set in production.
+BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

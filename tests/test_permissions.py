@@ -55,7 +55,7 @@ RULES: dict[str, str] = {
     "assessment-reopen": "lead-post",
     "assessment-history": "lead",
     "assessment-json": "seer",
-    "consensus-view": "lead",
+    "consensus-view": "lead-blinded",
     "consensus-start": "lead-post",
     "consensus-resolve": "lead-post",
     "consensus-finalise": "lead-post",
@@ -142,7 +142,7 @@ def _values(route: Any, world: dict[str, Any]) -> dict[str, str]:
 
 
 def _allowed(rule: str, who: str) -> bool:
-    kind = rule.removesuffix("-post")
+    kind = rule.removesuffix("-post").removesuffix("-blinded")
     return {
         "public": True,
         "any": who != "anonymous",
@@ -164,6 +164,9 @@ def _expected(rule: str, who: str, route: Any) -> set[int]:
         return {302}
     allowed = _allowed(rule, who)
     project_scoped = "<slug:slug>" in route.pattern or route.pattern.startswith("a/")
+    if allowed and rule.endswith("-blinded"):
+        # The disagreement view waits until every reviewer has submitted.
+        return {403}
     if allowed:
         # Allowed users get the page, a redirect after a POST, or 405 for a GET
         # on a POST-only route; never 403/404.

@@ -1,5 +1,6 @@
 """Top-level pages: the user's projects, their queue, the instrument catalogue."""
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -31,12 +32,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    rows = selectors.reviewer_queue(request.user)
-    done = sum(1 for r in rows if r.status == "submitted")
+    page = Paginator(selectors.reviewer_queue(request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    rows = selectors.with_question_counts(page.object_list)
+    totals = selectors.queue_totals(request.user)
     return render(
         request,
         "assessments/queue.html",
-        {"rows": rows, "done": done, "total": len(rows)},
+        {"rows": rows, "page": page, "params": {}, **totals},
     )
 
 
