@@ -23,15 +23,14 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Floor, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
 
 from .instruments import Definition
@@ -98,57 +97,44 @@ def _reviewers(version: InstrumentVersion) -> QuerySet[Assessment]:
     )
 
 
-def _final_consensus(version: InstrumentVersion) -> QuerySet[Assessment]:
+def _final_study_ids(version: InstrumentVersion) -> QuerySet[Assessment]:
+    """Studies whose consensus is submitted (and not stale): their final result."""
     return Assessment.objects.filter(
-        study_id=OuterRef("pk"),
         version=version,
         kind=Assessment.Kind.CONSENSUS,
         status=Assessment.Status.SUBMITTED,
         stale=False,
-    )
-
-
-def _count(qs: QuerySet[Assessment]) -> Any:
-    return Coalesce(
-        Subquery(
-            qs.order_by().values("study_id").annotate(n=Count("pk")).values("n")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(0),
-    )
-
-
-def _avg(qs: QuerySet[Assessment], name: str) -> Any:
-    return Subquery(
-        qs.order_by().values("study_id").annotate(v=Avg(name)).values("v")[:1],
-        output_field=FloatField(),
-    )
+    ).values("study_id")
 
 
 def annotated_studies(
     project: Project, version: InstrumentVersion, *, floor: bool
 ) -> QuerySet[Study]:
-    """Studies with their state and final total/percent as SQL expressions."""
-    reviewers = _reviewers(version)
-    submitted = reviewers.filter(status=Assessment.Status.SUBMITTED)
-    consensus = _final_consensus(version)
-    any_consensus = Assessment.objects.filter(
-        study_id=OuterRef("pk"), version=version, kind=Assessment.Kind.CONSENSUS
-    )
+    """Studies with their state and final total/percent, in one GROUP BY.
+
+    Aggregates over a join of studies and their assessments (no correlated
+    subquery per study), so the cost grows with the data, not with
+    queries.
+    """
+    rev = Q(assessments__version=version, assessments__kind="reviewer")
+    sub = rev & Q(assessments__status="submitted")
+    any_consensus = Q(assessments__version=version, assessments__kind="consensus")
+    fin = any_consensus & Q(assessments__status="submitted", assessments__stale=False)
     qs = Study.objects.filter(project=project, excluded=False).annotate(
-        n_assigned=_count(reviewers),
-        n_started=_count(reviewers.exclude(status=Assessment.Status.ASSIGNED)),
-        n_submitted=_count(submitted),
-        is_final=Exists(consensus),
-        has_consensus=Exists(any_consensus),
-        c_total=Subquery(consensus.values("total")[:1], output_field=FloatField()),
-        c_max=Subquery(consensus.values("maximum")[:1], output_field=FloatField()),
-        m_total=_avg(submitted, "total"),
-        m_max=_avg(submitted, "maximum"),
+        n_assigned=Count("assessments", filter=rev),
+        n_started=Count("assessments", filter=rev & ~Q(assessments__status="assigned")),
+        n_submitted=Count("assessments", filter=sub),
+        n_consensus=Count("assessments", filter=any_consensus),
+        n_final=Count("assessments", filter=fin),
+        c_total=Cast(Max("assessments__total", filter=fin), FloatField()),
+        c_max=Cast(Max("assessments__maximum", filter=fin), FloatField()),
+        m_total=Cast(Avg("assessments__total", filter=sub), FloatField()),
+        m_max=Cast(Avg("assessments__maximum", filter=sub), FloatField()),
     )
     qs = qs.annotate(
         final_total=Coalesce(F("c_total"), F("m_total")),
         final_max=Coalesce(F("c_max"), F("m_max")),
+        is_final=Case(When(n_final__gt=0, then=Value(True)), default=Value(False)),
     )
     percent = Case(
         When(final_max__gt=0, then=F("final_total") * 100.0 / F("final_max")),
@@ -162,8 +148,8 @@ def annotated_studies(
 
 def _state_expression() -> Case:
     return Case(
-        When(is_final=True, then=Value("final")),
-        When(has_consensus=True, then=Value("in_consensus")),
+        When(n_final__gt=0, then=Value("final")),
+        When(n_consensus__gt=0, then=Value("in_consensus")),
         When(
             Q(n_assigned__gt=0) & Q(n_submitted=F("n_assigned")),
             then=Value("submitted"),
@@ -203,96 +189,113 @@ def restrict_for_viewer(
     from . import access
 
     if not access.allows(user, project, access.Action.SEE_ANSWERS):
-        return studies.filter(is_final=True), False
-    mine = _reviewers(version).filter(reviewer_id=user.pk)
-    blinded = Exists(mine) & Q(n_submitted__lt=F("n_assigned"))
+        return studies.filter(n_final__gt=0), False
+    mine = Q(
+        assessments__version=version,
+        assessments__kind="reviewer",
+        assessments__reviewer_id=user.pk,
+    )
+    studies = studies.annotate(n_mine=Count("assessments", filter=mine))
+    blinded = Q(n_mine__gt=0) & Q(n_submitted__lt=F("n_assigned"))
     if access.allows(user, project, access.Action.MANAGE):
         reviews_any = Assessment.objects.filter(
             study__project=project, version=version, reviewer_id=user.pk
         ).exists()
         return (studies.exclude(blinded), False) if reviews_any else (studies, True)
     return studies.filter(
-        Q(is_final=True) | (Exists(mine) & ~Q(n_submitted__lt=F("n_assigned")))
+        Q(n_final__gt=0) | (Q(n_mine__gt=0) & Q(n_submitted__gte=F("n_assigned")))
     ), False
 
 
-# --- figures -----------------------------------------------------------------------
+# --- figures: outer aggregates over the per-study derived table -----------------------
 
 
-def _rounded(expr: Any) -> Any:
-    """Half-up to one decimal, in SQL (bands are taken from the rounded value)."""
-    return Floor(expr * 10 + 0.5) / 10.0
+def _outer(studies: QuerySet[Study], select: str, tail: str = "") -> list[tuple]:
+    """Run `SELECT {select} FROM (per-study rows) t {tail}` in the database."""
+    inner = studies.order_by().values(
+        "pk",
+        "year",
+        "modality",
+        "disease",
+        "state",
+        "final_total",
+        "final_percent",
+        "n_final",
+    )
+    sql, params = inner.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # `select` and `tail` are this module's constants; values are bound.
+        cursor.execute(f"SELECT {select} FROM ({sql}) t {tail}", params)  # noqa: S608
+        return list(cursor.fetchall())
 
 
 def progress(studies: QuerySet[Study]) -> dict[str, int]:
-    rows = studies.order_by().values("state").annotate(n=Count("pk"))
     counts = dict.fromkeys(STATES, 0)
-    counts.update({row["state"]: row["n"] for row in rows})
+    counts.update(dict(_outer(studies, "state, COUNT(*)", "GROUP BY state")))
     return counts
 
 
 def distribution(studies: QuerySet[Study], width: int = 10) -> list[tuple[int, int]]:
     """Studies with a result per percentage bin [lo, lo + width)."""
-    scored = studies.filter(final_percent__isnull=False)
-    rows = (
-        scored.annotate(bin=Cast(Floor(F("final_percent") / width), IntegerField()))
-        .order_by()
-        .values("bin")
-        .annotate(n=Count("pk"))
+    rows = _outer(
+        studies,
+        f"FLOOR(final_percent / {int(width)}), COUNT(*)",
+        "WHERE final_percent IS NOT NULL GROUP BY 1",
     )
-    return sorted((row["bin"] * width, row["n"]) for row in rows)
+    return sorted((int(low) * width, int(n)) for low, n in rows)
 
 
 def summary(studies: QuerySet[Study]) -> dict[str, Any]:
-    scored = studies.filter(final_percent__isnull=False)
-    agg = scored.aggregate(
-        n=Count("pk"),
-        mean_total=Avg("final_total"),
-        mean_percent=Avg("final_percent"),
-        n_final=Count("pk", filter=Q(is_final=True)),
+    ((n, mean_total, mean_percent, n_final),) = _outer(
+        studies,
+        "COUNT(*), AVG(final_total), AVG(final_percent), "
+        "SUM(CASE WHEN n_final > 0 THEN 1 ELSE 0 END)",
+        "WHERE final_percent IS NOT NULL",
     )
-    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in agg.items()}
+
+    def two(value: Any) -> float | None:
+        return None if value is None else round(float(value), 2)
+
+    return {
+        "n": int(n),
+        "mean_total": two(mean_total),
+        "mean_percent": two(mean_percent),
+        "n_final": int(n_final or 0),
+    }
 
 
 def bands(studies: QuerySet[Study], definition: Definition) -> list[tuple[str, int]]:
     """Studies per quality band (weighted instruments), from the rounded mean."""
-    if not definition.params.get("bands"):
+    spec = definition.params.get("bands") or []
+    if not spec:
         return []
-    whens = [
-        When(
-            Q(rounded__gte=float(b["min"]))
-            & (
-                Q(rounded__lte=float(b["max"]))
-                if b.get("inclusive_max")
-                else Q(rounded__lt=float(b["max"]))
-            ),
-            then=Value(b["label"]),
-        )
-        for b in definition.params["bands"]
-    ]
-    rows = (
-        studies.filter(final_percent__isnull=False)
-        .annotate(rounded=_rounded(F("final_percent")))
-        .annotate(band=Case(*whens, default=Value("")))
-        .order_by()
-        .values("band")
-        .annotate(n=Count("pk"))
+    rounded = "FLOOR(final_percent * 10 + 0.5) / 10.0"
+    whens = " ".join(
+        f"WHEN {rounded} >= {float(b['min'])} AND {rounded} "
+        f"{'<=' if b.get('inclusive_max') else '<'} {float(b['max'])} THEN {i}"
+        for i, b in enumerate(spec)
     )
-    found = {row["band"]: row["n"] for row in rows}
-    return [(b["label"], found.get(b["label"], 0)) for b in definition.params["bands"]]
+    rows = dict(
+        _outer(
+            studies,
+            f"CASE {whens} ELSE -1 END, COUNT(*)",
+            "WHERE final_percent IS NOT NULL GROUP BY 1",
+        )
+    )
+    return [(b["label"], int(rows.get(i, 0))) for i, b in enumerate(spec)]
 
 
 def by_group(studies: QuerySet[Study], name: str) -> list[tuple[str, float, int]]:
     """Mean final percentage and number of studies per year, modality or disease."""
-    rows = (
-        studies.filter(final_percent__isnull=False)
-        .order_by()
-        .values(name)
-        .annotate(mean=Avg("final_percent"), n=Count("pk"))
-        .order_by(name)
+    assert name in ("year", "modality", "disease")
+    rows = _outer(
+        studies,
+        f"{name}, AVG(final_percent), COUNT(*)",
+        f"WHERE final_percent IS NOT NULL GROUP BY {name} ORDER BY {name}",
     )
     return [
-        (str(row[name] or "unknown"), round(row["mean"], 1), row["n"]) for row in rows
+        (str(group or "unknown"), round(float(mean), 1), int(n))
+        for group, mean, n in rows
     ]
 
 
@@ -313,7 +316,7 @@ def item_adherence(
         )
         | (
             Q(assessment__kind="reviewer", assessment__status="submitted")
-            & ~Exists(_final_consensus_for_answer(version))
+            & ~Q(assessment__study_id__in=_final_study_ids(version))
         ),
         assessment__version=version,
         assessment__study_id__in=study_ids,
@@ -335,16 +338,6 @@ def item_adherence(
             code: (int(yes or 0), int(n), None if mean is None else float(mean))
             for code, yes, n, mean in cursor.fetchall()
         }
-
-
-def _final_consensus_for_answer(version: InstrumentVersion) -> QuerySet[Assessment]:
-    return Assessment.objects.filter(
-        study_id=OuterRef("assessment__study_id"),
-        version=version,
-        kind="consensus",
-        status="submitted",
-        stale=False,
-    )
 
 
 def domain_scores(
@@ -378,7 +371,7 @@ def judgement_counts(
         .filter(Q(item_code__endswith=".rob") | Q(item_code__endswith=".app"))
         .filter(
             Q(assessment__kind="consensus")
-            | ~Exists(_final_consensus_for_answer(version))
+            | ~Q(assessment__study_id__in=_final_study_ids(version))
         )
         .order_by()
         .values("item_code", "choices")
@@ -401,10 +394,7 @@ def traffic_rows(
             study_id__in=studies.values("pk"),
             status=Assessment.Status.SUBMITTED,
         )
-        .filter(
-            Q(kind="consensus")
-            | ~Exists(_final_consensus(version).filter(study_id=OuterRef("study_id")))
-        )
+        .filter(Q(kind="consensus") | ~Q(study_id__in=_final_study_ids(version)))
         .select_related("study", "reviewer")
         .order_by("study__title", "kind", "reviewer__username")[:limit]
     )

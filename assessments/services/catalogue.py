@@ -202,8 +202,18 @@ def _parsed(pk: int, digest: str, frozen: str) -> Definition:
     return parse_definition(json.loads(frozen))
 
 
+_published: dict[tuple[int, int, str], Definition] = {}
+
+
 def definition_of(version: InstrumentVersion) -> Definition:
     """The definition the engines score with: frozen, or a draft's current rows."""
+    if version.definition and version.scoring_hash:
+        # A frozen version only changes by a wording revision: that is the key,
+        # so the hot autosave path never re-parses it.
+        key = (version.pk, version.revision, version.scoring_hash)
+        if key not in _published:
+            _published[key] = parse_definition(version.definition)
+        return _published[key]
     doc = version.definition if version.definition else document_from_rows(version)
     frozen = json.dumps(doc, sort_keys=True, default=str)
     digest = hashlib.sha256(frozen.encode()).hexdigest()

@@ -95,10 +95,14 @@ def _store_result(assessment: Assessment, result: Result) -> None:
         setattr(assessment, name, value)
 
 
-def _refresh_item_cache(assessment: Assessment, result: Result) -> None:
+def _refresh_item_cache(
+    assessment: Assessment, result: Result, rows: list[Answer] | None = None
+) -> None:
     """Per-answer points/adherence/N/A, kept in SQL for per-item aggregates."""
     changed = []
-    for answer in Answer.objects.filter(assessment=assessment):
+    if rows is None:
+        rows = list(Answer.objects.filter(assessment=assessment))
+    for answer in rows:
         item = result.items.get(answer.item_code)
         points = item.points if item else None
         adheres = item.adheres if item else None
@@ -171,7 +175,9 @@ def save_answer(
 ) -> SaveOutcome:
     """Autosave one item's answer, evidence, page and comment."""
     locked = (
-        Assessment.objects.select_for_update()
+        # Lock the assessment row only: joined rows (the project) are shared by
+        # every reviewer of the project and must not serialise their saves.
+        Assessment.objects.select_for_update(of=("self",))
         .select_related("study__project", "version")
         .get(pk=assessment.pk)
     )
@@ -180,10 +186,13 @@ def save_answer(
             "This assessment is submitted; ask the lead to reopen it."
         )
     validate_answer_input(definition_of(locked.version), data)
-    answer = Answer.objects.filter(assessment=locked, item_code=data.item_code).first()
+    rows = list(Answer.objects.filter(assessment=locked))
+    answer = next((a for a in rows if a.item_code == data.item_code), None)
     if answer is not None and answer.revision != seen_revision:
         raise StaleSave(answer)
-    answer = answer or Answer(assessment=locked, item_code=data.item_code)
+    if answer is None:
+        answer = Answer(assessment=locked, item_code=data.item_code)
+        rows.append(answer)
     locked.revision += 1
     answer.choices = data.choices
     answer.evidence, answer.page, answer.comment = (
@@ -193,18 +202,33 @@ def save_answer(
     )
     answer.revision = locked.revision
     answer.updated_by = user
+    result = score_assessment(locked, _answers(rows))
+    _set_item_cache(answer, result)
     answer.save()
-    result = score_assessment(locked, answers_of(locked))
     _store_result(locked, result)
     first_change = locked.status == Assessment.Status.ASSIGNED
     if first_change:
         locked.status = Assessment.Status.IN_PROGRESS
         locked.started_at = timezone.now()
+    else:
+        # Status history is kept; the cached score of each keystroke is not.
+        locked.skip_history_when_saving = True  # type: ignore[attr-defined]
     locked.save()
-    _refresh_item_cache(locked, result)
+    _refresh_item_cache(locked, result, [a for a in rows if a is not answer])
     if first_change:
         bump_data_revision(locked.study.project_id)
     return SaveOutcome(locked, answer, result)
+
+
+def _answers(rows: list[Answer]) -> dict[str, list[str]]:
+    return {a.item_code: list(a.choices) for a in rows if a.choices is not None}
+
+
+def _set_item_cache(answer: Answer, result: Result) -> None:
+    item = result.items.get(answer.item_code)
+    answer.points = item.points if item else None
+    answer.adheres = item.adheres if item else None
+    answer.na = bool(item and answer.item_code in result.na)
 
 
 @transaction.atomic
