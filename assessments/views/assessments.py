@@ -23,7 +23,7 @@ from ..instruments import Result
 from ..models import Answer, Assessment
 from ..services import workflow
 from ..services.catalogue import definition_of
-from .formview import build_form_context, score_context
+from .formview import _points_text, build_form_context, score_context
 
 
 def _session_expiry(request: HttpRequest) -> str:
@@ -121,13 +121,14 @@ def _saved_json(
         "score_html": render_to_string(
             "includes/_score.html", score_context(assessment, definition, result)
         ),
-        "na": sorted(result.na),
+        # Conditions that no longer apply (METRICS C2 once C1 is no) hide too.
+        "na": sorted(
+            result.na
+            | {code for code, r in result.conditions.items() if r.state == "na"}
+        ),
         "missing": list(result.missing),
         "problems": {p.item: p.message for p in result.problems},
-        "points": {
-            code: (None if r.points is None else str(r.points))
-            for code, r in result.items.items()
-        },
+        "points": {code: _points_text(r.points) for code, r in result.items.items()},
         "session_expires": _session_expiry(request),
     }
 

@@ -51,7 +51,11 @@
       input.checked = (state.choices || []).indexOf(input.value) !== -1;
     });
     const none = el.querySelector("input[data-none]");
-    if (none) none.checked = Array.isArray(state.choices) && state.choices.length === 0;
+    // The server's answer has choices [] for "None of these" and null for no
+    // answer; a state kept in this browser says so in `answered` (text typed
+    // on an unanswered item is not "None of these").
+    const answered = "answered" in state ? state.answered : Array.isArray(state.choices);
+    if (none) none.checked = Boolean(answered) && (state.choices || []).length === 0;
     ["evidence", "page", "comment"].forEach(function (name) {
       const field = el.querySelector('[name="' + name + '"]');
       if (field) field.value = state[name] || "";
@@ -104,13 +108,26 @@
   }
 
   function enqueue(code) {
+    // What is sent is read from the form when it goes, so a pause timer still
+    // running for this item would only send the same text a second time.
+    clearTimeout(timers[code]);
+    delete timers[code];
     remember(code);
-    if (queue.indexOf(code) === -1) queue.push(code);
+    // queue[0] is being sent while inFlight: a change made meanwhile needs its
+    // own place in the queue, or it is dropped when that send completes.
+    if (queue.lastIndexOf(code) < (inFlight ? 1 : 0)) queue.push(code);
+    if (waitingForLogin) {
+      // Not "Saving…": nothing is sent until the reviewer has logged in again.
+      itemState(code, "Not saved yet: log in again", "error");
+      askLogin();
+      return;
+    }
     itemState(code, "Saving…");
     setStatus("Saving…", "busy");
     pump();
   }
 
+  // As the server renders it on page load: "+3", "-5", "0", "+0.02".
   function applyResult(data) {
     const score = document.getElementById("score");
     const doc = new DOMParser().parseFromString(data.score_html, "text/html");
@@ -125,7 +142,8 @@
       el.querySelector('[data-role="problem"]').textContent = (data.problems || {})[code] || "";
       const pts = el.querySelector('[data-role="points"]');
       const value = (data.points || {})[code];
-      if (pts) pts.textContent = value === null || value === undefined ? "" : value + " pts";
+      // The server formats points as the page does on load ("+3", "0", "-5").
+      if (pts) pts.textContent = value ? value + " pts" : "";
     });
     scheduleExpiryWarning(data.session_expires);
   }
@@ -176,6 +194,11 @@
       return true;
     }
     if (outcome.status === 401) {
+      askLogin();
+      return false;
+    }
+    if (outcome.status === 403 && !data.error) {
+      // Django's HTML 403 (CSRF cookie gone): keep the change, log in again.
       askLogin();
       return false;
     }
@@ -260,8 +283,12 @@
         const none = el.querySelector("input[data-none]");
         if (none) none.checked = false;
       }
+    } else if (timers[el.dataset.item] === undefined) {
+      // Leaving a text field whose text the "input" handler already queued:
+      // sending it again would only bump the revision, and could make another
+      // tab's next save look stale.
+      return;
     }
-    clearTimeout(timers[el.dataset.item]);
     enqueue(el.dataset.item);
   });
 
@@ -272,7 +299,7 @@
     remember(code);
     itemState(code, "Typing…");
     clearTimeout(timers[code]);
-    timers[code] = setTimeout(function () { enqueue(code); }, 600);
+    timers[code] = setTimeout(function () { delete timers[code]; enqueue(code); }, 600);
   });
 
   window.addEventListener("beforeunload", function (event) {
