@@ -210,8 +210,53 @@ def restrict_for_viewer(
 # --- figures: outer aggregates over the per-study derived table -----------------------
 
 
-def _outer(studies: QuerySet[Study], select: str, tail: str = "") -> list[tuple]:
-    """Run `SELECT {select} FROM (per-study rows) t {tail}` in the database."""
+def progress(studies: QuerySet[Study]) -> dict[str, int]:
+    counts = dict.fromkeys(STATES, 0)
+    rows = _with_table(studies, "SELECT state, COUNT(*) FROM t GROUP BY state")
+    counts.update({state: int(n) for state, n in rows})
+    return counts
+
+
+GROUPS = ("year", "modality", "disease")
+
+
+def _band_case(definition: Definition) -> str:
+    rounded = "FLOOR(final_percent * 10 + 0.5) / 10.0"
+    whens = " ".join(
+        f"WHEN {rounded} >= {float(b['min'])} AND {rounded} "
+        f"{'<=' if b.get('inclusive_max') else '<'} {float(b['max'])} THEN {i}"
+        for i, b in enumerate(definition.params.get("bands") or [])
+    )
+    return f"CASE {whens} ELSE -1 END" if whens else "-1"
+
+
+def score_figures(studies: QuerySet[Study], definition: Definition) -> dict[str, Any]:
+    """Summary, distribution, bands and scores by group in one query.
+
+    The per-study table is computed once (a CTE) and every figure is a GROUP
+    BY over it, stitched with UNION ALL: one round trip, all in the database.
+    """
+    scored = "FROM t WHERE final_percent IS NOT NULL"
+    parts = [
+        "SELECT 'summary', '', COUNT(*), AVG(final_total), AVG(final_percent), "
+        f"SUM(CASE WHEN n_final > 0 THEN 1 ELSE 0 END) {scored}",
+        "SELECT 'bin', CAST(CAST(FLOOR(final_percent / 10) AS INTEGER) AS TEXT), "
+        f"COUNT(*), NULL, NULL, NULL {scored} GROUP BY 2",
+        f"SELECT 'band', CAST({_band_case(definition)} AS TEXT), COUNT(*), NULL, "
+        f"NULL, NULL {scored} GROUP BY 2",
+        *(
+            f"SELECT '{g}', CAST({g} AS TEXT), COUNT(*), NULL, AVG(final_percent), "
+            f"NULL {scored} GROUP BY 2"
+            for g in GROUPS
+        ),
+    ]
+    rows = _with_table(studies, " UNION ALL ".join(parts))
+    return _unstack(rows, definition)
+
+
+def _with_table(
+    studies: QuerySet[Study], body: str, extra: list[Any] | None = None
+) -> list[tuple]:
     inner = studies.order_by().values(
         "pk",
         "year",
@@ -224,79 +269,44 @@ def _outer(studies: QuerySet[Study], select: str, tail: str = "") -> list[tuple]
     )
     sql, params = inner.query.sql_with_params()
     with connection.cursor() as cursor:
-        # `select` and `tail` are this module's constants; values are bound.
-        cursor.execute(f"SELECT {select} FROM ({sql}) t {tail}", params)  # noqa: S608
+        # `body` is built from this module's constants; values are bound.
+        full = f"WITH t AS MATERIALIZED ({sql}) {body}"
+        cursor.execute(full, [*params, *(extra or [])])
         return list(cursor.fetchall())
 
 
-def progress(studies: QuerySet[Study]) -> dict[str, int]:
-    counts = dict.fromkeys(STATES, 0)
-    counts.update(dict(_outer(studies, "state, COUNT(*)", "GROUP BY state")))
-    return counts
+def _two(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
 
 
-def distribution(studies: QuerySet[Study], width: int = 10) -> list[tuple[int, int]]:
-    """Studies with a result per percentage bin [lo, lo + width)."""
-    rows = _outer(
-        studies,
-        f"FLOOR(final_percent / {int(width)}), COUNT(*)",
-        "WHERE final_percent IS NOT NULL GROUP BY 1",
-    )
-    return sorted((int(low) * width, int(n)) for low, n in rows)
-
-
-def summary(studies: QuerySet[Study]) -> dict[str, Any]:
-    ((n, mean_total, mean_percent, n_final),) = _outer(
-        studies,
-        "COUNT(*), AVG(final_total), AVG(final_percent), "
-        "SUM(CASE WHEN n_final > 0 THEN 1 ELSE 0 END)",
-        "WHERE final_percent IS NOT NULL",
-    )
-
-    def two(value: Any) -> float | None:
-        return None if value is None else round(float(value), 2)
-
-    return {
-        "n": int(n),
-        "mean_total": two(mean_total),
-        "mean_percent": two(mean_percent),
-        "n_final": int(n_final or 0),
+def _unstack(rows: list[tuple], definition: Definition) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "summary": {"n": 0, "mean_total": None, "mean_percent": None, "n_final": 0},
+        "distribution": [],
+        **{f"by_{g}": [] for g in GROUPS},
     }
-
-
-def bands(studies: QuerySet[Study], definition: Definition) -> list[tuple[str, int]]:
-    """Studies per quality band (weighted instruments), from the rounded mean."""
+    band_counts: dict[int, int] = {}
+    for kind, key, n, total, percent, finals in rows:
+        if kind == "summary":
+            out["summary"] = {
+                "n": int(n),
+                "mean_total": _two(total),
+                "mean_percent": _two(percent),
+                "n_final": int(finals or 0),
+            }
+        elif kind == "bin":
+            out["distribution"].append((int(key) * 10, int(n)))
+        elif kind == "band":
+            band_counts[int(key)] = int(n)
+        else:
+            label = key or "unknown"
+            out[f"by_{kind}"].append((label, round(float(percent), 1), int(n)))
+    out["distribution"].sort()
+    for g in GROUPS:
+        out[f"by_{g}"].sort(key=lambda row: row[0])
     spec = definition.params.get("bands") or []
-    if not spec:
-        return []
-    rounded = "FLOOR(final_percent * 10 + 0.5) / 10.0"
-    whens = " ".join(
-        f"WHEN {rounded} >= {float(b['min'])} AND {rounded} "
-        f"{'<=' if b.get('inclusive_max') else '<'} {float(b['max'])} THEN {i}"
-        for i, b in enumerate(spec)
-    )
-    rows = dict(
-        _outer(
-            studies,
-            f"CASE {whens} ELSE -1 END, COUNT(*)",
-            "WHERE final_percent IS NOT NULL GROUP BY 1",
-        )
-    )
-    return [(b["label"], int(rows.get(i, 0))) for i, b in enumerate(spec)]
-
-
-def by_group(studies: QuerySet[Study], name: str) -> list[tuple[str, float, int]]:
-    """Mean final percentage and number of studies per year, modality or disease."""
-    assert name in ("year", "modality", "disease")
-    rows = _outer(
-        studies,
-        f"{name}, AVG(final_percent), COUNT(*)",
-        f"WHERE final_percent IS NOT NULL GROUP BY {name} ORDER BY {name}",
-    )
-    return [
-        (str(group or "unknown"), round(float(mean), 1), int(n))
-        for group, mean, n in rows
-    ]
+    out["bands"] = [(b["label"], band_counts.get(i, 0)) for i, b in enumerate(spec)]
+    return out
 
 
 def item_adherence(
@@ -307,37 +317,27 @@ def item_adherence(
     A study adheres when its final result earns points on the item: the
     consensus answer, or the mean of the submitted reviewers' points.
     """
-    study_ids = studies.values("pk")
-    final_rows = Answer.objects.filter(
-        Q(
-            assessment__kind="consensus",
-            assessment__status="submitted",
-            assessment__stale=False,
-        )
-        | (
-            Q(assessment__kind="reviewer", assessment__status="submitted")
-            & ~Q(assessment__study_id__in=_final_study_ids(version))
-        ),
-        assessment__version=version,
-        assessment__study_id__in=study_ids,
-        na=False,
-        choices__isnull=False,
-    )
-    inner = (
-        final_rows.order_by()
-        .values("assessment__study_id", "item_code")
-        .annotate(p=Avg("points"))
-    )
-    sql, params = inner.query.sql_with_params()
-    # The inner SQL is the ORM's own, with its parameters bound separately.
-    head = "SELECT item_code, SUM(CASE WHEN p > 0 THEN 1 ELSE 0 END), COUNT(*), AVG(p)"
-    outer = f"{head} FROM ({sql}) AS per_study GROUP BY item_code"
-    with connection.cursor() as cursor:
-        cursor.execute(outer, params)
-        return {
-            code: (int(yes or 0), int(n), None if mean is None else float(mean))
-            for code, yes, n, mean in cursor.fetchall()
-        }
+    answer, assessment = Answer._meta.db_table, Assessment._meta.db_table
+    # Table names come from the models; values are bound parameters.
+    body = f"""
+        SELECT item_code, SUM(CASE WHEN p > 0 THEN 1 ELSE 0 END), COUNT(*), AVG(p)
+        FROM (
+            SELECT a.study_id, w.item_code, AVG(w.points) AS p
+            FROM {answer} w
+            JOIN {assessment} a ON a.id = w.assessment_id
+            JOIN t ON t.pk = a.study_id
+            WHERE a.version_id = %s AND a.status = 'submitted'
+              AND NOT w.na AND w.choices IS NOT NULL
+              AND ((a.kind = 'consensus' AND NOT a.stale)
+                   OR (a.kind = 'reviewer' AND t.n_final = 0))
+            GROUP BY a.study_id, w.item_code
+        ) per_study
+        GROUP BY item_code"""  # noqa: S608
+    rows = _with_table(studies, body, [version.pk])
+    return {
+        code: (int(yes or 0), int(n), None if mean is None else float(mean))
+        for code, yes, n, mean in rows
+    }
 
 
 def domain_scores(
@@ -444,7 +444,7 @@ def compute(
     figures: dict[str, Any] = {
         "kind": definition.kind,
         "progress": progress(every),  # statuses only, never scores
-        "summary": summary(studies),
+        **score_figures(studies, definition),
     }
     if definition.kind in ("points", "weighted", "checklist"):
         adherence = item_adherence(studies, version)
@@ -452,12 +452,7 @@ def compute(
             (item.code, item.label, *adherence.get(item.code, (0, 0, None)))
             for item in definition.items
         ]
-        figures["distribution"] = distribution(studies)
-        figures["by_year"] = by_group(studies, "year")
-        figures["by_modality"] = by_group(studies, "modality")
-        figures["by_disease"] = by_group(studies, "disease")
         figures["domains"] = domain_scores(definition, adherence)
-        figures["bands"] = bands(studies, definition)
     if definition.kind == "judgement":
         figures["judgements"] = judgement_counts(studies, version)
         figures["traffic"] = traffic_rows(studies, version)
