@@ -162,7 +162,66 @@ def _state_expression() -> Case:
 def filtered_studies(
     project: Project, version: InstrumentVersion, filters: Filters, *, floor: bool
 ) -> QuerySet[Study]:
-    qs = annotated_studies(project, version, floor=floor)
+    qs = (
+        annotated_studies(project, version, floor=floor).filter(
+            pk__in=_where_only(project, version, filters).values("pk")
+        )
+        if _has_where(filters)
+        else annotated_studies(project, version, floor=floor)
+    )
+    if filters.status:
+        qs = qs.filter(state=filters.status)
+    return qs
+
+
+def _has_where(filters: Filters) -> bool:
+    return bool(filters.year or filters.modality or filters.disease or filters.reviewer)
+
+
+def study_table(
+    project: Project,
+    version: InstrumentVersion,
+    filters: Filters,
+    user: Any,
+    number: Any,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """One page of the dashboard's study table: states for all, results if visible.
+
+    Pages plain study rows first and aggregates only the page's fifty, so the
+    table costs the same at 100 or 10,000 studies (unless filtered by state).
+    """
+    from django.core.paginator import Paginator
+
+    floor = project.floor_percent
+    if filters.status:
+        source: QuerySet[Study] = filtered_studies(
+            project, version, filters, floor=floor
+        )
+    else:
+        source = _where_only(project, version, filters)
+    page = Paginator(
+        source.order_by("title", "pk").only("pk", "uuid", "title", "year"), 50
+    ).get_page(number)
+    ids = [study.pk for study in page.object_list]
+    every = annotated_studies(project, version, floor=floor).filter(pk__in=ids)
+    seen, _ = restrict_for_viewer(every, user, project, version)
+    states = {row.pk: row for row in every}
+    results = {row.pk: row for row in seen}
+    rows = [
+        {
+            "study": study,
+            "state": getattr(states.get(study.pk), "state", ""),
+            "result": results.get(study.pk),
+        }
+        for study in page.object_list
+    ]
+    return page, rows
+
+
+def _where_only(
+    project: Project, version: InstrumentVersion, filters: Filters
+) -> QuerySet[Study]:
+    qs = Study.objects.filter(project=project, excluded=False)
     if filters.year:
         qs = qs.filter(year=filters.year)
     if filters.modality:
@@ -171,8 +230,6 @@ def filtered_studies(
         qs = qs.filter(disease__iexact=filters.disease)
     if filters.reviewer:
         qs = qs.filter(Exists(_reviewers(version).filter(reviewer_id=filters.reviewer)))
-    if filters.status:
-        qs = qs.filter(state=filters.status)
     return qs
 
 

@@ -69,7 +69,6 @@ def reviewer_queue(user: Any) -> QuerySet[Assessment]:
     return (
         Assessment.objects.filter(reviewer_id=user.pk, kind="reviewer")
         .select_related("study__project", "version__instrument")
-        .annotate(n_answered=Count("answers", filter=Q(answers__choices__isnull=False)))
         .order_by("status", "study__project__name", "study__title", "pk")
     )
 
@@ -81,14 +80,21 @@ def queue_totals(user: Any) -> dict[str, int]:
 
 
 def with_question_counts(rows: Any) -> list[Assessment]:
-    """Attach each row's number of questions (one definition per version, cached)."""
+    """Attach answered and total question counts to one page of the queue."""
     rows = list(rows)
+    answered = dict(
+        Answer.objects.filter(assessment__in=rows, choices__isnull=False)
+        .values("assessment_id")
+        .annotate(n=Count("pk"))
+        .values_list("assessment_id", "n")
+    )
     sizes: dict[int, int] = {}
     for row in rows:
         if row.version_id not in sizes:
             definition = definition_of(row.version)
             sizes[row.version_id] = len(definition.items) + len(definition.conditions)
         row.n_questions = sizes[row.version_id]  # type: ignore[attr-defined]
+        row.n_answered = answered.get(row.pk, 0)  # type: ignore[attr-defined]
     return rows
 
 

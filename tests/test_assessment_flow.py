@@ -95,7 +95,7 @@ def test_autosave_returns_the_running_score_and_reload_shows_it(setup: dict) -> 
     assert response.status_code == 200
     body = response.json()
     assert 'data-testid="total">3<' in body["score_html"]
-    assert body["points"]["5"] == "3"
+    assert body["points"]["5"] == "+3"
     response = save(c, setup["a1"], "12", ["none"])
     assert 'data-testid="total">-2<' in response.json()["score_html"]
     page = c.get(f"/a/{setup['a1'].uuid}/").content.decode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -78,12 +77,8 @@ def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         view = _live_view(project, version, filters, request.user)
     else:
         view = _full_view(project, version)
-    studies = dashboard.filtered_studies(
-        project, version, filters, floor=project.floor_percent
-    )
-    studies, _ = dashboard.restrict_for_viewer(studies, request.user, project, version)
-    page = Paginator(studies.order_by("title", "pk"), 50).get_page(
-        request.GET.get("page")
+    page, rows = dashboard.study_table(
+        project, version, filters, request.user, request.GET.get("page")
     )
     return render(
         request,
@@ -93,6 +88,7 @@ def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "version": version,
             "filters": filters,
             "page": page,
+            "rows": rows,
             "versions": selectors.project_versions(project),
             "params": request.GET,
             "reviewers": get_user_model().objects.filter(
