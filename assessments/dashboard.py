@@ -10,6 +10,7 @@ project is stored (DashboardSnapshot) and refreshed by a Celery task.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -69,7 +70,7 @@ class Filters:
     def from_params(cls, params: dict[str, str]) -> Filters:
         def number(name: str) -> int | None:
             value = params.get(name, "").strip()
-            return int(value) if value.isdigit() else None
+            return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
 
         status = params.get("status", "").strip()
         return cls(

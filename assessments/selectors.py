@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -55,7 +56,7 @@ def study_list(project: Project, params: dict[str, str]) -> QuerySet[Study]:
     for field in ("modality", "disease"):
         if params.get(field):
             qs = qs.filter(**{f"{field}__iexact": params[field]})
-    if params.get("year", "").isdigit():
+    if re.fullmatch(r"[0-9]{1,4}", params.get("year", "")):
         qs = qs.filter(year=int(params["year"]))
     if params.get("excluded") == "1":
         qs = qs.filter(excluded=True)

@@ -16,7 +16,7 @@ def ping_task(token: str) -> dict[str, object]:
     return {"token": token, "users": get_user_model().objects.count()}
 
 
-@shared_task(name="assessments.tasks.sweep_task")
+@shared_task(name="assessments.tasks.sweep_task", ignore_result=True)
 def sweep_task() -> dict[str, int]:
     """Periodic catch-up for work whose enqueueing failed or whose worker died."""
     from . import sweeps
@@ -24,7 +24,11 @@ def sweep_task() -> dict[str, int]:
     return sweeps.run_sweeps()
 
 
-@shared_task(name="assessments.tasks.refresh_dashboard_task", acks_late=True)
+# Nobody reads these results: storing them would make a publish wait on the
+# result backend, which hangs for seconds when Redis is down.
+@shared_task(
+    name="assessments.tasks.refresh_dashboard_task", acks_late=True, ignore_result=True
+)
 def refresh_dashboard_task(project_id: int) -> dict[str, int]:
     """Recompute the stored dashboards of a project that are older than its data.
 
@@ -41,6 +45,7 @@ def refresh_dashboard_task(project_id: int) -> dict[str, int]:
     # A worker process killed mid-render puts the job back on the queue.
     reject_on_worker_lost=True,
     max_retries=2,
+    ignore_result=True,
 )
 def render_report_task(report_id: int) -> str:
     """Render a requested PDF report and store it on its Report row."""

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "assessments.middleware.LoginRequired",
+    "assessments.middleware.SlidingSession",
+    "assessments.middleware.RejectNulCharacters",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -142,7 +144,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 # A working day, sliding with activity.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(9 * 3600)))
-SESSION_SAVE_EVERY_REQUEST = True
+# Slid by assessments.middleware.SlidingSession (at most one write a minute).
+SESSION_SAVE_EVERY_REQUEST = False
 
 # Login throttling: lock the username+IP pair, not the IP alone (hospital NAT).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))

@@ -284,3 +284,23 @@ def test_queue_shows_progress(setup: dict) -> None:
     fill(c1, setup["a1"], {"2": ["yes"], "3": ["no"]})
     page = c1.get("/queue/").content.decode()
     assert "Lung CT radiomics signature" in page and "2/16" in page
+
+
+def test_history_is_exportable_as_csv(setup: dict) -> None:
+    c1 = client_for(setup["r1"])
+    save(c1, setup["a1"], "2", ["yes"], evidence='=HYPERLINK("x")')
+    save(c1, setup["a1"], "2", ["no"], evidence="second")
+    fill(c1, setup["a1"], RQS_COMPLETE)
+    c1.post(f"/a/{setup['a1'].uuid}/submit")
+    response = client_for(setup["lead"]).get(
+        f"/a/{setup['a1'].uuid}/history/?format=csv"
+    )
+    text = response.content.decode("utf-8-sig")
+    assert response["Content-Type"].startswith("text/csv")
+    assert "'=HYPERLINK" in text and ",second," in text
+    assert (
+        client_for(setup["r2"])
+        .get(f"/a/{setup['a1'].uuid}/history/?format=csv")
+        .status_code
+        == 403
+    )

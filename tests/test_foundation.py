@@ -116,3 +116,29 @@ def test_a_task_runs_on_a_real_worker_through_redis(
     token = uuid.uuid4().hex
     result = ping_task.delay(token)
     assert result.get(timeout=60) == {"token": token, "users": 2}
+
+
+@pytest.mark.django_db
+def test_sessions_last_a_working_day_and_slide_with_activity(
+    client: Client,
+    user_factory,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import time as real_time
+
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from assessments import middleware
+
+    assert settings.SESSION_COOKIE_AGE == 9 * 3600
+    client.force_login(user_factory("erin"))
+    client.get("/")
+    key = client.session.session_key
+    first = Session.objects.get(pk=key).expire_date
+    client.get("/")  # within a minute: no write
+    assert Session.objects.get(pk=key).expire_date == first
+    later = real_time.time() + 120
+    monkeypatch.setattr(middleware.time, "time", lambda: later)
+    client.get("/")
+    assert Session.objects.get(pk=key).expire_date > first

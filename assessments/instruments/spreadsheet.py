@@ -230,6 +230,14 @@ def _records(
 
 def score_csv(definition: Definition, text: str) -> SpreadsheetResult:
     """Score every row; any error anywhere means no rows are returned."""
+    try:
+        return _score_csv(definition, text)
+    except csv.Error as exc:
+        # Bare CR line endings, runaway quotes, cells beyond the csv module's limit.
+        return SpreadsheetResult(errors=[f"the file is not readable CSV: {exc}"])
+
+
+def _score_csv(definition: Definition, text: str) -> SpreadsheetResult:
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     header = next(reader, None)

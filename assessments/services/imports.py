@@ -156,6 +156,11 @@ def import_scores(
     """Create submitted assessments from a `score` sheet with a reviewer column."""
     report = ScoreImportReport()
     definition = definition_of(version)
+    if "\x00" in text:
+        report.problems.append(
+            "The file contains NUL characters: it is not a text spreadsheet."
+        )
+        return report
     try:
         rows = _sniff_rows(text)
     except csv.Error as exc:
@@ -170,7 +175,8 @@ def import_scores(
     users = get_user_model().objects
     pending = []
     for n, row in enumerate(rows, start=2):
-        ident, username = row.pop("id", ""), row.pop("reviewer", "")
+        # A row shorter than the header gives None for the missing cells.
+        ident, username = row.pop("id", "") or "", row.pop("reviewer", "") or ""
         study = _find_study(project, ident)
         reviewer = users.filter(username=username.strip()).first()
         cells = {k: (v or "") for k, v in row.items() if k is not None}

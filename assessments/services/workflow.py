@@ -145,7 +145,7 @@ def validate_answer_input(definition: Definition, data: AnswerInput) -> None:
             f"of this item; allowed: {', '.join(entry.option_codes)}."
         )
     multi = getattr(entry, "is_multi", False)
-    if data.choices is not None and not multi and len(data.choices) > 1:
+    if data.choices is not None and not multi and len(data.choices) != 1:
         raise ValidationError(f"Item {data.item_code} takes one answer.")
     if data.choices is not None and len(set(data.choices)) != len(data.choices):
         raise ValidationError(f"Item {data.item_code}: an option is repeated.")

@@ -60,7 +60,10 @@ def _target(request: HttpRequest, project, kind: str, version):  # type: ignore[
 def report_request(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
     kind = request.POST.get("kind", "project")
-    version = project.instruments.filter(pk=request.POST.get("version") or 0).first()
+    raw = request.POST.get("version", "")
+    version = (
+        project.instruments.filter(pk=int(raw)).first() if raw.isdecimal() else None
+    )
     if kind not in Report.Kind.values or version is None:
         return HttpResponse(
             "Choose a report kind and an instrument of the project.", status=400

@@ -24,6 +24,11 @@ from ..services import imports, workflow
 PAGE_SIZE = 50
 
 
+def _pk(value: str | None) -> int:
+    """A posted primary key, or 0 (matches nothing) for anything else."""
+    return int(value) if value and value.isdecimal() and len(value) < 19 else 0
+
+
 def study_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
     params = {k: v.strip() for k, v in request.GET.items()}
@@ -156,9 +161,9 @@ def study_conflict(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResp
 def study_assign(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
     study = access.get_study(request.user, project, uuid)
-    version = project.instruments.filter(pk=request.POST.get("version") or 0).first()
+    version = project.instruments.filter(pk=_pk(request.POST.get("version"))).first()
     reviewer = (
-        get_user_model().objects.filter(pk=request.POST.get("reviewer") or 0).first()
+        get_user_model().objects.filter(pk=_pk(request.POST.get("reviewer"))).first()
     )
     if version is None or reviewer is None:
         messages.error(request, "Choose an instrument version and a reviewer.")
@@ -181,7 +186,7 @@ def assessment_reassign(
     if assessment is None:
         raise Http404("No such assessment")
     to_user = (
-        get_user_model().objects.filter(pk=request.POST.get("reviewer") or 0).first()
+        get_user_model().objects.filter(pk=_pk(request.POST.get("reviewer"))).first()
     )
     if to_user is None:
         messages.error(request, "Choose the reviewer who takes over.")
@@ -219,6 +224,7 @@ def study_import(request: HttpRequest, slug: str) -> HttpResponse:
         if report.ok and report.new:
             token = uuid.uuid4().hex
             (_upload_dir(project.pk) / token).write_bytes(data)
+    refused = request.method == "POST" and (report is None or not report.ok)
     return render(
         request,
         "assessments/study_import.html",
@@ -229,6 +235,7 @@ def study_import(request: HttpRequest, slug: str) -> HttpResponse:
             "token": token,
             "format": report.format if report else "",
         },
+        status=400 if refused else 200,
     )
 
 
@@ -278,7 +285,8 @@ def score_import(request: HttpRequest, slug: str) -> HttpResponse:
                     request, f"{report.created} submitted assessments imported."
                 )
                 return redirect("project-detail", slug=slug)
-    status = 400 if report and report.problems else 200
+    refused = request.method == "POST" and (report is None or bool(report.problems))
+    status = 400 if refused else 200
     return render(
         request,
         "assessments/score_import.html",
