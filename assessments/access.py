@@ -48,7 +48,7 @@ def visible_projects(user: AnyUser) -> QuerySet[Project]:
     if _is_staff(user):
         return Project.objects.all()
     return Project.objects.filter(
-        Exists(Membership.objects.filter(project=OuterRef("pk"), user=user))
+        Exists(Membership.objects.filter(project=OuterRef("pk"), user_id=user.pk))
     )
 
 
@@ -58,7 +58,7 @@ def membership(user: AnyUser, project: Project) -> Membership | None:
     cache: dict[int, Membership | None] = user.__dict__.setdefault("_memberships", {})
     if project.pk not in cache:
         cache[project.pk] = Membership.objects.filter(
-            project=project, user=user
+            project=project, user_id=user.pk
         ).first()
     return cache[project.pk]
 
@@ -124,13 +124,13 @@ def visible_assessments(user: AnyUser, project: Project) -> QuerySet[Assessment]
         kind=Assessment.Kind.REVIEWER,
         reviewer_id=user.pk,
     )
-    unblinded = ~Exists(_pending_reviewer_assessments())
+    unblinded: Any = ~Exists(_pending_reviewer_assessments())
     is_reviewer_of_study = Exists(mine)
     if not project.blinding:
         unblinded = Q(pk__isnull=False)
     own = Q(reviewer_id=user.pk)
     if allows(user, project, Action.MANAGE) or allows(user, project, Action.ADJUDICATE):
-        lead_view = ~is_reviewer_of_study
+        lead_view: Any = ~is_reviewer_of_study
         if not allows(user, project, Action.MANAGE):
             lead_view = Q(pk__isnull=True)  # adjudicators wait for unblinding
         return base.filter(own | lead_view | unblinded | final)

@@ -98,7 +98,7 @@ def _reviewers(version: InstrumentVersion) -> QuerySet[Assessment]:
     )
 
 
-def _final_study_ids(version: InstrumentVersion) -> QuerySet[Assessment]:
+def _final_study_ids(version: InstrumentVersion) -> Any:
     """Studies whose consensus is submitted (and not stale): their final result."""
     return Assessment.objects.filter(
         version=version,
@@ -137,7 +137,7 @@ def annotated_studies(
         final_max=Coalesce(F("c_max"), F("m_max")),
         is_final=Case(When(n_final__gt=0, then=Value(True)), default=Value(False)),
     )
-    percent = Case(
+    percent: Any = Case(
         When(final_max__gt=0, then=F("final_total") * 100.0 / F("final_max")),
         default=None,
         output_field=FloatField(),
@@ -171,7 +171,7 @@ def filtered_studies(
         else annotated_studies(project, version, floor=floor)
     )
     if filters.status:
-        qs = qs.filter(state=filters.status)
+        qs = qs.filter(state=filters.status)  # type: ignore[misc]
     return qs
 
 
@@ -247,7 +247,7 @@ def restrict_for_viewer(
     from . import access
 
     if not access.allows(user, project, access.Action.SEE_ANSWERS):
-        return studies.filter(n_final__gt=0), False
+        return studies.filter(n_final__gt=0), False  # type: ignore[misc]
     mine = Q(
         assessments__version=version,
         assessments__kind="reviewer",
@@ -315,7 +315,7 @@ def score_figures(studies: QuerySet[Study], definition: Definition) -> dict[str,
 def _with_table(
     studies: QuerySet[Study], body: str, extra: list[Any] | None = None
 ) -> list[tuple]:
-    inner = studies.order_by().values(
+    inner = studies.order_by().values(  # type: ignore[misc]
         "pk",
         "year",
         "modality",
@@ -402,7 +402,7 @@ def domain_scores(
     definition: Definition, adherence: dict[str, tuple[int, int, float | None]]
 ) -> list[tuple[str, float | None]]:
     """RQS domains as percentage of the ideal: sum of mean item points / maximum."""
-    out = []
+    out: list[tuple[str, float | None]] = []
     for domain in definition.params.get("domains", []):
         items = [definition.item(code) for code in domain["items"]]
         maximum = sum((item.max_points() for item in items), Decimal(0))

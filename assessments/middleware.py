@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 
 
 class LoginRequired(LoginRequiredMiddleware):
-    def handle_no_permission(
-        self, request: HttpRequest, view_func: object
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: Any
     ) -> HttpResponse:
         if request.headers.get("X-Requested-With") == "fetch":
             # The form keeps the unsent change and asks the reviewer to log in

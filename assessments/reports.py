@@ -89,7 +89,8 @@ def _item_rows(assessment: Assessment) -> list[dict[str, Any]]:
     answers = selectors.answers_by_item(assessment)
     result = assessment.result or {}
     rows = []
-    for entry in (*definition.conditions, *definition.items):
+    entries: tuple[Any, ...] = (*definition.conditions, *definition.items)
+    for entry in entries:
         answer = answers.get(entry.code)
         chosen = set(answer.choices or []) if answer else set()
         labels = [o.label for o in entry.options if o.code in chosen]
@@ -133,7 +134,8 @@ def study_context(req: ReportRequest) -> dict[str, Any]:
     consensus = next((a for a in visible if a.kind == "consensus"), None)
     columns = [_item_rows(a) for a in reviewers]
     definition = definition_of(req.version)
-    codes = [e.code for e in (*definition.conditions, *definition.items)]
+    entries: tuple[Any, ...] = (*definition.conditions, *definition.items)
+    codes = [e.code for e in entries]
     grid = (
         [
             {
@@ -182,7 +184,7 @@ def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
     )
     studies, _ = dashboard.restrict_for_viewer(studies, req.user, project, version)
     rows = list(
-        studies.order_by("title", "pk").values(
+        studies.order_by("title", "pk").values(  # type: ignore[misc]
             "uuid", "title", "year", "state", "final_total", "final_percent", "is_final"
         )
     )

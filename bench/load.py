@@ -46,15 +46,20 @@ def seed() -> dict[str, list[str]]:
 
     reviewers = make_users(f"{BENCH_PREFIX}-load-", USERS)
     lead = make_users(f"{BENCH_PREFIX}-load-lead", 1)[0]
-    project = seed_project(slug=f"{BENCH_PREFIX}-load", n_studies=USERS * 4,
-                           reviewers=reviewers, lead=lead, per_study=1,
-                           open_only=True)
+    project = seed_project(
+        slug=f"{BENCH_PREFIX}-load",
+        n_studies=USERS * 4,
+        reviewers=reviewers,
+        lead=lead,
+        per_study=1,
+        open_only=True,
+    )
     from assessments.models import Assessment
 
     own: dict[str, list[str]] = {}
-    for uuid, username in Assessment.objects.filter(
-        study__project=project
-    ).values_list("uuid", "reviewer__username"):
+    for uuid, username in Assessment.objects.filter(study__project=project).values_list(
+        "uuid", "reviewer__username"
+    ):
         own.setdefault(username, []).append(str(uuid))
     return own
 
@@ -88,9 +93,14 @@ class Reviewer:
         choices = self.rng.choice(CHOICES[code])
         key = (uuid, code)
         stale = self.rng.random() < STALE_SHARE and self.seen.get(key, 0) > 0
-        data = {"item": code, "choices": choices, "answered": "1",
-                "seen": self.seen.get(key, 0) - (1 if stale else 0),
-                "evidence": f"{self.username} {time.monotonic_ns()}", "page": "7"}
+        data = {
+            "item": code,
+            "choices": choices,
+            "answered": "1",
+            "seen": self.seen.get(key, 0) - (1 if stale else 0),
+            "evidence": f"{self.username} {time.monotonic_ns()}",
+            "page": "7",
+        }
         status, body = self._timed("POST", f"/a/{uuid}/answer", data, fetch=True)
         if status == 200:
             self.seen[key] = json.loads(body)["revision"]
@@ -100,8 +110,9 @@ class Reviewer:
         else:
             self.errors.append(f"{status} on {code} (stale={stale}): {body[:120]!r}")
 
-    def _timed(self, method: str, path: str, data: Any,
-               fetch: bool = False) -> tuple[int, bytes]:
+    def _timed(
+        self, method: str, path: str, data: Any, fetch: bool = False
+    ) -> tuple[int, bytes]:
         started = time.perf_counter()
         try:
             status, body = self.session.request(method, path, data, fetch=fetch)
@@ -139,8 +150,11 @@ def run_process(args: tuple[int, list[tuple[str, list[str]]], float, Any]) -> di
         "errors": [e for r in reviewers for e in r.errors],
         "stale_refused": sum(r.stale_refused for r in reviewers),
         "requests": sum(r.requests for r in reviewers),
-        "confirmed": [[uuid, code, value] for r in reviewers
-                      for (uuid, code), value in r.confirmed.items()],
+        "confirmed": [
+            [uuid, code, value]
+            for r in reviewers
+            for (uuid, code), value in r.confirmed.items()
+        ],
     }
 
 
@@ -165,7 +179,9 @@ def verify(confirmed: list[list[Any]]) -> list[str]:
 def main() -> None:
     require_database()
     if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
-        sys.exit("CELERY_BROKER_URL must name the Redis to use (redis://127.0.0.1:6379/0).")
+        sys.exit(
+            "CELERY_BROKER_URL must name the Redis to use (redis://127.0.0.1:6379/0)."
+        )
     setup_django()
     ensure_bench_database()
     own = seed()
@@ -192,7 +208,8 @@ def _run(port: int, chunks: list[Any], ready: Any) -> list[dict]:
     start_at = time.time() + login_budget
     with multiprocessing.Pool(len(chunks)) as pool:
         async_result = pool.map_async(
-            run_process, [(port, chunk, start_at, ready) for chunk in chunks])
+            run_process, [(port, chunk, start_at, ready) for chunk in chunks]
+        )
         for _ in chunks:
             ready.get(timeout=login_budget + 60)
         print(f"All logged in; {SECONDS:.0f} s of autosaving ...", flush=True)
@@ -205,7 +222,8 @@ def summarise(results: list[dict]) -> None:
     confirmed = [c for r in results for c in r["confirmed"]]
     problems = verify(confirmed)
     summary = {
-        "users": USERS, "seconds": SECONDS,
+        "users": USERS,
+        "seconds": SECONDS,
         "requests": sum(r["requests"] for r in results),
         "rps": round(sum(r["requests"] for r in results) / SECONDS, 1),
         "errors": len(errors),
@@ -215,7 +233,7 @@ def summarise(results: list[dict]) -> None:
         "answers_checked": len(confirmed),
         "lost_or_altered": len(problems),
     }
-    for line in (errors[:10] + problems[:10]):
+    for line in errors[:10] + problems[:10]:
         print(line)
     for name, value in summary.items():
         print(f"{name:22} {value}")

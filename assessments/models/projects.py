@@ -24,7 +24,7 @@ class Project(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    instruments = models.ManyToManyField(
+    instruments = models.ManyToManyField(  # type: ignore[var-annotated]
         InstrumentVersion, through="ProjectInstrument", related_name="projects"
     )
     reviewers_per_study = models.PositiveSmallIntegerField(default=2)

@@ -26,7 +26,7 @@ def enqueue_refresh(project_id: int) -> bool:
         return False
     try:
         # A short delay coalesces a burst of changes into one computation.
-        task.apply_async(args=[project_id], countdown=3)
+        task.apply_async(args=(project_id,), countdown=3)
     except Exception:
         logger.warning(
             "Broker unavailable: dashboard refresh of project %s left to the sweep",

@@ -106,7 +106,7 @@ def enqueue(report: Report) -> None:
     from celery import current_app
 
     try:
-        result = current_app.tasks[RENDER_TASK].apply_async(args=[report.pk])
+        result = current_app.tasks[RENDER_TASK].apply_async(args=(report.pk,))
     except Exception as exc:
         logger.warning("Broker unavailable for report %s: %s", report.pk, exc)
         Report.objects.filter(pk=report.pk).update(

@@ -72,7 +72,9 @@ def _unrestricted(user: Any, project: Project, version: InstrumentVersion) -> bo
 def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
     version = _version(project, request)
-    filters = dashboard.Filters.from_params(dict(request.GET.items()))
+    filters = dashboard.Filters.from_params(
+        {k: request.GET.get(k, "") for k in request.GET}
+    )
     if filters.active or not _unrestricted(request.user, project, version):
         view = _live_view(project, version, filters, request.user)
     else:

@@ -30,7 +30,7 @@ def _own_report(request: HttpRequest, slug: str, uuid: uuid.UUID) -> Report:
 @require_GET
 def report_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
-    mine = Report.objects.filter(project=project, requested_by=request.user)[:50]
+    mine = Report.objects.filter(project=project, requested_by_id=request.user.pk)[:50]
     return render(
         request,
         "assessments/report_list.html",

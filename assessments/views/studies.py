@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,7 +32,7 @@ def _pk(value: str | None) -> int:
 
 def study_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
-    params = {k: v.strip() for k, v in request.GET.items()}
+    params = {k: request.GET.get(k, "").strip() for k in request.GET}
     page = Paginator(selectors.study_list(project, params), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -138,11 +139,11 @@ def study_conflict(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResp
     """A reviewer declares their own conflict; a lead may declare anyone's."""
     project = access.get_project(request.user, slug, Action.REVIEW)
     study = access.get_study(request.user, project, uuid)
-    reviewer = request.user
+    reviewer: Any = request.user
     if request.POST.get("user") and access.allows(request.user, project, Action.MANAGE):
         reviewer = (
             get_user_model()
-            .objects.filter(pk=request.POST["user"], memberships__project=project)
+            .objects.filter(pk=_pk(request.POST["user"]), memberships__project=project)
             .first()
         )
         if reviewer is None:
