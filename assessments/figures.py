@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+from functools import lru_cache
 from typing import Any
 
 from . import charts
@@ -118,7 +121,21 @@ def _judgement_charts(figures: dict[str, Any]) -> list[charts.Chart]:
 
 
 def render_charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every chart of the dashboard, as JSON-safe dicts for the page and the store."""
+    """Every chart of the dashboard, as JSON-safe dicts for the page and the store.
+
+    Charts are a pure function of the figures, so identical figures (a filter
+    opened again, an unchanged progress chart) reuse the SVG drawn before.
+    """
+    key = json.dumps(figures, sort_keys=True, default=str)
+    return copy.deepcopy(_render_cached(key))
+
+
+@lru_cache(maxsize=256)
+def _render_cached(key: str) -> list[dict[str, Any]]:
+    return _render(json.loads(key))
+
+
+def _render(figures: dict[str, Any]) -> list[dict[str, Any]]:
     drawn = [_progress(figures)]
     if figures["kind"] == "judgement":
         drawn += _judgement_charts(figures)

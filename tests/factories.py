@@ -12,6 +12,27 @@ from assessments.instruments import bundled_definitions_dir, load_definition_fil
 from assessments.models import InstrumentVersion, Membership, Project, Study
 from assessments.services import catalogue, workflow
 
+# A complete RQS 1.0 answer set worth 13 points:
+# 1+1+0+0+3+1+0+1+1+0+0+2+2+0+0+1.
+RQS_13: dict[str, list[str]] = {
+    "1": ["documented"],
+    "2": ["yes"],
+    "3": ["no"],
+    "4": ["no"],
+    "5": ["either"],
+    "6": ["yes"],
+    "7": ["no"],
+    "8": ["yes"],
+    "9": ["stat"],
+    "10": [],
+    "11": ["no"],
+    "12": ["same_institute"],
+    "13": ["yes"],
+    "14": ["no"],
+    "15": ["no"],
+    "16": ["code"],
+}
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -9,26 +9,9 @@ from django.test import Client
 
 from assessments.models import Answer, Assessment, InstrumentVersion
 from assessments.services import workflow
-from tests.factories import StudyFactory, UserFactory, make_project
+from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
-RQS_COMPLETE = {
-    "1": ["documented"],
-    "2": ["yes"],
-    "3": ["no"],
-    "4": ["no"],
-    "5": ["either"],
-    "6": ["yes"],
-    "7": ["no"],
-    "8": ["yes"],
-    "9": ["stat"],
-    "10": [],
-    "11": ["no"],
-    "12": ["same_institute"],
-    "13": ["yes"],
-    "14": ["no"],
-    "15": ["no"],
-    "16": ["code"],
-}  # 1+1+0+0+3+1+0+1+1+0+0+2+2+0+0+1 = 13
+RQS_COMPLETE = RQS_13  # 13 points
 
 
 @pytest.fixture

@@ -11,26 +11,9 @@ from assessments import dashboard
 from assessments.models import Assessment, DashboardSnapshot, InstrumentVersion, Study
 from assessments.services import events, snapshots, workflow
 from assessments.services.imports import _create_submitted
-from tests.factories import StudyFactory, UserFactory, make_project
+from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
-BASE = {
-    "1": ["documented"],
-    "2": ["yes"],
-    "3": ["no"],
-    "4": ["no"],
-    "5": ["either"],
-    "6": ["yes"],
-    "7": ["no"],
-    "8": ["yes"],
-    "9": ["stat"],
-    "10": [],
-    "11": ["no"],
-    "12": ["same_institute"],
-    "13": ["yes"],
-    "14": ["no"],
-    "15": ["no"],
-    "16": ["code"],
-}  # 13 points
+BASE = RQS_13  # 13 points
 
 
 def answers(**changes: list[str]) -> dict[str, list[str]]:

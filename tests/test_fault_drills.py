@@ -35,28 +35,17 @@ from assessments.services import workflow
 from assessments.services.catalogue import definition_of
 from assessments.services.imports import _create_submitted
 from tests.conftest import require, uses_postgres, uses_redis
-from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
+from tests.factories import (
+    RQS_13,
+    StudyFactory,
+    UserFactory,
+    load_instrument,
+    make_project,
+)
 
 DATA = Path(__file__).parent / "data" / "imports"
 
-COMPLETE = {
-    "1": ["documented"],
-    "2": ["yes"],
-    "3": ["no"],
-    "4": ["no"],
-    "5": ["either"],
-    "6": ["yes"],
-    "7": ["no"],
-    "8": ["yes"],
-    "9": ["stat"],
-    "10": [],
-    "11": ["no"],
-    "12": ["same_institute"],
-    "13": ["yes"],
-    "14": ["no"],
-    "15": ["no"],
-    "16": ["code"],
-}
+COMPLETE = RQS_13  # 13 points
 
 
 def world() -> dict[str, Any]:
