@@ -7,25 +7,11 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from . import bibliography
 from .models import InstrumentVersion, Membership, Project, Study
 
-STUDY_FIELDS = [
-    "title",
-    "authors",
-    "year",
-    "journal",
-    "doi",
-    "pmid",
-    "abstract",
-    "modality",
-    "disease",
-    "clinical_task",
-    "method_track",
-    "sample_size",
-    "data_url",
-    "code_url",
-    "xnat_project",
-]
+# The fields a study form edits are the fields an import reads.
+STUDY_FIELDS = list(bibliography.STUDY_FIELDS)
 
 
 class ProjectForm(forms.ModelForm):
