@@ -74,6 +74,41 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
 
+def launch_worker(
+    env: dict[str, str], queue: str, log: Path, pool: list[str]
+) -> WorkerProcess:
+    """Start `celery worker` on `queue` and wait until it is ready."""
+    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+    command = [
+        celery,
+        "-A",
+        "rqs",
+        "worker",
+        *pool,
+        "-Q",
+        queue,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-l",
+        "INFO",
+    ]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    worker = WorkerProcess(proc, queue, log)
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.output():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(
+                "Celery worker did not start:\n" + worker.output()[-3000:]
+            )
+        time.sleep(0.1)
+    return worker
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     django_db_setup: None,
@@ -96,43 +131,17 @@ def celery_worker(
         "CONN_MAX_AGE": "0",
     }
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-    proc = subprocess.Popen(
-        [
-            celery,
-            "-A",
-            "rqs",
-            "worker",
-            "-P",
-            "prefork",
-            "-c",
-            "1",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    worker = WorkerProcess(proc, queue, log)
-    deadline = time.monotonic() + 60
-    while "ready." not in worker.output():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("Celery worker did not start:\n" + worker.output()[-3000:])
-        time.sleep(0.2)
-    yield worker
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
+        # Prefork with one child: the fault drills kill that child mid-task.
+        worker = launch_worker(env, queue, log, ["-P", "prefork", "-c", "1"])
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield worker
+    worker.proc.terminate()
+    try:
+        worker.proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        worker.proc.kill()
 
 
 @pytest.fixture

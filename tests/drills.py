@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -20,7 +19,7 @@ from typing import Any
 
 import redis
 
-from tests.conftest import ROOT, WorkerProcess
+from tests.conftest import WorkerProcess, launch_worker
 
 
 def free_port() -> int:
@@ -168,36 +167,7 @@ def start_worker(
         "CONN_MAX_AGE": "0",
     }
     env.pop("CELERY_RESULT_BACKEND", None)
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-    proc = subprocess.Popen(
-        [
-            celery,
-            "-A",
-            "rqs",
-            "worker",
-            "-P",
-            "solo",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    worker = WorkerProcess(proc, queue, log)
-    deadline = time.monotonic() + 60
-    while "ready." not in worker.output():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_worker(worker)
-            raise RuntimeError("Celery worker did not start:\n" + worker.output())
-        time.sleep(0.1)
-    return worker
+    return launch_worker(env, queue, log, ["-P", "solo"])
 
 
 def stop_worker(worker: WorkerProcess) -> None:

@@ -15,28 +15,17 @@ from assessments.agreement_data import rating_data
 from assessments.models import Answer, Assessment, InstrumentVersion, Membership
 from assessments.services import consensus, workflow
 from assessments.services.imports import _create_submitted
-from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
+from tests.factories import (
+    RQS_13,
+    StudyFactory,
+    UserFactory,
+    load_instrument,
+    make_project,
+)
 
 pytestmark = pytest.mark.django_db
 
-BASE = {
-    "1": ["documented"],
-    "2": ["no"],
-    "3": ["no"],
-    "4": ["no"],
-    "5": ["either"],
-    "6": ["yes"],
-    "7": ["no"],
-    "8": ["yes"],
-    "9": ["stat"],
-    "10": [],
-    "11": ["no"],
-    "12": ["same_institute"],
-    "13": ["yes"],
-    "14": ["no"],
-    "15": ["no"],
-    "16": [],
-}
+BASE = {**RQS_13, "2": ["no"], "16": []}  # 11 points
 VARIANTS = [
     {},
     {"2": ["yes"], "16": ["code"]},

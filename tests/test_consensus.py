@@ -20,28 +20,17 @@ from assessments.models import (
 )
 from assessments.services import consensus, workflow
 from assessments.services.catalogue import definition_of
-from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
+from tests.factories import (
+    RQS_13,
+    StudyFactory,
+    UserFactory,
+    load_instrument,
+    make_project,
+)
 
 pytestmark = pytest.mark.django_db
 
-ALICE = {
-    "1": ["documented"],
-    "2": ["no"],
-    "3": ["no"],
-    "4": ["no"],
-    "5": ["either"],
-    "6": ["yes"],
-    "7": ["no"],
-    "8": ["yes"],
-    "9": ["stat"],
-    "10": [],
-    "11": ["no"],
-    "12": ["same_institute"],
-    "13": ["yes"],
-    "14": ["no"],
-    "15": ["no"],
-    "16": [],
-}
+ALICE = {**RQS_13, "2": ["no"], "16": []}  # 11 points
 BOB = {**ALICE, "2": ["yes"], "12": ["one_other"], "16": ["code", "scans"]}
 DISPUTED = ["2", "12", "16"]
 
