@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -221,6 +222,11 @@ class Definition:
 
 # --- reading files -------------------------------------------------------------
 
+# Definition files are a few kB; anything near these limits is a mistake or an
+# attack (an alias "billion laughs" bomb of a few hundred bytes expands to GBs).
+MAX_DEFINITION_BYTES = 1_000_000
+MAX_DEFINITION_VALUES = 100_000
+
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.1 reads bare yes/no/on/off as booleans; option codes need them as text."""
@@ -252,13 +258,114 @@ def iter_bundled() -> list[dict[str, Any]]:
 def load_definition_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML/JSON definition; `derived_from` files come back fully resolved."""
     path = Path(path)
+    if path.stat().st_size > MAX_DEFINITION_BYTES:
+        raise DefinitionError([f"{path.name}: {_too_large(path.stat().st_size)}"])
     text = path.read_text(encoding="utf-8")
-    doc = json.loads(text) if path.suffix == ".json" else yaml.load(text, _Loader)  # noqa: S506
-    if not isinstance(doc, dict):
-        raise DefinitionError([f"{path.name}: expected a mapping at the top level"])
+    try:
+        doc = read_definition_text(text, json_format=path.suffix == ".json")
+    except DefinitionError as exc:
+        raise DefinitionError([f"{path.name}: {p}" for p in exc.problems]) from exc
     if "include_items" in doc:
         doc = _resolve_derived(doc, path.parent)
     return with_standard_options(doc)
+
+
+def read_definition_text(text: str, *, json_format: bool = False) -> dict[str, Any]:
+    """Parse untrusted definition text: bounded in size and alias expansion.
+
+    Raises DefinitionError, in words meant for the person who wrote the file,
+    for anything that is not a plain mapping of finite values.
+    """
+    if len(text.encode("utf-8")) > MAX_DEFINITION_BYTES:
+        raise DefinitionError([_too_large(len(text.encode("utf-8")))])
+    try:
+        doc = json.loads(text) if json_format else _parse_yaml(text)
+        bad = _non_finite_path(doc)
+    except DefinitionError:
+        raise
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise DefinitionError([f"not readable as YAML or JSON: {exc}"]) from exc
+    except RecursionError as exc:
+        raise DefinitionError(["the document is nested too deeply"]) from exc
+    except ValueError as exc:  # e.g. an integer beyond int()'s digit limit
+        raise DefinitionError([f"not a usable definition: {exc}"]) from exc
+    if not isinstance(doc, dict):
+        raise DefinitionError(["expected a mapping (key: value lines) at the top"])
+    if bad is not None:
+        raise DefinitionError(
+            [f"{bad}: not a finite number (NaN or infinity); use an ordinary number"]
+        )
+    return doc
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"the file is {size:,} bytes; definition files are limited to "
+        f"{MAX_DEFINITION_BYTES:,} bytes"
+    )
+
+
+def _parse_yaml(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count values as if every alias were written out, without building them."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise DefinitionError(["a YAML alias refers to itself; write it out"])
+        in_progress.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        total = 1 + sum(size(child) for child in children)
+        in_progress.discard(key)
+        if total > MAX_DEFINITION_VALUES:
+            raise DefinitionError(
+                [
+                    f"the document has more than {MAX_DEFINITION_VALUES:,} values "
+                    "once its YAML aliases (*name) are written out; use fewer "
+                    "aliases or a smaller document"
+                ]
+            )
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def _non_finite_path(value: Any, where: str = "") -> str | None:
+    """Where the first NaN or infinity sits (e.g. `params/bands/0/min`), if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "the document"
+    if isinstance(value, dict):
+        entries: Iterator[tuple[Any, Any]] = iter(value.items())
+    elif isinstance(value, list):
+        entries = enumerate(value)
+    else:
+        return None
+    for key, child in entries:
+        found = _non_finite_path(key, f"{where}/{key}".lstrip("/"))
+        found = found or _non_finite_path(child, f"{where}/{key}".lstrip("/"))
+        if found:
+            return found
+    return None
 
 
 def _resolve_derived(doc: dict[str, Any], directory: Path) -> dict[str, Any]:
