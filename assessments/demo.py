@@ -13,7 +13,7 @@ from django.db import transaction
 
 from .bibliography import normalise_title
 from .models import Assessment, InstrumentVersion, Membership, Project, Study
-from .services import workflow
+from .services import projects, workflow
 
 STUDIES = [
     (
@@ -124,7 +124,7 @@ def _create(users: dict[str, Any]) -> Project:
     lead = users["lead"]
     lead.user_permissions.add(Permission.objects.get(codename="add_project"))
     versions = [InstrumentVersion.objects.by_key(k) for k in ("rqs-1.0", "metrics-1.0")]
-    project = workflow.create_project(
+    project = projects.create_project(
         name="Demo: radiomics in oncology",
         slug="demo",
         versions=versions,
@@ -132,7 +132,7 @@ def _create(users: dict[str, Any]) -> Project:
         description="A demo review of radiomics studies with RQS 1.0 and METRICS.",
     )
     for name in ("reviewer1", "reviewer2"):
-        workflow.set_membership(
+        projects.set_membership(
             project=project,
             member=users[name],
             role=Membership.Role.REVIEWER,

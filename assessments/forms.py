@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxLengthValidator
+from django.db.models import Q
 
 from . import bibliography
 from .models import InstrumentVersion, Membership, Project, Study
@@ -39,6 +41,23 @@ class ProjectForm(forms.ModelForm):
             "submitted.",
             "percent_convention": "How RQS percentages are shown and reported.",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A version the project uses stays listed after it is retired, so
+            # saving other settings does not remove it.
+            used = Q(projects=self.instance)
+            field = self.fields["versions"]
+            field.queryset = (  # type: ignore[attr-defined]
+                InstrumentVersion.objects.filter(used | Q(status="published"))
+                .select_related("instrument")
+                .distinct()
+            )
+            field.help_text += (
+                " A version can be removed while no assessment in this project uses it."
+            )
+            self.initial.setdefault("versions", list(self.instance.instruments.all()))
 
 
 class StudyForm(forms.ModelForm):
@@ -99,15 +118,82 @@ class MemberForm(forms.Form):
         return user
 
 
+ROLE_NAMES = ", ".join(label for _, label in Membership.Role.choices)
+
+
+class MembershipChangeForm(forms.Form):
+    """One row of the members table: a new role, or "" to remove the member."""
+
+    membership = forms.ModelChoiceField(
+        queryset=Membership.objects.none(),
+        error_messages={
+            "required": "Say which member to change.",
+            "invalid_choice": "That person is not a member of this project.",
+        },
+    )
+    role = forms.ChoiceField(
+        choices=[*Membership.Role.choices, ("", "Remove from project")],
+        required=False,
+        error_messages={
+            "invalid_choice": f"'%(value)s' is not a role; choose {ROLE_NAMES}, "
+            "or Remove from project."
+        },
+    )
+    adjudicator = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = project.memberships.select_related(  # type: ignore[attr-defined]
+            "user"
+        )
+
+    def clean_role(self) -> str | None:
+        # The form always sends the field ("" means remove): a request
+        # without it is not a request to remove the member.
+        if "role" not in self.data:
+            raise forms.ValidationError(
+                f"Choose a role ({ROLE_NAMES}) or Remove from project."
+            )
+        return self.cleaned_data["role"] or None
+
+    def problems(self) -> str:
+        return " ".join(str(m) for errors in self.errors.values() for m in errors)
+
+
+User = get_user_model()
+USERNAME = User._meta.get_field("username")
+
+
 class NewAccountForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField()
+    username = forms.CharField(
+        max_length=USERNAME.max_length,
+        # The User model's own rules (letters, digits and @ . + - _); its
+        # length check is max_length's.
+        validators=[
+            v for v in USERNAME.validators if not isinstance(v, MaxLengthValidator)
+        ],
+        help_text=f"Letters, digits and @ . + - _ only, at most "
+        f"{USERNAME.max_length} characters, starting with a letter or digit.",
+    )
+    email = forms.EmailField(help_text="A link to choose a password is sent here.")
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
     def clean_username(self) -> str:
-        value: str = self.cleaned_data["username"].strip()
-        if get_user_model().objects.filter(username=value).exists():
+        value: str = self.cleaned_data["username"]
+        if not value[:1].isalnum():
+            # Usernames appear in spreadsheets, where = + - @ start a formula.
+            raise forms.ValidationError("Start the username with a letter or digit.")
+        if User.objects.filter(username__iexact=value).exists():
             raise forms.ValidationError("That username is taken.")
+        return value
+
+    def clean_email(self) -> str:
+        value: str = self.cleaned_data["email"]
+        if User.objects.filter(email__iexact=value).exists():
+            raise forms.ValidationError(
+                "An account with this e-mail exists; add it with 'Add an existing "
+                "user'."
+            )
         return value
 
 

@@ -346,11 +346,11 @@ def ris(n: int) -> bytes:
 
 def measure_import(world: dict[str, Any]) -> dict[str, Any]:
     from assessments.models import Project
-    from assessments.services import workflow
+    from assessments.services import projects
     from assessments.services.imports import import_studies
 
     Project.objects.filter(slug=f"{BENCH_PREFIX}-import").delete()
-    project = workflow.create_project(
+    project = projects.create_project(
         name="Bench import",
         slug=f"{BENCH_PREFIX}-import",
         versions=list(world["main"].instruments.all()),

@@ -78,7 +78,7 @@ def seed_project(
         Project,
         Study,
     )
-    from assessments.services import workflow
+    from assessments.services import projects, workflow
     from assessments.services.catalogue import definition_of
 
     existing = Project.objects.filter(slug=slug).first()
@@ -90,7 +90,7 @@ def seed_project(
     with transaction.atomic():
         if existing is not None:
             existing.delete()
-        project = workflow.create_project(
+        project = projects.create_project(
             name=f"Benchmark {slug}",
             slug=slug,
             versions=[version],

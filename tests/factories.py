@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from assessments.bibliography import normalise_title
 from assessments.instruments import bundled_definitions_dir, load_definition_file
 from assessments.models import InstrumentVersion, Membership, Project, Study
-from assessments.services import catalogue, workflow
+from assessments.services import catalogue, projects
 
 # A complete RQS 1.0 answer set worth 13 points:
 # 1+1+0+0+3+1+0+1+1+0+0+2+2+0+0+1.
@@ -77,11 +77,11 @@ def make_project(
     **fields: Any,
 ) -> Project:
     versions = [load_instrument(k) for k in keys]
-    project = workflow.create_project(
+    project = projects.create_project(
         name=slug.title(), slug=slug, versions=versions, user=lead, **fields
     )
     for reviewer in reviewers:
-        workflow.set_membership(
+        projects.set_membership(
             project=project, member=reviewer, role=Membership.Role.REVIEWER, user=lead
         )
     StudyFactory.create_batch(n_studies, project=project)

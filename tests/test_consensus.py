@@ -18,7 +18,7 @@ from assessments.models import (
     Membership,
     Resolution,
 )
-from assessments.services import consensus, workflow
+from assessments.services import consensus, projects, workflow
 from assessments.services.catalogue import definition_of
 from tests.factories import (
     RQS_13,
@@ -60,10 +60,10 @@ def world(db: None) -> dict[str, Any]:
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     project = make_project(lead=lead, reviewers=[alice, bob], slug="p")
     observer, judge = UserFactory(username="olga"), UserFactory(username="judge")
-    workflow.set_membership(
+    projects.set_membership(
         project=project, member=observer, role=Membership.Role.OBSERVER, user=lead
     )
-    workflow.set_membership(
+    projects.set_membership(
         project=project,
         member=judge,
         role=Membership.Role.REVIEWER,

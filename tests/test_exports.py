@@ -27,7 +27,7 @@ from assessments.models import (
     Project,
     Study,
 )
-from assessments.services import workflow
+from assessments.services import projects, workflow
 from assessments.services.catalogue import definition_of
 from assessments.services.imports import _create_submitted
 from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
@@ -390,7 +390,7 @@ def test_co_reviewer_answers_are_exported_once_everyone_submitted(
 
 def test_an_observer_exports_final_consensus_only(world: dict[str, Any]) -> None:
     observer = UserFactory(username="watcher")
-    workflow.set_membership(
+    projects.set_membership(
         project=world["project"],
         member=observer,
         role=Membership.Role.OBSERVER,

@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods
 
 from .. import access, selectors
 from ..access import Action
-from ..forms import AutoAssignForm, MemberForm, NewAccountForm, ProjectForm
-from ..models import Assessment, AuditEvent, Membership, Study
-from ..services import workflow
+from ..forms import (
+    AutoAssignForm,
+    MemberForm,
+    MembershipChangeForm,
+    NewAccountForm,
+    ProjectForm,
+)
+from ..models import (
+    Assessment,
+    AuditEvent,
+    InstrumentVersion,
+    Membership,
+    Project,
+    Study,
+)
+from ..services import projects, workflow
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,7 +49,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         versions = list(data.pop("versions"))
         try:
-            project = workflow.create_project(
+            project = projects.create_project(
                 versions=versions, user=request.user, **data
             )
         except ValidationError as exc:
@@ -53,19 +76,40 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
-    form = ProjectForm(
-        request.POST or None,
-        instance=project,
-        initial={"versions": project.instruments.all()},
-    )
-    form.fields["versions"].disabled = project.studies.exists()
+    form = ProjectForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Project settings saved.")
-        return redirect("project-detail", slug=project.slug)
+        try:
+            added, removed = projects.update_project(
+                project=project,
+                versions=list(form.cleaned_data["versions"]),
+                user=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            # The form changed the project in memory; the page shows it as saved.
+            project.refresh_from_db()
+        else:
+            messages.success(request, _saved_message(added, removed))
+            return redirect("project-detail", slug=project.slug)
     return render(
-        request, "assessments/project_form.html", {"form": form, "project": project}
+        request,
+        "assessments/project_form.html",
+        {"form": form, "project": project},
+        status=400 if form.errors else 200,
     )
+
+
+def _saved_message(
+    added: Sequence[InstrumentVersion], removed: Sequence[InstrumentVersion]
+) -> str:
+    parts = ["Project settings saved."]
+    if added:
+        parts.append("Added: " + ", ".join(map(projects.version_label, added)) + ".")
+    if removed:
+        parts.append(
+            "Removed: " + ", ".join(map(projects.version_label, removed)) + "."
+        )
+    return " ".join(parts)
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,10 +117,17 @@ def project_members(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
     add_form = MemberForm(request.POST if "add" in request.POST else None)
     new_form = NewAccountForm(request.POST if "create" in request.POST else None)
+    status = 200
     if request.method == "POST":
-        response = _handle_member_post(request, project, add_form, new_form)
-        if response is not None:
-            return response
+        try:
+            done = _handle_member_post(request, project, add_form, new_form)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            done = False
+        if done:
+            return redirect("project-members", slug=project.slug)
+        # Refused: nothing was changed; the page says why.
+        status = 400
     return render(
         request,
         "assessments/project_members.html",
@@ -87,50 +138,108 @@ def project_members(request: HttpRequest, slug: str) -> HttpResponse:
             "members": project.memberships.select_related("user"),
             "roles": Membership.Role.choices,
         },
+        status=status,
     )
 
 
-def _handle_member_post(request, project, add_form, new_form):  # type: ignore[no-untyped-def]
-    try:
-        if "add" in request.POST and add_form.is_valid():
-            d = add_form.cleaned_data
-            workflow.set_membership(
-                project=project,
-                member=d["username"],
-                role=d["role"],
-                adjudicator=d["adjudicator"],
-                user=request.user,
-            )
-        elif "create" in request.POST and new_form.is_valid():
-            d = new_form.cleaned_data
-            member = get_user_model().objects.create_user(
-                username=d["username"], email=d["email"]
-            )
-            workflow.set_membership(
-                project=project, member=member, role=d["role"], user=request.user
-            )
-            messages.info(
-                request,
-                f"Account {member} created; they set a password "
-                "with 'Forgotten your password?'.",
-            )
-        elif "change" in request.POST:
-            member = project.memberships.get(pk=request.POST["membership"]).user
-            role = request.POST.get("role") or None
-            workflow.set_membership(
-                project=project,
-                member=member,
-                role=role,
-                adjudicator=request.POST.get("adjudicator") == "1",
-                user=request.user,
-            )
-        else:
-            return None
-    except (ValidationError, Membership.DoesNotExist, ValueError) as exc:
-        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
-        return None
-    messages.success(request, "Members updated.")
-    return redirect("project-members", slug=project.slug)
+def _handle_member_post(
+    request: HttpRequest,
+    project: Project,
+    add_form: MemberForm,
+    new_form: NewAccountForm,
+) -> bool:
+    """Apply one members-page form; False when a form shows what is wrong."""
+    if "add" in request.POST:
+        if not add_form.is_valid():
+            return False
+        d = add_form.cleaned_data
+        projects.set_membership(
+            project=project,
+            member=d["username"],
+            role=d["role"],
+            adjudicator=d["adjudicator"],
+            user=request.user,
+        )
+        messages.success(request, "Members updated.")
+    elif "create" in request.POST:
+        if not new_form.is_valid():
+            return False
+        _create_account(request, project, new_form.cleaned_data)
+    elif "change" in request.POST:
+        _change_membership(request, project)
+        messages.success(request, "Members updated.")
+    else:
+        raise ValidationError("Nothing to do: use one of the buttons of this page.")
+    return True
+
+
+def _change_membership(request: HttpRequest, project: Project) -> None:
+    form = MembershipChangeForm(request.POST, project=project)
+    if not form.is_valid():
+        raise ValidationError(form.problems())
+    d = form.cleaned_data
+    projects.set_membership(
+        project=project,
+        member=d["membership"].user,
+        role=d["role"],
+        adjudicator=d["adjudicator"],
+        user=request.user,
+    )
+
+
+def _create_account(request: HttpRequest, project: Project, d: dict[str, Any]) -> None:
+    # One transaction: if the e-mail cannot be sent, no account is left behind
+    # that nobody could ever log in to.
+    role = projects.ROLE_LABELS[d["role"]].lower()
+    with transaction.atomic():
+        member = projects.create_member_account(
+            project=project,
+            username=d["username"],
+            email=d["email"],
+            role=d["role"],
+            user=request.user,
+        )
+        try:
+            _send_set_password_link(request, project, member, role)
+        except OSError as exc:  # smtplib's errors are OSErrors
+            raise ValidationError(
+                f"The account was not created: the e-mail to {d['email']} could "
+                f"not be sent ({exc}). Try again, or ask an administrator to check "
+                "the e-mail settings."
+            ) from exc
+    messages.success(
+        request,
+        f"Account {member} created and added as {role}. "
+        f"A link to choose a password was e-mailed to {member.email}.",
+    )
+
+
+def _send_set_password_link(
+    request: HttpRequest, project: Project, member: Any, role: str
+) -> None:
+    """E-mail the new member a link to choose their first password.
+
+    The link is Django's one-time password-reset link, so the page that
+    follows it is the usual "Choose a new password" page.
+    """
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(member.pk)),
+            "token": default_token_generator.make_token(member),
+        },
+    )
+    context = {
+        "member": member,
+        "project": project,
+        "invited_by": request.user,
+        "role": role,
+        "link": request.build_absolute_uri(path),
+        "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+    }
+    subject = render_to_string("registration/account_created_subject.txt", context)
+    body = render_to_string("registration/account_created_email.txt", context)
+    send_mail(" ".join(subject.split()), body, None, [member.email])
 
 
 @require_http_methods(["GET", "POST"])

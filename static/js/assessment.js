@@ -246,23 +246,36 @@
     event.preventDefault();
     const body = new URLSearchParams(new FormData(event.target));
     const errorBox = document.getElementById("relogin-error");
+    let response;
     try {
-      const response = await fetch(form.dataset.reloginUrl, {
+      response = await fetch(form.dataset.reloginUrl, {
         method: "POST", body: body, credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+        headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch", "Accept": "application/json" },
       });
-      const data = await response.json();
-      if (!response.ok) { errorBox.textContent = data.error || "Could not log in."; return; }
-      document.querySelectorAll('input[name="csrfmiddlewaretoken"]').forEach(function (input) { input.value = data.csrf; });
-      dialog.close();
-      event.target.reset();
-      waitingForLogin = false;
-      scheduleExpiryWarning(data.session_expires);
-      pump();
     } catch (e) {
       errorBox.textContent = "The server did not answer; try again.";
+      return;
     }
+    // A refusal says why in JSON (a lock-out says when to try again); an
+    // answer that is not JSON (a proxy's error page) still gets a reason.
+    const data = await response.json().catch(function () { return {}; });
+    if (!response.ok) {
+      errorBox.textContent = data.error || reloginRefusal(response.status);
+      return;
+    }
+    document.querySelectorAll('input[name="csrfmiddlewaretoken"]').forEach(function (input) { input.value = data.csrf; });
+    dialog.close();
+    event.target.reset();
+    waitingForLogin = false;
+    scheduleExpiryWarning(data.session_expires);
+    pump();
   });
+
+  function reloginRefusal(status) {
+    if (status === 429) return "Too many failed log-in attempts; wait a few minutes, then try again.";
+    if (status === 401) return "Wrong username or password.";
+    return "Could not log in (error " + status + "); try again.";
+  }
 
   function scheduleExpiryWarning(expires) {
     if (!expires) return;

@@ -412,6 +412,36 @@ def test_session_expiry_loses_no_typed_word(
     assert saved.evidence == first + second
 
 
+def test_a_locked_out_relogin_says_when_to_try_again(
+    assignment: Assignment, page: Any
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    open_form(page, assignment)
+    Session.objects.all().delete()
+    page.locator("#ev-2").press_sequentially("Two readers.")
+    dialog = page.locator("#relogin")
+    expect(dialog).to_be_visible()
+    error = page.locator("#relogin-error")
+
+    def try_password(password: str) -> None:
+        # Emptied first, so each check waits for this attempt's answer.
+        error.evaluate("box => { box.textContent = ''; }")
+        page.locator("#relogin-password").fill(password)
+        dialog.get_by_role("button", name="Log in and save").click()
+
+    for attempt in range(1, 5):
+        try_password(f"wrong-{attempt}")
+        expect(error).to_have_text("Wrong username or password.")
+    # The fifth failure locks the username; the right password comes too late.
+    for password in ("wrong-5", "pw"):
+        try_password(password)
+        expect(error).to_contain_text("Too many failed log-in attempts")
+        expect(error).to_contain_text("Wait 15 minutes, until")
+    expect(dialog).to_be_visible()
+    assert pending(page, assignment)["2"]["state"]["evidence"] == "Two readers."
+
+
 # --- 4. The same assessment open in two tabs ---------------------------------------
 
 

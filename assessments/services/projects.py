@@ -1,0 +1,223 @@
+"""Projects and their members: creating, editing settings, roles.
+
+Every change is written to the project's audit log. A project always keeps at
+least one lead, because only a lead can manage it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+
+from ..models import Assessment, InstrumentVersion, Membership, Project
+from .workflow import _audit, bump_data_revision
+
+ROLE_LABELS = dict(Membership.Role.choices)
+
+
+def version_label(version: InstrumentVersion) -> str:
+    return f"{version.short_name or version.name} ({version.key})"
+
+
+def _lock(project: Project) -> Project:
+    # Concurrent edits of one project wait for each other, so two leads
+    # demoting each other at once cannot leave the project without a lead.
+    return Project.objects.select_for_update().get(pk=project.pk)
+
+
+# --- projects --------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_project(
+    *,
+    name: str,
+    slug: str,
+    versions: Sequence[InstrumentVersion],
+    user: Any,
+    **fields: Any,
+) -> Project:
+    _check_published(versions)
+    if not versions:
+        raise ValidationError("Choose at least one published instrument version.")
+    project = Project.objects.create(name=name, slug=slug, created_by=user, **fields)
+    for position, version in enumerate(versions):
+        project.projectinstrument_set.create(version=version, position=position)
+    Membership.objects.create(project=project, user=user, role=Membership.Role.LEAD)
+    return project
+
+
+def _check_published(versions: Sequence[InstrumentVersion]) -> None:
+    not_published = [version_label(v) for v in versions if v.status != "published"]
+    if not_published:
+        raise ValidationError(f"Not published: {', '.join(not_published)}.")
+
+
+@transaction.atomic
+def update_project(
+    *, project: Project, versions: Sequence[InstrumentVersion], user: Any
+) -> tuple[list[InstrumentVersion], list[InstrumentVersion]]:
+    """Save the settings already set on `project`, and its instrument versions.
+
+    Returns the versions added and removed. Removing a version that
+    assessments use is refused, and then nothing at all is saved.
+    """
+    before = _lock(project)
+    current = list(before.instruments.all())
+    added = [v for v in versions if v not in current]
+    removed = [v for v in current if v not in versions]
+    if not versions:
+        raise ValidationError("Keep at least one instrument version.")
+    _check_published(added)
+    _refuse_removing_used(project, removed)
+    project.save()
+    if added or removed:
+        _change_instruments(project, added, removed, user)
+    if before.blinding != project.blinding:
+        _audit_blinding(project, user, before.blinding)
+    return added, removed
+
+
+def _refuse_removing_used(
+    project: Project, removed: Sequence[InstrumentVersion]
+) -> None:
+    used = dict(
+        Assessment.objects.filter(study__project=project, version__in=removed)
+        .order_by()
+        .values("version")
+        .annotate(n=Count("id"))
+        .values_list("version", "n")
+    )
+    problems = [
+        f"{version_label(v)} cannot be removed: {used[v.pk]} "
+        f"assessment{'s' if used[v.pk] != 1 else ''} in this project "
+        f"{'use' if used[v.pk] != 1 else 'uses'} it."
+        for v in removed
+        if used.get(v.pk)
+    ]
+    if problems:
+        raise ValidationError(
+            " ".join(problems) + " Nothing was changed; keep that version ticked."
+        )
+
+
+def _change_instruments(
+    project: Project,
+    added: Sequence[InstrumentVersion],
+    removed: Sequence[InstrumentVersion],
+    user: Any,
+) -> None:
+    links = project.projectinstrument_set
+    links.filter(version__in=removed).delete()
+    start = max(links.values_list("position", flat=True), default=-1) + 1
+    for position, version in enumerate(added, start=start):
+        links.create(version=version, position=position)
+    _audit(
+        project.pk,
+        user,
+        "instruments changed",
+        str(project),
+        {
+            "added": ", ".join(map(version_label, added)) or "none",
+            "removed": ", ".join(map(version_label, removed)) or "none",
+        },
+    )
+    bump_data_revision(project.pk)
+
+
+def _audit_blinding(project: Project, user: Any, old: bool) -> None:
+    # Unblinding shows reviewers each other's answers: the log must say who
+    # did it and when.
+    state = {True: "on", False: "off"}
+    _audit(
+        project.pk,
+        user,
+        f"blinding turned {state[project.blinding]}",
+        str(project),
+        {"old": state[old], "new": state[project.blinding]},
+    )
+
+
+# --- members -----------------------------------------------------------------------
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLE_LABELS:
+        raise ValidationError(
+            f"'{role}' is not a role; choose {', '.join(ROLE_LABELS.values())}."
+        )
+
+
+def _keep_a_lead(
+    project: Project, existing: Membership | None, role: str | None
+) -> None:
+    if existing is None or existing.role != Membership.Role.LEAD:
+        return
+    if role == Membership.Role.LEAD:
+        return
+    others = Membership.objects.filter(project=project, role=Membership.Role.LEAD)
+    if others.exclude(pk=existing.pk).exists():
+        return
+    change = "removed" if role is None else f"made {ROLE_LABELS[role].lower()}"
+    raise ValidationError(
+        f"{existing.user} is the only lead of this project and cannot be {change}. "
+        "Make another member lead first."
+    )
+
+
+@transaction.atomic
+def set_membership(
+    *,
+    project: Project,
+    member: Any,
+    role: str | None,
+    user: Any,
+    adjudicator: bool = False,
+) -> Membership | None:
+    """Add, change or (role None) remove a member; every change is in the history."""
+    if role is not None:
+        _check_role(role)
+    _lock(project)
+    existing = Membership.objects.filter(project=project, user=member).first()
+    _keep_a_lead(project, existing, role)
+    if role is None:
+        if existing is not None:
+            existing.delete()
+        _audit(project.pk, user, "member-removed", str(member))
+        return None
+    membership = existing or Membership(project=project, user=member)
+    membership.role = role
+    membership.adjudicator = adjudicator
+    membership.save()
+    _audit(
+        project.pk,
+        user,
+        "member-set",
+        str(member),
+        {"role": role, "adjudicator": adjudicator},
+    )
+    return membership
+
+
+@transaction.atomic
+def create_member_account(
+    *, project: Project, username: str, email: str, role: str, user: Any
+) -> Any:
+    """A new account, added to the project, that nobody can log in to yet.
+
+    The new member chooses a password through the link that the caller
+    e-mails. The random password nobody knows (instead of an unusable one)
+    lets "Forgotten your password?" send a new link once that one expired.
+    """
+    member = get_user_model().objects.create_user(
+        username=username, email=email, password=secrets.token_urlsafe(32)
+    )
+    set_membership(project=project, member=member, role=role, user=user)
+    _audit(project.pk, user, "account-created", username, {"email": email})
+    return member
