@@ -17,6 +17,7 @@ def register(func: Callable[[], int]) -> Callable[[], int]:
 
 def run_sweeps() -> dict[str, int]:
     # Importing the modules registers their sweeps.
+    from .services import imports as _imports  # noqa: F401
     from .services import reports as _reports  # noqa: F401
     from .services import snapshots as _snapshots  # noqa: F401
 

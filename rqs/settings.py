@@ -153,7 +153,14 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0")) or None
+# JSON for the assessment form's re-login dialog, the page for everyone else.
+AXES_LOCKOUT_CALLABLE = "assessments.views.errors.lockout_response"
+# Reverse proxies in front of the app. With N, the client is the N-th address
+# from the right of X-Forwarded-For (each proxy appends who connected to it);
+# with 0 the header is ignored. Behind a proxy the address that gets locked is
+# otherwise the proxy's, shared by every user.
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "assessments.views.errors.client_ip"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Amsterdam")
@@ -298,6 +305,15 @@ CELERY_BEAT_SCHEDULE = {
 
 # `make bench` routes a baseline endpoint; never set in production.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
+
+# Study and score imports: a bigger upload is refused before its body is read
+# (a 47 MB RIS file once held a request thread for a minute and 730 MB).
+UPLOAD_MAX_BYTES = int(float(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "assessments.views.studies.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGGING = {
     "version": 1,

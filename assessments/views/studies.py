@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +12,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.uploadhandler import FileUploadHandler
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.datastructures import MultiValueDict
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import access, selectors
 from ..access import Action
 from ..bibliography import normalise_title
 from ..forms import ImportForm, ReasonForm, ScoreImportForm, StudyForm
-from ..models import Assessment, InstrumentVersion
+from ..models import Assessment, InstrumentVersion, Project
 from ..services import imports, workflow
 
 PAGE_SIZE = 50
@@ -110,7 +115,7 @@ def study_detail(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
             "study": study,
             "can_manage": can_manage,
             "visible": selectors.study_assessments(request.user, study),
-            "assignments": selectors.study_assignments(study),
+            "assignments": selectors.study_assignments(study, request.user),
             "versions": selectors.project_versions(project),
             "reviewers": reviewers if can_manage else [],
             "reason_form": ReasonForm(),
@@ -171,7 +176,11 @@ def study_assign(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
         return redirect("study-detail", slug=slug, uuid=study.uuid)
     try:
         workflow.assign_reviewer(
-            study=study, version=version, reviewer=reviewer, user=request.user
+            study=study,
+            version=version,
+            reviewer=reviewer,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
         )
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
@@ -203,29 +212,127 @@ def assessment_reassign(
 
 
 def _upload_dir(project_id: int) -> Path:
-    folder = Path(settings.MEDIA_ROOT) / "imports" / str(project_id)
+    folder = imports.preview_dir(project_id)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
+# --- upload size limit ---------------------------------------------------------------
+
+# UPLOAD_MAX_BYTES limits the file; the body also carries the multipart framing
+# and the other fields, a few hundred bytes.
+_FORM_ALLOWANCE = 64 * 1024
+
+
+def _body_limit() -> int:
+    return int(settings.UPLOAD_MAX_BYTES) + _FORM_ALLOWANCE
+
+
+class UploadLimitHandler(FileUploadHandler):
+    """Skips reading a multipart body too large for UPLOAD_MAX_BYTES.
+
+    Middleware reads request.POST before any view runs, so only an upload
+    handler (FILE_UPLOAD_HANDLERS) sees the size before the body is read. The
+    form then arrives empty and the import views answer 413 (_size_limited).
+    """
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> tuple[QueryDict, MultiValueDict[str, Any]] | None:
+        if content_length > _body_limit():
+            return QueryDict(), MultiValueDict()
+        return None
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def _limit_text() -> str:
+    limit = settings.UPLOAD_MAX_BYTES
+    if limit < 2**20:
+        return f"{limit:,} bytes"
+    return f"{round(limit / 2**20, 1):g} MB"
+
+
+def _too_large_text() -> str:
+    return (
+        f"The file is larger than the upload limit of {_limit_text()}. "
+        "Split it into smaller files and import them one after the other."
+    )
+
+
+def _declared_size(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _size_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer 413 to an oversized upload, before the form (or CSRF) reads it.
+
+    The CSRF check moves inside: an oversized body arrives without its token,
+    and would otherwise get a CSRF failure instead of the reason.
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _declared_size(request) > _body_limit():
+            return render(
+                request,
+                "assessments/import_too_large.html",
+                {"message": _too_large_text(), "back": request.path},
+                status=413,
+            )
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _oversized(form: ImportForm | ScoreImportForm) -> bool:
+    """Also check the file itself, whatever the request declared."""
+    if form.cleaned_data["file"].size <= settings.UPLOAD_MAX_BYTES:
+        return False
+    form.add_error("file", _too_large_text())
+    return True
+
+
+# --- study import -------------------------------------------------------------------
+
+
+@_size_limited
 @require_http_methods(["GET", "POST"])
 def study_import(request: HttpRequest, slug: str) -> HttpResponse:
-    """Upload -> preview (nothing saved) -> confirm (all or nothing)."""
+    """Upload -> preview (nothing saved) -> confirm or cancel (all or nothing)."""
     project = access.get_project(request.user, slug, Action.MANAGE)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and "token" in request.POST:
         return _confirm_import(request, project)
     report = None
     token = ""
-    if request.method == "POST" and form.is_valid():
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid() and _oversized(form):
+        status = 413
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data["file"].read()
         report = imports.preview_import(
             project=project, data=data, fmt=form.cleaned_data["format"] or None
         )
+        if report.ok:
+            status = 200
         if report.ok and report.new:
             token = uuid.uuid4().hex
             (_upload_dir(project.pk) / token).write_bytes(data)
-    refused = request.method == "POST" and (report is None or not report.ok)
     return render(
         request,
         "assessments/study_import.html",
@@ -235,26 +342,34 @@ def study_import(request: HttpRequest, slug: str) -> HttpResponse:
             "report": report,
             "token": token,
             "format": report.format if report else "",
+            "upload_limit": _limit_text(),
         },
-        status=400 if refused else 200,
+        status=status,
     )
 
 
-def _confirm_import(request: HttpRequest, project) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _confirm_import(request: HttpRequest, project: Project) -> HttpResponse:
     token = request.POST.get("token", "")
     if not (len(token) == 32 and token.isalnum()):
         raise Http404("No such upload")
     path = _upload_dir(project.pk) / token
+    if "cancel" in request.POST:
+        path.unlink(missing_ok=True)
+        messages.info(request, "Import cancelled; nothing was saved.")
+        return redirect("study-import", slug=project.slug)
     if not path.exists():
         messages.error(request, "That upload has expired; please upload it again.")
         return redirect("study-import", slug=project.slug)
-    report = imports.import_studies(
-        project=project,
-        data=path.read_bytes(),
-        fmt=request.POST.get("format") or None,
-        user=request.user,
-    )
-    path.unlink(missing_ok=True)
+    try:
+        report = imports.import_studies(
+            project=project,
+            data=path.read_bytes(),
+            fmt=request.POST.get("format") or None,
+            user=request.user,
+        )
+    finally:
+        # A failed import is uploaded again after the fix, never retried.
+        path.unlink(missing_ok=True)
     if report.ok:
         messages.success(
             request,
@@ -266,12 +381,16 @@ def _confirm_import(request: HttpRequest, project) -> HttpResponse:  # type: ign
     return redirect("study-import", slug=project.slug)
 
 
+@_size_limited
 @require_http_methods(["GET", "POST"])
 def score_import(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
     form = ScoreImportForm(request.POST or None, request.FILES or None, project=project)
     report = None
-    if request.method == "POST" and form.is_valid():
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid() and _oversized(form):
+        status = 413
+    elif request.method == "POST" and form.is_valid():
         try:
             text = form.cleaned_data["file"].read().decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -286,11 +405,14 @@ def score_import(request: HttpRequest, slug: str) -> HttpResponse:
                     request, f"{report.created} submitted assessments imported."
                 )
                 return redirect("project-detail", slug=slug)
-    refused = request.method == "POST" and (report is None or bool(report.problems))
-    status = 400 if refused else 200
     return render(
         request,
         "assessments/score_import.html",
-        {"project": project, "form": form, "report": report},
+        {
+            "project": project,
+            "form": form,
+            "report": report,
+            "upload_limit": _limit_text(),
+        },
         status=status,
     )
