@@ -1,14 +1,29 @@
 """The one place that decides who may see and do what.
 
-Every view, export, report, JSON endpoint and command asks here. A non-member
-gets 404 (no hint that the object exists); a member whose role does not allow
-the action gets 403. Blinding is part of the answer: anyone assigned as a
-reviewer of a study, whatever their other roles, sees no other reviewer's
-answers for that study until every assigned reviewer has submitted.
+Every view, export, report, JSON endpoint, dashboard and command asks here. A
+non-member gets 404 (no hint that the object exists); a member whose role
+does not allow the action gets 403.
+
+Blinding is per study, across every instrument version of the project:
+
+- Anyone with a reviewer assessment of study S that they have never submitted
+  sees nothing of anyone else's work on S (answers, evidence, scores,
+  consensus, results, figures), whatever their other roles.
+- With nothing pending on S, a reviewer of S sees the others' work on S in
+  version V once every assigned reviewer of S in V has submitted at least
+  once (reopening does not blind again).
+- Leads and staff who do not review S see all of it; adjudicators who are not
+  leads see individual answers only after that unblinding; reviewers not
+  assigned to S and observers see only S's final (consensus) result.
+- Per-reviewer figures (leniency) are for leads and staff only.
+
+With blinding switched off for a project the waiting rules are off; observers
+and unassigned reviewers still see final results only.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -17,9 +32,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from .models import Assessment, Membership, Project, Study
+from .models import Assessment, InstrumentVersion, Membership, Project, Report, Study
 
 AnyUser = AbstractBaseUser | AnonymousUser
+REVIEWER = Assessment.Kind.REVIEWER
+CONSENSUS = Assessment.Kind.CONSENSUS
+SUBMITTED = Assessment.Status.SUBMITTED
 
 
 class Action(StrEnum):
@@ -91,50 +109,88 @@ def get_study(user: AnyUser, project: Project, uuid: Any) -> Study:
     return study
 
 
-def is_reviewer_of(user: AnyUser, study: Study, version_id: int) -> bool:
-    return Assessment.objects.filter(
-        study=study,
-        version_id=version_id,
-        reviewer_id=user.pk,
-        kind=Assessment.Kind.REVIEWER,
-    ).exists()
+# --- blinding: the conditions, as SQL over a study and a version ---------------------
 
 
-def _pending_reviewer_assessments() -> QuerySet[Assessment]:
-    """Reviewer assessments of the same study and version not yet submitted once."""
-    return Assessment.objects.filter(
-        study_id=OuterRef("study_id"),
-        version_id=OuterRef("version_id"),
-        kind=Assessment.Kind.REVIEWER,
-        first_submitted_at__isnull=True,
+@dataclass(frozen=True)
+class _Viewer:
+    """What the policy needs to know about one person in one project."""
+
+    pk: Any
+    blinding: bool
+    manages: bool  # lead or staff
+    adjudicates: bool
+    sees_answers: bool  # reviewers (and leads): answers of studies they review
+
+    @classmethod
+    def of(cls, user: AnyUser, project: Project) -> _Viewer | None:
+        if not user.is_authenticated or not allows(user, project, Action.VIEW):
+            return None
+        return cls(
+            pk=user.pk,
+            blinding=project.blinding,
+            manages=allows(user, project, Action.MANAGE),
+            adjudicates=allows(user, project, Action.ADJUDICATE),
+            sees_answers=allows(user, project, Action.SEE_ANSWERS),
+        )
+
+
+def _pending(viewer: _Viewer, study: Any) -> Exists:
+    """The viewer has a reviewer assessment of the study never submitted."""
+    return Exists(
+        Assessment.objects.filter(
+            study_id=study,
+            kind=REVIEWER,
+            reviewer_id=viewer.pk,
+            first_submitted_at__isnull=True,
+        )
     )
+
+
+def _assigned(viewer: _Viewer, study: Any) -> Exists:
+    return Exists(
+        Assessment.objects.filter(study_id=study, kind=REVIEWER, reviewer_id=viewer.pk)
+    )
+
+
+def _complete(study: Any, version: Any) -> Q:
+    """Every assigned reviewer of the study in the version submitted once."""
+    waiting = Assessment.objects.filter(
+        study_id=study, version_id=version, kind=REVIEWER, first_submitted_at=None
+    )
+    return ~Q(Exists(waiting))
+
+
+def _others_work(viewer: _Viewer, study: Any, version: Any, final: Q) -> Q:
+    """When the viewer sees other people's work on a study in a version.
+
+    `final` says "this is the study's final result" in the caller's terms (the
+    row is a finalised consensus, or the study has one).
+    """
+    everything = Q(pk__isnull=False)
+    complete = _complete(study, version) if viewer.blinding else everything
+    if viewer.manages:
+        seen = ~Q(_assigned(viewer, study)) | complete
+    elif viewer.adjudicates:
+        seen = complete | final
+    elif viewer.sees_answers:
+        seen = (Q(_assigned(viewer, study)) & complete) | final
+    else:
+        seen = final
+    if viewer.blinding:
+        seen &= ~Q(_pending(viewer, study))
+    return seen
 
 
 def visible_assessments(user: AnyUser, project: Project) -> QuerySet[Assessment]:
     """Assessments of the project whose answers and scores this user may see."""
     base = Assessment.objects.filter(study__project=project)
-    if not user.is_authenticated or not allows(user, project, Action.VIEW):
+    viewer = _Viewer.of(user, project)
+    if viewer is None:
         return base.none()
-    final = Q(kind=Assessment.Kind.CONSENSUS, status=Assessment.Status.SUBMITTED)
-    if not allows(user, project, Action.SEE_ANSWERS):
-        return base.filter(final)  # observers: final results only
-    mine = Assessment.objects.filter(
-        study_id=OuterRef("study_id"),
-        version_id=OuterRef("version_id"),
-        kind=Assessment.Kind.REVIEWER,
-        reviewer_id=user.pk,
-    )
-    unblinded: Any = ~Exists(_pending_reviewer_assessments())
-    is_reviewer_of_study = Exists(mine)
-    if not project.blinding:
-        unblinded = Q(pk__isnull=False)
-    own = Q(reviewer_id=user.pk)
-    if allows(user, project, Action.MANAGE) or allows(user, project, Action.ADJUDICATE):
-        lead_view: Any = ~is_reviewer_of_study
-        if not allows(user, project, Action.MANAGE):
-            lead_view = Q(pk__isnull=True)  # adjudicators wait for unblinding
-        return base.filter(own | lead_view | unblinded | final)
-    return base.filter(own | (is_reviewer_of_study & unblinded) | final)
+    final = Q(kind=CONSENSUS, status=SUBMITTED)
+    others = _others_work(viewer, OuterRef("study_id"), OuterRef("version_id"), final)
+    return base.filter(Q(reviewer_id=viewer.pk, kind=REVIEWER) | others)
 
 
 def can_see_assessment(user: AnyUser, assessment: Assessment) -> bool:
@@ -142,8 +198,108 @@ def can_see_assessment(user: AnyUser, assessment: Assessment) -> bool:
     return visible_assessments(user, project).filter(pk=assessment.pk).exists()
 
 
+def _final_of(version: InstrumentVersion) -> Q:
+    finals = Assessment.objects.filter(
+        study_id=OuterRef("pk"),
+        version=version,
+        kind=CONSENSUS,
+        status=SUBMITTED,
+        stale=False,
+    )
+    return Q(Exists(finals))
+
+
+def result_filter(
+    user: AnyUser, project: Project, version: InstrumentVersion
+) -> Q | None:
+    """Which studies' results (scores, figures) the user may see; None: all of them.
+
+    A study's result is a finalised consensus or the mean of the submitted
+    reviewers, so it is shown only to someone who may see those. Filters a
+    Study queryset; dashboards, project reports and exports apply it in SQL.
+    """
+    viewer = _Viewer.of(user, project)
+    if viewer is None:
+        return Q(pk__in=[])
+    rule = _others_work(viewer, OuterRef("pk"), version.pk, _final_of(version))
+    if not viewer.manages:
+        return rule
+    hidden = Study.objects.filter(project=project).exclude(rule)
+    return rule if hidden.exists() else None
+
+
+def pending_studies(user: AnyUser, project: Project) -> QuerySet[Study]:
+    """Studies the user reviews and has not yet submitted (any instrument)."""
+    if not user.is_authenticated or not project.blinding:
+        return Study.objects.none()
+    return Study.objects.filter(
+        project=project,
+        assessments__kind=REVIEWER,
+        assessments__reviewer_id=user.pk,
+        assessments__first_submitted_at__isnull=True,
+    ).distinct()
+
+
+def sees_per_reviewer_figures(user: AnyUser, project: Project) -> bool:
+    """Leniency and per-reviewer means name a person's scores: leads and staff."""
+    return allows(user, project, Action.MANAGE)
+
+
+def may_compare(user: AnyUser, study: Study, version: InstrumentVersion) -> bool:
+    """May open the study's disagreements and consensus in this version."""
+    project = study.project
+    if not allows(user, project, Action.ADJUDICATE):
+        return False
+    reviewers = Assessment.objects.filter(study=study, version=version, kind=REVIEWER)
+    if not reviewers.exists() or reviewers.filter(first_submitted_at=None).exists():
+        return False
+    return not pending_studies(user, project).filter(pk=study.pk).exists()
+
+
+def newly_unblinded(study: Study) -> QuerySet[Assessment]:
+    """Reviewer assessments of the study whose reviewer now sees the others' work.
+
+    Not yet marked, every reviewer of that version submitted, and nothing of
+    the reviewer's own pending on the study (any version).
+    """
+    reviewers = Assessment.objects.filter(study=study, kind=REVIEWER)
+    fresh = reviewers.filter(unblinded_at=None)
+    if not study.project.blinding:
+        return fresh
+    pending = reviewers.filter(first_submitted_at=None)
+    return fresh.exclude(version_id__in=pending.values("version_id")).exclude(
+        reviewer_id__in=pending.values("reviewer_id")
+    )
+
+
+def could_see_others(user: AnyUser, study: Study) -> bool:
+    """Whether the user may already have seen other people's work on the study.
+
+    Such a person assigned as a reviewer of it is no longer independent.
+    """
+    return (
+        visible_assessments(user, study.project)
+        .filter(study=study)
+        .exclude(reviewer_id=user.pk, kind=REVIEWER)
+        .exists()
+    )
+
+
+def reviewers_visible(user: AnyUser, study: Study, version: InstrumentVersion) -> bool:
+    """Every reviewer's answers on the study in the version are visible to the user.
+
+    Consensus resolutions record each reviewer's answer, so they are shown
+    only to someone who may see all of them.
+    """
+    reviewers = Assessment.objects.filter(study=study, version=version, kind=REVIEWER)
+    visible = visible_assessments(user, study.project).filter(
+        study=study, version=version, kind=REVIEWER
+    )
+    return visible.count() == reviewers.count()
+
+
 def get_own_assessment(user: AnyUser, uuid: Any) -> Assessment:
-    """The user's own assessment (or a consensus they may adjudicate); else 404/403."""
+    """The user's own assessment, or one they may see; else 404/403."""
     assessment = (
         Assessment.objects.select_related("study__project", "version__instrument")
         .filter(uuid=uuid)
@@ -154,25 +310,63 @@ def get_own_assessment(user: AnyUser, uuid: Any) -> Assessment:
     project = assessment.study.project
     if not visible_projects(user).filter(pk=project.pk).exists():
         raise Http404("No such assessment")
-    own = assessment.reviewer_id == user.pk
-    adjudicates = assessment.is_consensus and allows(user, project, Action.ADJUDICATE)
-    if own or adjudicates or can_see_assessment(user, assessment):
+    if assessment.reviewer_id == user.pk or can_see_assessment(user, assessment):
         return assessment
     raise PermissionDenied("Blinded: visible once every reviewer has submitted.")
 
 
 def may_edit(user: AnyUser, assessment: Assessment) -> bool:
     if assessment.is_consensus:
-        return allows(user, assessment.study.project, Action.ADJUDICATE)
+        return may_compare(user, assessment.study, assessment.version)
     return assessment.reviewer_id == user.pk
 
 
-def study_unblinded(study: Study, version_id: int) -> bool:
-    """Every assigned reviewer has submitted at least once."""
-    reviewers = Assessment.objects.filter(
-        study=study, version_id=version_id, kind=Assessment.Kind.REVIEWER
-    )
-    return (
-        reviewers.exists()
-        and not reviewers.filter(first_submitted_at__isnull=True).exists()
-    )
+# --- reports ---------------------------------------------------------------------
+
+
+def report_scope(
+    user: AnyUser,
+    project: Project,
+    version: InstrumentVersion,
+    study: Study | None = None,
+    assessment: Assessment | None = None,
+) -> dict[str, Any]:
+    """What a report made for this user may show, to check downloads against."""
+    if assessment is not None:
+        return {"assessments": [assessment.pk]}
+    if study is not None:
+        shown = visible_assessments(user, project).filter(study=study, version=version)
+        return {"assessments": sorted(shown.values_list("pk", flat=True))}
+    rule = result_filter(user, project, version)
+    if rule is None:
+        return {"studies": "all"}
+    return {
+        "studies": sorted(project.studies.filter(rule).values_list("pk", flat=True))
+    }
+
+
+def may_download(user: AnyUser, report: Report) -> bool:
+    """Whoever may see, now, everything the stored file shows may download it.
+
+    Checked at download time against the current role and blinding, so a
+    demoted requester loses access and a second lead with the same view gains it.
+    """
+    project, version = report.project, report.version
+    if not allows(user, project, Action.VIEW):
+        return False
+    scope = (report.options or {}).get("scope")
+    if not scope:
+        return report.requested_by_id == user.pk and allows(
+            user, project, Action.MANAGE
+        )
+    if "assessments" in scope:
+        wanted = set(scope["assessments"])
+        shown = visible_assessments(user, project).filter(pk__in=wanted)
+        return shown.count() == len(wanted)
+    rule = result_filter(user, project, version)
+    if rule is None:
+        return True
+    if scope["studies"] == "all":
+        return False
+    allowed = set(project.studies.filter(rule).values_list("pk", flat=True))
+    return set(scope["studies"]) <= allowed

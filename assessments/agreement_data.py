@@ -19,6 +19,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from . import access
 from . import agreement as ag
 from .instruments import Definition, Item
 from .instruments.definition import NA
@@ -74,24 +75,29 @@ def _number(value: Decimal | None) -> float | None:
 # --- reading ---------------------------------------------------------------------
 
 
-def _ratings(project: Project, version: InstrumentVersion) -> list[_Rating]:
-    rows = (
-        Assessment.objects.filter(
-            study__project=project,
-            version=version,
-            kind=Assessment.Kind.REVIEWER,
-            study__excluded=False,
-        )
-        .order_by("study_id", "pk")
-        .values_list(
-            "pk",
-            "study_id",
-            "reviewer_id",
-            "reviewer__username",
-            "first_submitted_at",
-            "independent_total",
-            "independent_percent",
-        )
+def _ratings(
+    project: Project, version: InstrumentVersion, user: Any = None
+) -> list[_Rating]:
+    chosen = Assessment.objects.filter(
+        study__project=project,
+        version=version,
+        kind=Assessment.Kind.REVIEWER,
+        study__excluded=False,
+        # Someone who had seen the others' answers before rating is not an
+        # independent rater.
+        not_independent_reason="",
+    )
+    if user is not None:
+        # A viewer still reviewing a study gets figures without it.
+        chosen = chosen.exclude(study__in=access.pending_studies(user, project))
+    rows = chosen.order_by("study_id", "pk").values_list(
+        "pk",
+        "study_id",
+        "reviewer_id",
+        "reviewer__username",
+        "first_submitted_at",
+        "independent_total",
+        "independent_percent",
     )
     return [
         _Rating(pk, study, rid, name, at, _number(total), _number(percent))
@@ -332,10 +338,21 @@ def _score_figures(
     return out
 
 
+# Fewer complete studies than this and a reviewer's mean difference from the
+# consensus comes close to giving away their individual totals.
+LENIENCY_MIN_STUDIES = 3
+
+
 def _leniency(
     project: Project, version: InstrumentVersion, ratings: list[_Rating]
 ) -> list[dict[str, Any]]:
-    """Each reviewer's independent total minus the final consensus total."""
+    """Each reviewer's independent total minus the final consensus total.
+
+    Only over studies every assigned reviewer has submitted, and only for
+    reviewers with enough of them.
+    """
+    complete, _ = _complete_studies(ratings)
+    ratings = [r for rs in complete.values() for r in rs]
     finals = dict(
         Assessment.objects.filter(
             study__project=project,
@@ -352,7 +369,11 @@ def _leniency(
         and (final := _number(finals.get(r.study_id))) is not None
     ]
     by_reviewer = sorted(ag.leniency(pairs).items(), key=lambda p: str(p[0]))
-    return [_leniency_row(str(name), result) for name, result in by_reviewer]
+    return [
+        _leniency_row(str(name), result)
+        for name, result in by_reviewer
+        if result.overall.n >= LENIENCY_MIN_STUDIES
+    ]
 
 
 def _leniency_row(reviewer: str, result: ag.Leniency) -> dict[str, Any]:
@@ -361,7 +382,11 @@ def _leniency_row(reviewer: str, result: ag.Leniency) -> dict[str, Any]:
         "reviewer": reviewer,
         "mean": result.overall.mean,
         "n": result.overall.n,
-        "periods": [{"period": p, "mean": d.mean, "n": d.n} for p, d in periods],
+        "periods": [
+            {"period": p, "mean": d.mean, "n": d.n}
+            for p, d in periods
+            if d.n >= LENIENCY_MIN_STUDIES
+        ],
     }
 
 
@@ -395,10 +420,17 @@ NOTES = [
 ]
 
 
-def project_agreement(project: Project, version: InstrumentVersion) -> dict[str, Any]:
-    """JSON-safe agreement figures for one project and instrument version."""
+def project_agreement(
+    project: Project, version: InstrumentVersion, user: Any = None
+) -> dict[str, Any]:
+    """JSON-safe agreement figures for one project and instrument version.
+
+    With a user, the figures that user may see: without the studies they still
+    review, and without per-reviewer figures unless they lead the project.
+    """
     definition = definition_of(version)
-    ratings = _ratings(project, version)
+    ratings = _ratings(project, version, user)
+    per_reviewer = user is None or access.sees_per_reviewer_figures(user, project)
     data = rating_data(project, version, ratings)
     out: dict[str, Any] = {
         "project": project.slug,
@@ -411,7 +443,8 @@ def project_agreement(project: Project, version: InstrumentVersion) -> dict[str,
         "design": data.design,
         "design_note": DESIGN_NOTES.get(data.design or "", ""),
         "raters": data.raters,
-        "leniency": _leniency(project, version, ratings),
+        "leniency": _leniency(project, version, ratings) if per_reviewer else [],
+        "leniency_shown": per_reviewer,
         "notes": NOTES,
     }
     if data.design is None:

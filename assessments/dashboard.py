@@ -205,8 +205,8 @@ def study_table(
     ).get_page(number)
     ids = [study.pk for study in page.object_list]
     every = annotated_studies(project, version, floor=floor).filter(pk__in=ids)
-    seen, _ = restrict_for_viewer(every, user, project, version)
-    states = {row.pk: row for row in every}
+    seen = for_viewer(every, user, project, version)
+    states = {row.pk: row for row in every.exclude(pk__in=_pending(user, project))}
     results = {row.pk: row for row in seen}
     rows = [
         {
@@ -234,35 +234,20 @@ def _where_only(
     return qs
 
 
-def restrict_for_viewer(
+def for_viewer(
     studies: QuerySet[Study], user: Any, project: Project, version: InstrumentVersion
-) -> tuple[QuerySet[Study], bool]:
-    """Only results the viewer may see; True when nothing had to be hidden.
-
-    Blinding holds in aggregates too: a reviewer's dashboard leaves out the
-    studies they review until every reviewer of the study has submitted (a
-    mean of one co-reviewer's total would otherwise show it), and observers
-    see final results only.
-    """
+) -> QuerySet[Study]:
+    """Only the studies whose results the viewer may see (the rule is access.py's)."""
     from . import access
 
-    if not access.allows(user, project, access.Action.SEE_ANSWERS):
-        return studies.filter(n_final__gt=0), False  # type: ignore[misc]
-    mine = Q(
-        assessments__version=version,
-        assessments__kind="reviewer",
-        assessments__reviewer_id=user.pk,
-    )
-    studies = studies.annotate(n_mine=Count("assessments", filter=mine))
-    blinded = Q(n_mine__gt=0) & Q(n_submitted__lt=F("n_assigned"))
-    if access.allows(user, project, access.Action.MANAGE):
-        reviews_any = Assessment.objects.filter(
-            study__project=project, version=version, reviewer_id=user.pk
-        ).exists()
-        return (studies.exclude(blinded), False) if reviews_any else (studies, True)
-    return studies.filter(
-        Q(n_final__gt=0) | (Q(n_mine__gt=0) & Q(n_submitted__gte=F("n_assigned")))
-    ), False
+    rule = access.result_filter(user, project, version)
+    return studies if rule is None else studies.filter(rule)
+
+
+def _pending(user: Any, project: Project) -> Any:
+    from . import access
+
+    return access.pending_studies(user, project).values("pk")
 
 
 # --- figures: outer aggregates over the per-study derived table -----------------------
@@ -498,7 +483,11 @@ def compute(
     every = filtered_studies(project, version, filters, floor=project.floor_percent)
     studies = every
     if user is not None:
-        studies, _ = restrict_for_viewer(every, user, project, version)
+        # Blinding holds in aggregates too: a study the viewer may not see the
+        # result of is left out of every figure, progress included when the
+        # viewer's own review of it is still open.
+        studies = for_viewer(every, user, project, version)
+        every = every.exclude(pk__in=_pending(user, project))
     figures: dict[str, Any] = {
         "kind": definition.kind,
         "progress": progress(every),  # statuses only, never scores

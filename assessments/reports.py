@@ -153,6 +153,9 @@ def study_context(req: ReportRequest) -> dict[str, Any]:
         if consensus
         else []
     )
+    # A resolution records each reviewer's answer: shown only to someone who
+    # may see every reviewer's answers on the study.
+    show_sources = access.reviewers_visible(req.user, study, req.version)
     hidden = selectors.study_assignments(study)
     return {
         "study": study,
@@ -160,6 +163,7 @@ def study_context(req: ReportRequest) -> dict[str, Any]:
         "grid": grid,
         "consensus": consensus,
         "resolutions": resolutions,
+        "show_sources": show_sources,
         "consensus_rows": _item_rows(consensus) if consensus else [],
         "definition": definition,
         "n_blinded": len(
@@ -182,7 +186,7 @@ def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
     studies = dashboard.filtered_studies(
         project, version, dashboard.Filters(), floor=project.floor_percent
     )
-    studies, _ = dashboard.restrict_for_viewer(studies, req.user, project, version)
+    studies = dashboard.for_viewer(studies, req.user, project, version)
     rows = list(
         studies.order_by("title", "pk").values(  # type: ignore[misc]
             "uuid", "title", "year", "state", "final_total", "final_percent", "is_final"
@@ -192,7 +196,7 @@ def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
         "board": board,
         "charts": charts,
         "rows": rows,
-        "methods": _methods(project, version, board),
+        "methods": _methods(project, version, board, req.user),
         "definition": definition_of(version),
     }
     if req.appendix:
@@ -201,7 +205,10 @@ def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
 
 
 def _methods(
-    project: Project, version: InstrumentVersion, board: dashboard.Dashboard
+    project: Project,
+    version: InstrumentVersion,
+    board: dashboard.Dashboard,
+    user: Any,
 ) -> str:
     n_reviewers = (
         Assessment.objects.filter(
@@ -215,7 +222,7 @@ def _methods(
     try:
         from .agreement_data import project_agreement
 
-        sentence = project_agreement(project, version).get("methods_sentence", "")
+        sentence = project_agreement(project, version, user).get("methods_sentence", "")
     except Exception:  # agreement is optional context in the report, never fatal
         logger.exception("Agreement figures unavailable for the report")
     definition = definition_of(version)

@@ -109,11 +109,18 @@ def study_assessments(user: Any, study: Study) -> list[Assessment]:
     )
 
 
-def study_assignments(study: Study) -> list[Assessment]:
-    """Who is assigned and their status: never their answers or scores."""
+def study_assignments(study: Study, user: Any = None) -> list[Assessment]:
+    """Who is assigned and their status: never their answers or scores.
+
+    For a user, a consensus appears only when they may see it (its existence
+    is part of the appraisal that blinding hides).
+    """
+    rows = Assessment.objects.filter(study=study)
+    if user is not None:
+        seen = access.visible_assessments(user, study.project).filter(study=study)
+        rows = rows.filter(Q(kind=Assessment.Kind.REVIEWER) | Q(pk__in=seen))
     return list(
-        Assessment.objects.filter(study=study)
-        .select_related("reviewer", "version__instrument")
+        rows.select_related("reviewer", "version__instrument")
         .only(
             "uuid",
             "status",

@@ -14,6 +14,7 @@ urlpatterns = [
         f"{CONSENSUS}finalise", consensus.consensus_finalise, name="consensus-finalise"
     ),
     path(f"{CONSENSUS}refresh", consensus.consensus_refresh, name="consensus-refresh"),
+    path(f"{CONSENSUS}discard", consensus.consensus_discard, name="consensus-discard"),
     path(
         "p/<slug:slug>/agreement/",
         consensus.project_agreement,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from assessments import agreement as ag
 from assessments.agreement_data import rating_data
 from assessments.models import Answer, Assessment, InstrumentVersion, Membership
-from assessments.services import consensus, workflow
+from assessments.services import consensus, projects, workflow
 from assessments.services.imports import _create_submitted
 from tests.factories import (
     RQS_13,
@@ -50,7 +50,7 @@ def team(db: None) -> dict[str, Any]:
     reviewers = [UserFactory(username=name) for name in ("alice", "bob", "carol")]
     project = make_project(lead=lead, reviewers=reviewers, slug="p")
     observer = UserFactory(username="olga")
-    workflow.set_membership(
+    projects.set_membership(
         project=project, member=observer, role=Membership.Role.OBSERVER, user=lead
     )
     version = InstrumentVersion.objects.by_key("rqs-1.0")
@@ -194,29 +194,32 @@ def test_not_applicable_answers_are_missing_ratings_not_a_category(
     assert data.items["8"] == [[None, "yes"]]
 
 
+def settle_as_alice(team: dict[str, Any], study: Any) -> None:
+    """A final consensus in which alice's answers win every dispute."""
+    lead = team["lead"]
+    target = consensus.start_consensus(study=study, version=team["version"], user=lead)
+    for row in consensus.disagreements(study, team["version"]).disputed:
+        consensus.resolve_item(
+            consensus=target,
+            item_code=row.code,
+            choices=row.answers[0].choices,
+            rationale="as alice",
+            user=lead,
+        )
+    consensus.finalise_consensus(consensus=target, user=lead)
+
+
 def test_leniency_is_each_reviewers_distance_from_the_consensus_by_month(
     team: dict[str, Any],
 ) -> None:
-    studies = score_studies(team, 2, same_pair(team))
-    lead = team["lead"]
-    for month, study in zip((1, 2), studies, strict=True):
+    # Three studies a month: fewer would come close to giving away a total.
+    studies = score_studies(team, 6, same_pair(team))
+    for month, study in zip((1, 1, 1, 2, 2, 2), studies, strict=True):
         when = timezone.make_aware(dt.datetime(2025, month, 15, 12))
         Assessment.objects.filter(study=study).update(first_submitted_at=when)
-        target = consensus.start_consensus(
-            study=study, version=team["version"], user=lead
-        )
-        view = consensus.disagreements(study, team["version"])
-        for row in view.disputed:  # alice's answers win every dispute
-            consensus.resolve_item(
-                consensus=target,
-                item_code=row.code,
-                choices=row.answers[0].choices,
-                rationale="as alice",
-                user=lead,
-            )
-        consensus.finalise_consensus(consensus=target, user=lead)
+        settle_as_alice(team, study)
     rows = {row["reviewer"]: row for row in figures(team)["leniency"]}
-    assert rows["alice"]["mean"] == 0 and rows["alice"]["n"] == 2
+    assert rows["alice"]["mean"] == 0 and rows["alice"]["n"] == 6
     assert [p["period"] for p in rows["bob"]["periods"]] == ["2025-01", "2025-02"]
     bob_minus_alice = [
         float(b.independent_total - a.independent_total)
@@ -227,7 +230,23 @@ def test_leniency_is_each_reviewers_distance_from_the_consensus_by_month(
             for s in studies
         )
     ]
-    assert rows["bob"]["mean"] == pytest.approx(sum(bob_minus_alice) / 2)
+    assert rows["bob"]["mean"] == pytest.approx(sum(bob_minus_alice) / 6)
+
+
+def test_leniency_is_for_leads_only_and_needs_three_complete_studies(
+    team: dict[str, Any],
+) -> None:
+    studies = score_studies(team, 3, same_pair(team))
+    for study in studies:
+        settle_as_alice(team, study)
+    assert {r["reviewer"] for r in figures(team)["leniency"]} == {"alice", "bob"}
+    observer = UserFactory(username="watcher")
+    Membership.objects.create(project=team["project"], user=observer, role="observer")
+    for viewer in (observer, team["reviewers"][0]):
+        data = figures(team, viewer)
+        assert data["leniency"] == [] and data["leniency_shown"] is False
+    Assessment.objects.filter(study=studies[0], kind="consensus").delete()
+    assert figures(team)["leniency"] == []  # two studies left: hidden
 
 
 # --- independence and blinding -----------------------------------------------------

@@ -188,6 +188,7 @@ def test_a_lead_who_reviews_the_study_is_blinded_too(setup: dict) -> None:
         version=setup["version"],
         reviewer=setup["lead"],
         user=setup["lead"],
+        reason="third reader needed",
     )
     fill(client_for(setup["r2"]), setup["a2"], {"2": ["yes"]})
     assert lead.get(f"/a/{setup['a2'].uuid}.json").status_code == 403

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from assessments.models import InstrumentVersion, Membership
-from assessments.services import workflow
+from assessments.services import projects, workflow
 from tests.factories import StudyFactory, UserFactory, make_project
 from tests.urlsweep import app_routes
 
@@ -60,6 +60,7 @@ RULES: dict[str, str] = {
     "consensus-resolve": "lead-post",
     "consensus-finalise": "lead-post",
     "consensus-refresh": "lead-post",
+    "consensus-discard": "lead-post",
     "project-agreement": "member",
     "project-agreement-json": "member",
     "project-export": "member",
@@ -92,7 +93,7 @@ def world(db: None) -> dict[str, Any]:
     co_reviewer = UserFactory(username="co_reviewer")
     observer = UserFactory(username="observer")
     project = make_project(lead=lead, reviewers=[reviewer, co_reviewer], slug="p")
-    workflow.set_membership(
+    projects.set_membership(
         project=project, member=observer, role=Membership.Role.OBSERVER, user=lead
     )
     other_lead = UserFactory(username="other_lead")

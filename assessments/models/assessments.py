@@ -62,6 +62,12 @@ class Assessment(models.Model):
     first_submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     revised_after_unblinding = models.BooleanField(default=False)
+    # When this reviewer could first see others' work on the study in this
+    # version: a later resubmission is a revision after unblinding.
+    unblinded_at = models.DateTimeField(null=True, blank=True)
+    # Set when someone who could already see others' answers on the study was
+    # assigned to review it: their ratings are left out of agreement.
+    not_independent_reason = models.TextField(blank=True)
     # Consensus only: a reviewer's assessment was reopened after it was made.
     stale = models.BooleanField(default=False)
     reopen_reason = models.TextField(blank=True)
@@ -183,6 +189,8 @@ class Resolution(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(auto_now=True)
+    # Optimistic concurrency: two adjudicators deciding the same item at once.
+    revision = models.PositiveIntegerField(default=0)
     history = HistoricalRecords()
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -109,6 +110,10 @@ class Membership(models.Model):
         return f"{self.user} ({self.role}) in {self.project}"
 
 
+# Links are rendered as links: web addresses only (never javascript: or data:).
+WEB_ADDRESS = URLValidator(schemes=["http", "https"])
+
+
 class Study(models.Model):
     class Track(models.TextChoices):
         HANDCRAFTED = "handcrafted", "Handcrafted radiomics"
@@ -131,8 +136,12 @@ class Study(models.Model):
     clinical_task = models.CharField(max_length=200, blank=True)
     method_track = models.CharField(max_length=15, choices=Track.choices, blank=True)
     sample_size = models.PositiveIntegerField(null=True, blank=True)
-    data_url = models.URLField("link to data", max_length=500, blank=True)
-    code_url = models.URLField("link to code", max_length=500, blank=True)
+    data_url = models.URLField(
+        "link to data", max_length=500, blank=True, validators=[WEB_ADDRESS]
+    )
+    code_url = models.URLField(
+        "link to code", max_length=500, blank=True, validators=[WEB_ADDRESS]
+    )
     xnat_project = models.CharField("XNAT project", max_length=200, blank=True)
     title_key = models.CharField(max_length=500, editable=False, db_index=True)
     excluded = models.BooleanField(default=False)
@@ -166,6 +175,19 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.title[:80]
+
+    @property
+    def web_links(self) -> list[tuple[str, str]]:
+        """(label, address) of the data and code links that are web addresses.
+
+        Records stored before links were checked may hold other schemes.
+        """
+        links = [("data", self.data_url), ("code", self.code_url)]
+        return [
+            (label, url)
+            for label, url in links
+            if url.lower().startswith(("http://", "https://"))
+        ]
 
 
 class ConflictOfInterest(models.Model):

@@ -317,6 +317,14 @@ def start_consensus(
     return consensus
 
 
+class StaleResolution(Exception):
+    """The item was decided by someone else since the page was loaded."""
+
+    def __init__(self, resolution: Resolution) -> None:
+        super().__init__(f"Item {resolution.item_code} was decided meanwhile.")
+        self.resolution = resolution
+
+
 @transaction.atomic
 def resolve_item(
     *,
@@ -325,10 +333,17 @@ def resolve_item(
     choices: Choices,
     rationale: str,
     user: Any,
+    revision: int | None = None,
 ) -> Resolution:
-    """Settle one item of a consensus; a disputed item needs a rationale."""
+    """Settle one item of a consensus; a disputed item needs a rationale.
+
+    With the revision the page showed, a decision made meanwhile by someone
+    else is never overwritten (StaleResolution carries the newer one).
+    """
     locked = _lock_consensus(consensus)
     resolution = _decidable(locked, item_code)
+    if revision is not None and revision != resolution.revision:
+        raise StaleResolution(resolution)
     _check_choices(definition_of(locked.version), item_code, choices)
     overrides = resolution.agreed and _normal(choices) != _normal(resolution.choices)
     if (not resolution.agreed or overrides) and not rationale.strip():
@@ -337,6 +352,7 @@ def resolve_item(
     resolution.choices = list(choices or [])
     resolution.rationale = rationale.strip()
     resolution.resolved_by = user
+    resolution.revision += 1
     resolution.save()
     workflow._audit(
         locked.study.project_id,
@@ -395,6 +411,34 @@ def _save_consensus_answer(
         data=data,
         seen_revision=answer.revision if answer else 0,
     )
+
+
+@transaction.atomic
+def discard_consensus(*, consensus: Assessment, user: Any) -> None:
+    """Remove a consensus that is not final (the reviewers' answers stay).
+
+    Needed before another reviewer joins the study; the history keeps every
+    decision that was made.
+    """
+    locked = _lock_consensus(consensus)
+    if locked.status == Assessment.Status.SUBMITTED:
+        raise ValidationError(
+            "A final consensus cannot be discarded: reopen it first (with a reason)."
+        )
+    study = locked.study
+    for resolution in Resolution.objects.filter(consensus=locked):
+        resolution.delete()  # one by one so the history records each removal
+    for answer in Answer.objects.filter(assessment=locked):
+        answer.delete()
+    locked.delete()
+    workflow._audit(
+        study.project_id,
+        user,
+        "consensus-discard",
+        str(study),
+        {"version": locked.version.key},
+    )
+    workflow.bump_data_revision(study.project_id)
 
 
 @transaction.atomic

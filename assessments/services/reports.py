@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from .. import access, dashboard, sweeps
+from .. import access, sweeps
 from ..models import InstrumentVersion, Project, Report
 from ..reports import RENDERER_VERSION, ReportRequest, render_report
 
@@ -27,8 +27,7 @@ class ReportQueueError(Exception):
 
 def _view_key(user: Any, project: Project, version: InstrumentVersion) -> str:
     """Who the content was made for: one key per distinct blinding view."""
-    studies = dashboard.annotated_studies(project, version, floor=False)
-    _, unrestricted = dashboard.restrict_for_viewer(studies, user, project, version)
+    unrestricted = access.result_filter(user, project, version) is None
     return "full" if unrestricted else f"user:{user.pk}"
 
 
@@ -83,7 +82,13 @@ def request_report(req: ReportRequest) -> tuple[Report, bool]:
             kind=req.kind,
             study=req.study,
             assessment=req.assessment,
-            options={"appendix": req.appendix},
+            options={
+                "appendix": req.appendix,
+                # What the file may show, checked again at every download.
+                "scope": access.report_scope(
+                    req.user, req.project, req.version, req.study, req.assessment
+                ),
+            },
             fingerprint=print_,
             requested_by=req.user,
         )
@@ -165,8 +170,14 @@ def run_report(report_id: int) -> str:
     def progress(value: int) -> None:
         Report.objects.filter(pk=report.pk).update(progress=value)
 
+    req = request_for(report)
+    # The requester's view when the content is drawn, not when it was asked
+    # for: downloads are checked against what the file really shows.
+    scope = access.report_scope(
+        req.user, req.project, req.version, req.study, req.assessment
+    )
     try:
-        pdf = render_report(request_for(report), progress)
+        pdf = render_report(req, progress)
     except Exception as exc:
         logger.exception("Report %s failed", report.pk)
         Report.objects.filter(pk=report.pk).update(
@@ -179,6 +190,7 @@ def run_report(report_id: int) -> str:
     report.file.save(name, ContentFile(pdf), save=False)
     Report.objects.filter(pk=report.pk).update(
         file=report.file.name,
+        options={**report.options, "scope": scope},
         size=len(pdf),
         status=Report.Status.DONE,
         progress=100,

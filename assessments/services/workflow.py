@@ -15,9 +15,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
+from .. import access
 from ..instruments import Definition, Result, score
 from ..models import (
     Answer,
@@ -250,6 +251,9 @@ def submit_assessment(*, assessment: Assessment, user: Any) -> Result:
     locked.submitted_at = now
     if locked.first_submitted_at is None:
         _keep_independent(locked, now)
+    elif not locked.is_consensus and locked.unblinded_at is not None:
+        # Resubmitted after the others' work became visible to this reviewer.
+        locked.revised_after_unblinding = True
     locked._change_reason = "submitted"  # type: ignore[attr-defined]
     locked.save()
     _refresh_item_cache(locked, result)
@@ -257,6 +261,8 @@ def submit_assessment(*, assessment: Assessment, user: Any) -> Result:
         Answer.objects.filter(assessment=locked).update(
             independent_choices=F("choices"), independent_points=F("points")
         )
+        if not locked.is_consensus:
+            access.newly_unblinded(locked.study).update(unblinded_at=now)
     bump_data_revision(locked.study.project_id)
     return result
 
@@ -282,16 +288,19 @@ def _incomplete_messages(assessment: Assessment, result: Result) -> list[str]:
 
 @transaction.atomic
 def reopen_assessment(*, assessment: Assessment, user: Any, reason: str) -> Assessment:
-    """A lead reopens a submitted assessment; after unblinding it is marked revised."""
-    from ..access import study_unblinded
-
+    """A lead reopens a submitted assessment (resubmitting it after unblinding
+    marks it revised)."""
     if not reason.strip():
         raise ValidationError("Give a reason for reopening.")
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
     if locked.status != Assessment.Status.SUBMITTED:
         raise ValidationError("Only a submitted assessment can be reopened.")
-    if not locked.is_consensus and study_unblinded(locked.study, locked.version_id):
-        locked.revised_after_unblinding = True
+    if not locked.is_consensus:
+        # Assessments made outside the form (score import) get their moment
+        # of unblinding recorded here at the latest.
+        access.newly_unblinded(locked.study).update(unblinded_at=timezone.now())
+        locked.refresh_from_db(fields=["unblinded_at"])
+        locked.revised_after_unblinding |= locked.unblinded_at is not None
     locked.status = Assessment.Status.REOPENED
     locked.reopen_reason = reason.strip()
     locked._change_reason = f"reopened: {reason.strip()}"  # type: ignore[attr-defined]
@@ -336,11 +345,40 @@ def _reviewer_ids(
     )
 
 
+def check_consensus_not_started(study: Study, version: InstrumentVersion) -> None:
+    """A new reviewer after the consensus would see, or change, a settled result."""
+    found = Assessment.objects.filter(
+        study=study, version=version, kind=Assessment.Kind.CONSENSUS
+    ).first()
+    if found is None:
+        return
+    name = definition_of(version).short_name or version.key
+    if found.status == Assessment.Status.SUBMITTED:
+        raise ValidationError(
+            f"The {name} consensus on this study is final. To add a reviewer, "
+            "reopen the consensus and discard it first."
+        )
+    raise ValidationError(
+        f"The {name} consensus on this study has started. To add a reviewer, "
+        "discard the consensus first (the reviewers' answers are kept)."
+    )
+
+
 @transaction.atomic
 def assign_reviewer(
-    *, study: Study, version: InstrumentVersion, reviewer: Any, user: Any
+    *,
+    study: Study,
+    version: InstrumentVersion,
+    reviewer: Any,
+    user: Any,
+    reason: str = "",
 ) -> Assessment:
-    """Assign one reviewer by hand, honouring conflicts of interest."""
+    """Assign one reviewer by hand, honouring conflicts and independence.
+
+    Someone who may already have seen other people's answers on the study is
+    assigned only with a stated reason; their ratings are then left out of
+    agreement as not independent.
+    """
     project = study.project
     if reviewer.pk not in _reviewer_ids(project):
         raise ValidationError(f"{reviewer} is not a reviewer of this project.")
@@ -350,14 +388,31 @@ def assign_reviewer(
         )
     if study.excluded:
         raise ValidationError("This study is excluded.")
+    check_consensus_not_started(study, version)
+    seen = access.could_see_others(reviewer, study)
+    if seen and not reason.strip():
+        raise ValidationError(
+            f"{reviewer} may already have seen other reviewers' answers on this "
+            "study. Give a reason to assign them anyway; their ratings will be "
+            "marked as not independent and left out of agreement figures."
+        )
     assessment, created = Assessment.objects.get_or_create(
         study=study,
         version=version,
         reviewer=reviewer,
         kind=Assessment.Kind.REVIEWER,
+        defaults={"not_independent_reason": reason.strip() if seen else ""},
     )
     if not created:
         raise ValidationError(f"{reviewer} is already assigned to this study.")
+    if seen:
+        _audit(
+            project.pk,
+            user,
+            "assign-not-independent",
+            str(study),
+            {"reviewer": str(reviewer), "version": version.key, "reason": reason},
+        )
     bump_data_revision(project.pk)
     return assessment
 
@@ -389,12 +444,34 @@ def auto_assign(
         study__project=project
     ).values_list("study_id", "user_id"):
         taken.setdefault(study_id, set()).add(user_id)
+    _keep_independent_raters(project, reviewers, taken)
     new = _balanced(project, version, per_study, load, taken, existing)
     Assessment.objects.bulk_create(new, batch_size=1000)
     if new:
         _audit(project.pk, user, "auto-assign", version.key, {"assessments": len(new)})
         bump_data_revision(project.pk)
     return len(new)
+
+
+def _keep_independent_raters(
+    project: Project, reviewers: list[int], taken: dict[int, set[int]]
+) -> None:
+    """Adjudicators may have seen a study's answers once anyone submitted it:
+    automatic assignment never picks them there (a lead may, with a reason)."""
+    adjudicators = set(
+        Membership.objects.filter(
+            project=project, user_id__in=reviewers, adjudicator=True
+        ).values_list("user_id", flat=True)
+    )
+    if not adjudicators:
+        return
+    submitted = Assessment.objects.filter(
+        study__project=project,
+        kind=Assessment.Kind.REVIEWER,
+        first_submitted_at__isnull=False,
+    ).values_list("study_id", flat=True)
+    for study_id in set(submitted):
+        taken.setdefault(study_id, set()).update(adjudicators)
 
 
 def _balanced(
@@ -409,7 +486,15 @@ def _balanced(
         existing.values("study_id").annotate(n=Count("id")).values_list("study_id", "n")
     )
     new: list[Assessment] = []
-    studies = Study.objects.filter(project=project, excluded=False).order_by("pk")
+    consensus = Assessment.objects.filter(
+        study_id=OuterRef("pk"), version=version, kind=Assessment.Kind.CONSENSUS
+    )
+    # Once a consensus exists the study's reviewers are settled.
+    studies = (
+        Study.objects.filter(project=project, excluded=False)
+        .exclude(Exists(consensus))
+        .order_by("pk")
+    )
     for study_id in studies.values_list("pk", flat=True):
         need = per_study - counts.get(study_id, 0)
         blocked = taken.get(study_id, set())
@@ -448,6 +533,12 @@ def reassign_assessment(
     project = locked.study.project
     if to_user.pk not in _reviewer_ids(project):
         raise ValidationError(f"{to_user} is not a reviewer of this project.")
+    check_consensus_not_started(locked.study, locked.version)
+    if access.could_see_others(to_user, locked.study):
+        raise ValidationError(
+            f"{to_user} may already have seen other reviewers' answers on this "
+            "study; assign them from the study page with a reason instead."
+        )
     clash = Assessment.objects.filter(
         study_id=locked.study_id, version_id=locked.version_id, reviewer=to_user
     ).exists()
@@ -499,66 +590,3 @@ def declare_conflict(*, study: Study, reviewer: Any, reason: str, user: Any) -> 
         study=study, user=reviewer, defaults={"reason": reason, "declared_by": user}
     )
     _audit(study.project_id, user, "conflict", str(study), {"reviewer": str(reviewer)})
-
-
-# --- projects and members ------------------------------------------------------------
-
-
-@transaction.atomic
-def create_project(
-    *,
-    name: str,
-    slug: str,
-    versions: Sequence[InstrumentVersion],
-    user: Any,
-    **fields: Any,
-) -> Project:
-    not_published = [v.key for v in versions if v.status != "published"]
-    if not_published:
-        raise ValidationError(f"Not published: {', '.join(not_published)}.")
-    if not versions:
-        raise ValidationError("Choose at least one published instrument version.")
-    project = Project.objects.create(name=name, slug=slug, created_by=user, **fields)
-    for position, version in enumerate(versions):
-        project.projectinstrument_set.create(version=version, position=position)
-    Membership.objects.create(project=project, user=user, role=Membership.Role.LEAD)
-    return project
-
-
-@transaction.atomic
-def set_membership(
-    *,
-    project: Project,
-    member: Any,
-    role: str | None,
-    user: Any,
-    adjudicator: bool = False,
-) -> Membership | None:
-    """Add, change or (role None) remove a member; every change is in the history."""
-    existing = Membership.objects.filter(project=project, user=member).first()
-    if role is None:
-        if existing is not None:
-            if (
-                existing.role == Membership.Role.LEAD
-                and not Membership.objects.filter(
-                    project=project, role=Membership.Role.LEAD
-                )
-                .exclude(pk=existing.pk)
-                .exists()
-            ):
-                raise ValidationError("A project needs at least one lead.")
-            existing.delete()
-        _audit(project.pk, user, "member-removed", str(member))
-        return None
-    membership = existing or Membership(project=project, user=member)
-    membership.role = role
-    membership.adjudicator = adjudicator
-    membership.save()
-    _audit(
-        project.pk,
-        user,
-        "member-set",
-        str(member),
-        {"role": role, "adjudicator": adjudicator},
-    )
-    return membership

@@ -222,9 +222,10 @@ def _history_csv(request: HttpRequest, assessment: Assessment) -> HttpResponse:
         writer.writerow(
             [
                 h.history_date.isoformat(),
-                str(h.history_user or "system"),
+                # Every text cell, user names included: a name may be a formula.
+                neutralise(str(h.history_user or "system")),
                 h.get_history_type_display(),
-                h.item_code,
+                neutralise(h.item_code),
                 neutralise("+".join(h.choices or [])),
                 neutralise(h.evidence),
                 neutralise(h.page),
@@ -266,16 +267,17 @@ def assessment_json(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
 @require_POST
 def relogin(request: HttpRequest) -> JsonResponse:
     """Log in again from an open form whose session expired (JSON, throttled)."""
-    try:
-        user = authenticate(
-            request,
-            username=request.POST.get("username", ""),
-            password=request.POST.get("password", ""),
-        )
-    except PermissionDenied:  # django-axes lock-out
-        return JsonResponse(
-            {"error": "Too many attempts; try again later."}, status=429
-        )
+    from .errors import lockout_json
+
+    user = authenticate(
+        request,
+        username=request.POST.get("username", ""),
+        password=request.POST.get("password", ""),
+    )
+    # django-axes refuses a locked-out username inside authenticate() and
+    # only marks the request; the form's script needs the reason as JSON.
+    if getattr(request, "axes_locked_out", False):
+        return lockout_json(request)
     if user is None:
         return JsonResponse({"error": "Wrong username or password."}, status=401)
     login(request, user)

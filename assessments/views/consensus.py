@@ -13,12 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, agreement_data, selectors
 from ..access import Action
-from ..models import Assessment, InstrumentVersion, Project, Study
+from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from ..services import consensus, workflow
 
 BLINDED = (
     "Blinded: the reviewers' answers to this study can be compared once every "
-    "assigned reviewer has submitted."
+    "assigned reviewer has submitted, and once you have submitted your own "
+    "reviews of it."
 )
 
 
@@ -34,12 +35,13 @@ def _target(
     return project, study, version
 
 
-def _unblinded(study: Study, version: InstrumentVersion) -> None:
-    if not access.study_unblinded(study, version.pk):
+def _unblinded(user: Any, study: Study, version: InstrumentVersion) -> None:
+    if not access.may_compare(user, study, version):
         raise PermissionDenied(BLINDED)
 
 
-def _consensus_of(study: Study, version: InstrumentVersion) -> Assessment:
+def _consensus_of(user: Any, study: Study, version: InstrumentVersion) -> Assessment:
+    _unblinded(user, study, version)
     found = Assessment.objects.filter(
         study=study, version=version, kind=Assessment.Kind.CONSENSUS
     ).first()
@@ -69,7 +71,7 @@ def consensus_view(
 ) -> HttpResponse:
     project, study, version = _target(request, slug, uuid, version_id)
     context: dict[str, Any] = {"project": project, "study": study, "version": version}
-    if not access.study_unblinded(study, version.pk):
+    if not access.may_compare(request.user, study, version):
         # Said on the page, not by the generic 403, so the lead knows to wait.
         context["blinded"] = BLINDED
         return render(request, "assessments/consensus_detail.html", context, status=403)
@@ -83,7 +85,7 @@ def consensus_start(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
 ) -> HttpResponse:
     _, study, version = _target(request, slug, uuid, version_id)
-    _unblinded(study, version)
+    _unblinded(request.user, study, version)
     try:
         consensus.start_consensus(study=study, version=version, user=request.user)
     except ValidationError as exc:
@@ -97,10 +99,11 @@ def consensus_start(
 def consensus_resolve(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_id)
-    target = _consensus_of(study, version)
+    project, study, version = _target(request, slug, uuid, version_id)
+    target = _consensus_of(request.user, study, version)
     item = request.POST.get("item", "")
     choices = request.POST.getlist("choices")
+    raw = request.POST.get("revision", "")
     try:
         consensus.resolve_item(
             consensus=target,
@@ -108,7 +111,10 @@ def consensus_resolve(
             choices=None if request.POST.get("unanswered") == "1" else choices,
             rationale=request.POST.get("rationale", ""),
             user=request.user,
+            revision=int(raw) if raw.isdecimal() else None,
         )
+    except consensus.StaleResolution as exc:
+        return _conflict(request, project, study, version, exc.resolution)
     except (ValidationError, workflow.LockedAssessment) as exc:
         _report(request, exc)
     else:
@@ -116,12 +122,53 @@ def consensus_resolve(
     return _back(slug, uuid, version_id, anchor=item)
 
 
+def _conflict(
+    request: HttpRequest,
+    project: Project,
+    study: Study,
+    version: InstrumentVersion,
+    newer: Resolution,
+) -> HttpResponse:
+    """409: someone decided the item meanwhile; show their decision, keep nothing."""
+    who = newer.resolved_by or "another adjudicator"
+    messages.error(
+        request,
+        f"Item {newer.item_code} was decided by {who} while you were looking at "
+        "it; your decision was not saved. Their decision is shown below: decide "
+        "again if you disagree.",
+    )
+    context = {
+        "project": project,
+        "study": study,
+        "version": version,
+        "view": consensus.disagreements(study, version),
+        "can_manage": access.allows(request.user, project, Action.MANAGE),
+        "conflict": newer.item_code,
+    }
+    return render(request, "assessments/consensus_detail.html", context, status=409)
+
+
+@require_POST
+def consensus_discard(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+) -> HttpResponse:
+    _, study, version = _target(request, slug, uuid, version_id)
+    target = _consensus_of(request.user, study, version)
+    try:
+        consensus.discard_consensus(consensus=target, user=request.user)
+    except ValidationError as exc:
+        _report(request, exc)
+        return _back(slug, uuid, version_id)
+    messages.success(request, "Consensus discarded; the reviewers' answers are kept.")
+    return redirect("study-detail", slug=slug, uuid=uuid)
+
+
 @require_POST
 def consensus_finalise(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
 ) -> HttpResponse:
     _, study, version = _target(request, slug, uuid, version_id)
-    target = _consensus_of(study, version)
+    target = _consensus_of(request.user, study, version)
     try:
         consensus.finalise_consensus(consensus=target, user=request.user)
     except (ValidationError, workflow.LockedAssessment) as exc:
@@ -136,7 +183,7 @@ def consensus_refresh(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
 ) -> HttpResponse:
     _, study, version = _target(request, slug, uuid, version_id)
-    target = _consensus_of(study, version)
+    target = _consensus_of(request.user, study, version)
     try:
         again = consensus.refresh_stale_consensus(consensus=target, user=request.user)
     except ValidationError as exc:
@@ -162,7 +209,7 @@ def project_agreement(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.VIEW)
     versions = selectors.project_versions(project)
     version = _chosen_version(request, versions)
-    data = agreement_data.project_agreement(project, version)
+    data = agreement_data.project_agreement(project, version, request.user)
     scores = [("Total score", data["totals"]), ("Percentage", data["percents"])]
     context = {
         "project": project,
@@ -179,4 +226,6 @@ def project_agreement_json(request: HttpRequest, slug: str) -> JsonResponse:
     """The agreement figures as JSON: aggregates only, never anyone's answers."""
     project = access.get_project(request.user, slug, Action.VIEW)
     version = _chosen_version(request, selectors.project_versions(project))
-    return JsonResponse(agreement_data.project_agreement(project, version))
+    return JsonResponse(
+        agreement_data.project_agreement(project, version, request.user)
+    )

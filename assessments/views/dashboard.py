@@ -64,17 +64,19 @@ def _live_view(
 
 
 def _unrestricted(user: Any, project: Project, version: InstrumentVersion) -> bool:
-    studies = dashboard.annotated_studies(project, version, floor=False)
-    return dashboard.restrict_for_viewer(studies, user, project, version)[1]
+    """The stored snapshot shows every result: only for those who may see them all."""
+    return access.result_filter(user, project, version) is None
 
 
 @require_GET
 def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
     version = _version(project, request)
-    filters = dashboard.Filters.from_params(
-        {k: request.GET.get(k, "") for k in request.GET}
-    )
+    params = {k: request.GET.get(k, "") for k in request.GET}
+    per_reviewer = access.sees_per_reviewer_figures(request.user, project)
+    if not per_reviewer:
+        params.pop("reviewer", None)  # one reviewer's figures are for leads
+    filters = dashboard.Filters.from_params(params)
     if filters.active or not _unrestricted(request.user, project, version):
         view = _live_view(project, version, filters, request.user)
     else:
@@ -95,7 +97,9 @@ def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "params": request.GET,
             "reviewers": get_user_model().objects.filter(
                 memberships__project=project, memberships__role__in=["lead", "reviewer"]
-            ),
+            )
+            if per_reviewer
+            else [],
             "states": [(s, dashboard.STATE_LABELS[s]) for s in dashboard.STATES],
             "can_manage": access.allows(request.user, project, access.Action.MANAGE),
             **view,

@@ -17,12 +17,14 @@ from ..services.workflow import _audit
 
 
 def _own_report(request: HttpRequest, slug: str, uuid: uuid.UUID) -> Report:
-    """Reports are made for their requester's view (blinding): only they get them."""
+    """A report whose content the user may see now (role and blinding today)."""
     project = access.get_project(request.user, slug)
-    report = Report.objects.filter(project=project, uuid=uuid).first()
-    if report is None or (
-        report.requested_by_id != request.user.pk and not request.user.is_staff
-    ):
+    report = (
+        Report.objects.select_related("project", "version")
+        .filter(project=project, uuid=uuid)
+        .first()
+    )
+    if report is None or not access.may_download(request.user, report):
         raise Http404("No such report")
     return report
 
