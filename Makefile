@@ -42,6 +42,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy assessments rqs
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py

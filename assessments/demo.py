@@ -13,7 +13,7 @@ from django.db import transaction
 
 from .bibliography import normalise_title
 from .models import Assessment, InstrumentVersion, Membership, Project, Study
-from .services import projects, workflow
+from .services import answering, assignment, projects
 
 STUDIES = [
     (
@@ -154,7 +154,7 @@ def _create(users: dict[str, Any]) -> Project:
             clinical_task="prognosis",
             created_by=lead,
         )
-    workflow.auto_assign(project=project, version=versions[0], per_study=2, user=lead)
+    assignment.auto_assign(project=project, version=versions[0], per_study=2, user=lead)
     _fill_some(project, versions[0], users)
     return project
 
@@ -169,7 +169,7 @@ def _fill_some(project: Project, rqs: InstrumentVersion, users: dict[str, Any]) 
                 # A realistic disagreement for the consensus view.
                 answers.update({"12": ["one_other"], "7": ["yes"]})
             _answer_all(assessment, answers, assessment.reviewer)
-            workflow.submit_assessment(assessment=assessment, user=assessment.reviewer)
+            answering.submit_assessment(assessment=assessment, user=assessment.reviewer)
     partial = Assessment.objects.filter(study=studies[2], version=rqs).first()
     if partial is not None:
         first_five = dict(list(RQS_TYPICAL.items())[:5])
@@ -181,10 +181,10 @@ def _answer_all(
 ) -> None:
     for code, choices in answers.items():
         current = assessment.answers.filter(item_code=code).first()
-        workflow.save_answer(
+        answering.save_answer(
             assessment=assessment,
             user=user,
-            data=workflow.AnswerInput(
+            data=answering.AnswerInput(
                 item_code=code,
                 choices=choices,
                 evidence=f"Demo evidence for item {code}.",

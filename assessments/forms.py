@@ -71,9 +71,7 @@ class StudyForm(forms.ModelForm):
         }
 
     def clean_doi(self) -> str:
-        from .bibliography import normalise_doi
-
-        return normalise_doi(self.cleaned_data.get("doi") or "")
+        return bibliography.normalise_doi(self.cleaned_data.get("doi") or "")
 
 
 class ImportForm(forms.Form):

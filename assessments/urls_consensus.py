@@ -4,7 +4,7 @@ from django.urls import path
 
 from .views import consensus
 
-CONSENSUS = "p/<slug:slug>/s/<uuid:uuid>/consensus/<int:version_id>/"
+CONSENSUS = "p/<slug:slug>/s/<uuid:uuid>/consensus/<str:version_key>/"
 
 urlpatterns = [
     path(CONSENSUS, consensus.consensus_view, name="consensus-view"),

@@ -277,7 +277,8 @@ if kind == "blank":
     HTML(string="<p></p>").write_pdf()
 else:
     from assessments.models import Project, Membership, Assessment
-    from assessments.reports import ReportRequest, render_report
+    from assessments.renderers.reports import render_report
+    from assessments.selectors.reports import ReportRequest
     project = Project.objects.get(slug={slug!r})
     lead = Membership.objects.filter(project=project, role="lead").first().user
     version = project.instruments.first()

@@ -78,15 +78,14 @@ def seed_project(
         Project,
         Study,
     )
-    from assessments.services import projects, workflow
-    from assessments.services.catalogue import definition_of
+    from assessments.services import answering, projects
 
     existing = Project.objects.filter(slug=slug).first()
     if existing is not None and existing.studies.count() == n_studies:
         return existing
     rng = random.Random(seed)
     version = InstrumentVersion.objects.by_key("rqs-1.0")
-    definition = definition_of(version)
+    definition = version.as_definition()
     with transaction.atomic():
         if existing is not None:
             existing.delete()
@@ -134,7 +133,7 @@ def seed_project(
                 if status == "assigned":
                     answers = {}
                 result = score(definition, answers)
-                cached = workflow.cached_result_fields(result)
+                cached = answering.cached_result_fields(result)
                 submitted = status == "submitted"
                 assessments.append(
                     Assessment(

@@ -17,8 +17,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Never fail on a slow or busy machine: no per-example deadline anywhere; in CI
+# the examples are derandomised so a run is reproducible.
+hypothesis_settings.register_profile(
+    "rqs", deadline=None, derandomize=os.environ.get("CI") == "true"
+)
+hypothesis_settings.load_profile("rqs")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 

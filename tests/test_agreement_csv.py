@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assessments.agreement_csv import AgreementInputError, compute_from_csv
+from assessments.agreement.csvfile import AgreementInputError, compute_from_csv
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments import agreement as ag
-from assessments.agreement_data import rating_data
+from assessments.selectors.agreement import rating_data
 from assessments.models import Answer, Assessment, InstrumentVersion, Membership
-from assessments.services import consensus, projects, workflow
+from assessments.services import answering, assignment, consensus, projects
 from assessments.services.imports import _create_submitted
 from tests.factories import (
     RQS_13,
@@ -259,15 +259,15 @@ def test_a_revision_after_unblinding_leaves_agreement_unchanged(
     before = figures(team)
     alice = team["reviewers"][0]
     revised = Assessment.objects.get(study=studies[0], reviewer=alice)
-    workflow.reopen_assessment(assessment=revised, user=team["lead"], reason="recheck")
+    answering.reopen_assessment(assessment=revised, user=team["lead"], reason="recheck")
     answer = Answer.objects.get(assessment=revised, item_code="11")
-    workflow.save_answer(
+    answering.save_answer(
         assessment=revised,
         user=alice,
-        data=workflow.AnswerInput("11", ["yes"]),
+        data=answering.AnswerInput("11", ["yes"]),
         seen_revision=answer.revision,
     )
-    workflow.submit_assessment(assessment=revised, user=alice)
+    answering.submit_assessment(assessment=revised, user=alice)
     revised.refresh_from_db()
     assert (
         revised.revised_after_unblinding and revised.total != revised.independent_total
@@ -283,7 +283,7 @@ def test_a_study_enters_only_once_all_its_reviewers_submitted(
     alice, bob = team["reviewers"][:2]
     study = StudyFactory(project=team["project"])
     _create_submitted(study, team["version"], alice, {**BASE, "11": ["yes"]})
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=study, version=team["version"], reviewer=bob, user=team["lead"]
     )
     blinded = figures(team)
@@ -301,18 +301,20 @@ def test_a_study_enters_only_once_all_its_reviewers_submitted(
 def _create_submitted_later(study: Any, team: dict[str, Any], reviewer: Any) -> None:
     assessment = Assessment.objects.get(study=study, reviewer=reviewer)
     for code, choices in BASE.items():
-        workflow.save_answer(
+        answering.save_answer(
             assessment=assessment,
             user=reviewer,
-            data=workflow.AnswerInput(code, choices),
+            data=answering.AnswerInput(code, choices),
             seen_revision=0,
         )
-    workflow.submit_assessment(assessment=assessment, user=reviewer)
+    answering.submit_assessment(assessment=assessment, user=reviewer)
 
 
 def test_excluded_studies_are_left_out(team: dict[str, Any]) -> None:
     studies = score_studies(team, 4, same_pair(team))
-    workflow.exclude_study(study=studies[0], reason="not radiomics", user=team["lead"])
+    assignment.exclude_study(
+        study=studies[0], reason="not radiomics", user=team["lead"]
+    )
     assert figures(team)["n_studies"] == 3
 
 

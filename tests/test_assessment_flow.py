@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from assessments.models import Answer, Assessment, InstrumentVersion
-from assessments.services import workflow
+from assessments.services import assignment
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
 RQS_COMPLETE = RQS_13  # 13 points
@@ -21,8 +21,12 @@ def setup(db: None) -> dict[str, Any]:
     project = make_project(lead=lead, reviewers=[r1, r2], slug="p")
     study = StudyFactory(project=project, title="Lung CT radiomics signature")
     version = InstrumentVersion.objects.by_key("rqs-1.0")
-    a1 = workflow.assign_reviewer(study=study, version=version, reviewer=r1, user=lead)
-    a2 = workflow.assign_reviewer(study=study, version=version, reviewer=r2, user=lead)
+    a1 = assignment.assign_reviewer(
+        study=study, version=version, reviewer=r1, user=lead
+    )
+    a2 = assignment.assign_reviewer(
+        study=study, version=version, reviewer=r2, user=lead
+    )
     return {
         "lead": lead,
         "r1": r1,
@@ -183,7 +187,7 @@ def test_blinding_hides_a_co_reviewers_answers_until_all_submitted(setup: dict) 
 
 def test_a_lead_who_reviews_the_study_is_blinded_too(setup: dict) -> None:
     lead = client_for(setup["lead"])
-    own = workflow.assign_reviewer(
+    own = assignment.assign_reviewer(
         study=setup["study"],
         version=setup["version"],
         reviewer=setup["lead"],

@@ -15,7 +15,7 @@ from django.test import Client
 
 from assessments.instruments import bundled_definitions_dir, load_definition_file
 from assessments.models import InstrumentVersion, Item, Option
-from assessments.services import catalogue, workflow
+from assessments.services import answering, catalogue
 from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
 
 
@@ -55,7 +55,7 @@ def test_newer_wording_revision_is_applied(tmp_path: Path) -> None:
     version = InstrumentVersion.objects.by_key("rqs-1.0")
     assert version.revision == doc["revision"]
     assert version.items.get(code="1").label == "Imaging protocol, reworded"
-    assert catalogue.definition_of(version).item("1").label.endswith("reworded")
+    assert version.as_definition().item("1").label.endswith("reworded")
 
 
 @pytest.mark.django_db
@@ -140,7 +140,7 @@ def test_new_draft_then_publish_leaves_old_scores_alone() -> None:
     )
     assessment = study.assessments.get()
     assert assessment.version == old and assessment.total == -6
-    result = workflow.score_assessment(assessment, workflow.answers_of(assessment))
+    result = answering.score_assessment(assessment, answering.answers_of(assessment))
     assert result.total == -6  # still scored with the pinned, frozen definition
 
 

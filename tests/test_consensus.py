@@ -18,8 +18,7 @@ from assessments.models import (
     Membership,
     Resolution,
 )
-from assessments.services import consensus, projects, workflow
-from assessments.services.catalogue import definition_of
+from assessments.services import answering, assignment, consensus, projects
 from tests.factories import (
     RQS_13,
     StudyFactory,
@@ -37,20 +36,20 @@ DISPUTED = ["2", "12", "16"]
 
 def submit(world: dict[str, Any], reviewer: Any, answers: dict[str, list[str]]) -> Any:
     """Assign, answer through autosave (with evidence) and submit."""
-    assessment = workflow.assign_reviewer(
+    assessment = assignment.assign_reviewer(
         study=world["study"],
         version=world["version"],
         reviewer=reviewer,
         user=world["lead"],
     )
     for code, choices in answers.items():
-        data = workflow.AnswerInput(
+        data = answering.AnswerInput(
             code, choices, evidence=f"{reviewer.username} quote {code}", page="3"
         )
-        workflow.save_answer(
+        answering.save_answer(
             assessment=assessment, user=reviewer, data=data, seen_revision=0
         )
-    workflow.submit_assessment(assessment=assessment, user=reviewer)
+    answering.submit_assessment(assessment=assessment, user=reviewer)
     return assessment
 
 
@@ -97,7 +96,7 @@ def url(world: dict[str, Any], name: str) -> str:
         kwargs={
             "slug": world["project"].slug,
             "uuid": world["study"].uuid,
-            "version_id": world["version"].pk,
+            "version_key": world["version"].key,
         },
     )
 
@@ -156,7 +155,7 @@ def test_consensus_flow_from_disagreements_to_the_studys_final_result(
     assert "The consensus is final" in " ".join(messages_of(response))
 
     result = the_consensus(world)
-    expected = score(definition_of(world["version"]), final)
+    expected = score(world["version"].as_definition(), final)
     assert result.status == Assessment.Status.SUBMITTED
     assert result.total == expected.total
     observer_sees = access.visible_assessments(world["observer"], world["project"])
@@ -213,10 +212,10 @@ def test_an_item_changed_in_the_form_after_its_decision_must_be_decided_again(
     for code, choices in (("2", ["yes"]), ("12", ["one_other"]), ("16", ["code"])):
         resolve(lead, world, code, choices=choices, rationale="checked")
     answer = the_consensus(world).answers.get(item_code="5")
-    workflow.save_answer(
+    answering.save_answer(
         assessment=the_consensus(world),
         user=world["lead"],
-        data=workflow.AnswerInput("5", ["none"]),
+        data=answering.AnswerInput("5", ["none"]),
         seen_revision=answer.revision,
     )
     with pytest.raises(Exception, match="Item 5 was changed after it was settled"):
@@ -299,19 +298,19 @@ def test_refreshing_keeps_decisions_whose_sources_did_not_change(
 ) -> None:
     world, lead = submitted, as_user(submitted["lead"])
     finalised(world)
-    workflow.reopen_assessment(
+    answering.reopen_assessment(
         assessment=world["a_alice"], user=world["lead"], reason="recheck"
     )
     answer = Answer.objects.get(assessment=world["a_alice"], item_code="6")
-    workflow.save_answer(
+    answering.save_answer(
         assessment=world["a_alice"],
         user=world["alice"],
-        data=workflow.AnswerInput("6", ["no"]),
+        data=answering.AnswerInput("6", ["no"]),
         seen_revision=answer.revision,
     )
     response = lead.post(url(world, "consensus-refresh"), follow=True)
     assert any("has not submitted" in m for m in messages_of(response))
-    workflow.submit_assessment(assessment=world["a_alice"], user=world["alice"])
+    answering.submit_assessment(assessment=world["a_alice"], user=world["alice"])
 
     response = lead.post(url(world, "consensus-refresh"), follow=True)
     assert "Decide again: item 6" in " ".join(messages_of(response))
@@ -350,7 +349,7 @@ def test_disagreements_stay_blinded_until_every_reviewer_submitted(
     world: dict[str, Any],
 ) -> None:
     submit(world, world["alice"], ALICE)
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=world["study"],
         version=world["version"],
         reviewer=world["bob"],
@@ -369,7 +368,7 @@ def test_consensus_needs_every_reviewer_currently_submitted(
     submitted: dict[str, Any],
 ) -> None:
     world = submitted
-    workflow.reopen_assessment(
+    answering.reopen_assessment(
         assessment=world["a_bob"], user=world["lead"], reason="recheck"
     )
     response = as_user(world["lead"]).post(url(world, "consensus-start"), follow=True)

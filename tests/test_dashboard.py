@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from assessments import dashboard
+from assessments import queue
 from assessments.models import Assessment, DashboardSnapshot, InstrumentVersion, Study
-from assessments.services import events, snapshots, workflow
+from assessments.selectors import dashboard
+from assessments.services import assignment, changes, snapshots
 from assessments.services.imports import _create_submitted
+from assessments.services.sweeps import run_sweeps
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
 BASE = RQS_13  # 13 points
@@ -33,8 +35,8 @@ def small(db: None) -> dict[str, Any]:
     _create_submitted(a, version, r1, answers())  # 13
     _create_submitted(a, version, r2, answers(**{"5": ["none"], "2": ["no"]}))  # 6
     _create_submitted(b, version, r1, answers())  # 13
-    workflow.assign_reviewer(study=b, version=version, reviewer=r2, user=lead)
-    workflow.assign_reviewer(study=c, version=version, reviewer=r1, user=lead)
+    assignment.assign_reviewer(study=b, version=version, reviewer=r2, user=lead)
+    assignment.assign_reviewer(study=c, version=version, reviewer=r1, user=lead)
     return {
         "project": project,
         "version": version,
@@ -150,12 +152,12 @@ def test_stored_dashboard_is_never_shown_as_current_when_stale(
 ) -> None:
     monkeypatch.setattr(dashboard, "LIVE_LIMIT", 0)  # behave as a large project
     # The worker has not picked the refresh up yet (in eager mode it would at once).
-    monkeypatch.setattr(events, "enqueue_refresh", lambda project_id: True)
+    monkeypatch.setattr(queue, "refresh_dashboard", lambda project_id: True)
     client = Client()
     client.force_login(small["lead"])
     page = client.get("/p/p/dashboard/").content.decode()
     assert "(current)" in page
-    workflow.bump_data_revision(small["project"].pk)
+    changes.bump_data_revision(small["project"].pk)
     page = client.get("/p/p/dashboard/").content.decode()
     assert "do not include the latest changes" in page
     status = client.get("/p/p/dashboard/status").json()
@@ -169,10 +171,8 @@ def test_sweep_catches_up_a_dashboard_whose_refresh_was_lost(
     small: dict[str, Any],
 ) -> None:
     snapshots.refresh_project_dashboards(small["project"].pk)
-    workflow.bump_data_revision(small["project"].pk)
+    changes.bump_data_revision(small["project"].pk)
     assert dashboard.stale_snapshots()
-    from assessments.sweeps import run_sweeps
-
     assert run_sweeps()["sweep_stale_dashboards"] == 1
     assert not dashboard.stale_snapshots()
     snap = DashboardSnapshot.objects.get()
@@ -200,7 +200,7 @@ def test_dashboard_queries_do_not_grow(
         )
         for i in range(n)
     )
-    workflow.auto_assign(project=project, version=version, per_study=2, user=lead)
+    assignment.auto_assign(project=project, version=version, per_study=2, user=lead)
     Assessment.objects.filter(pk__in=Assessment.objects.values("pk")[: n // 2]).update(
         status="submitted", total=10, maximum=36, percent=27.7778
     )

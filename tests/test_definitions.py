@@ -21,7 +21,7 @@ from assessments.instruments import (
     parse_definition,
     validate_definition,
 )
-from assessments.instruments.definition import SCHEMA_PATH
+from assessments.instruments.validation import SCHEMA_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = {

@@ -15,8 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 from django.utils import timezone
 
-from assessments import exports
-from assessments.exports import ExportError, export_json, export_long, export_wide
 from assessments.instruments import score
 from assessments.models import (
     Answer,
@@ -27,8 +25,15 @@ from assessments.models import (
     Project,
     Study,
 )
-from assessments.services import projects, workflow
-from assessments.services.catalogue import definition_of
+from assessments.renderers import exports
+from assessments.services import answering, assignment, projects
+from assessments.services.exports import (
+    ExportError,
+    export,
+    export_json,
+    export_long,
+    export_wide,
+)
 from assessments.services.imports import _create_submitted
 from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
 
@@ -54,7 +59,7 @@ FULL_RQS |= {"12": ["three_plus"]}
 
 
 def _consensus(study: Study, version: InstrumentVersion, answers: dict) -> Assessment:
-    result = score(definition_of(version), answers)
+    result = score(version.as_definition(), answers)
     now = timezone.now()
     consensus = Assessment.objects.create(
         study=study,
@@ -63,7 +68,7 @@ def _consensus(study: Study, version: InstrumentVersion, answers: dict) -> Asses
         status="submitted",
         submitted_at=now,
         first_submitted_at=now,
-        **workflow.cached_result_fields(result),
+        **answering.cached_result_fields(result),
     )
     Answer.objects.bulk_create(
         Answer(
@@ -224,7 +229,7 @@ def test_long_csv_has_a_row_per_answer_with_evidence(world: dict[str, Any]) -> N
     first = alice[0]
     assert first["study_uuid"] == str(world["studies"][0].uuid)
     assert (first["title"], first["kind"]) == ("Alpha study", "reviewer")
-    assert first["item_label"] == definition_of(world["version"]).item("1").label
+    assert first["item_label"] == world["version"].as_definition().item("1").label
     assert (first["choices"], first["points"], first["na"]) == (
         "documented",
         "1",
@@ -306,7 +311,7 @@ def test_json_has_instrument_metadata_settings_and_answers(
     assert [e["code"] for e in doc["codebook"]] == RQS_ITEMS
     assert doc["codebook"][4]["options"][0] == {
         "code": "none",
-        "label": definition_of(version).item("5").options[0].label,
+        "label": version.as_definition().item("5").options[0].label,
         "points": -3,
     }
     alice = next(a for a in doc["assessments"] if a["reviewer"] == "alice")
@@ -335,13 +340,13 @@ def blinded(db: None) -> dict[str, Any]:
     version = InstrumentVersion.objects.by_key("rqs-1.0")
     study = StudyFactory(project=project, title="Blinded study")
     _create_submitted(study, version, alice, ALICE)
-    mine = workflow.assign_reviewer(
+    mine = assignment.assign_reviewer(
         study=study, version=version, reviewer=bob, user=lead
     )
     for n, (code, choices) in enumerate(FULL_RQS.items()):
-        data = workflow.AnswerInput(code, choices, evidence=f"SECRET-B {code}")
+        data = answering.AnswerInput(code, choices, evidence=f"SECRET-B {code}")
         mine.refresh_from_db()
-        workflow.save_answer(assessment=mine, user=bob, data=data, seen_revision=n)
+        answering.save_answer(assessment=mine, user=bob, data=data, seen_revision=n)
     return {
         "alice": alice,
         "bob": bob,
@@ -378,7 +383,7 @@ def test_a_reviewer_exports_no_co_reviewer_answers_before_all_submitted(
 def test_co_reviewer_answers_are_exported_once_everyone_submitted(
     blinded: dict[str, Any],
 ) -> None:
-    workflow.submit_assessment(assessment=blinded["b"], user=blinded["bob"])
+    answering.submit_assessment(assessment=blinded["b"], user=blinded["bob"])
     text = _all_forms(blinded["alice"], blinded["project"], blinded["version"])
     assert "SECRET-B 11" in text
     wide = _rows(
@@ -427,7 +432,7 @@ def test_bad_parameters_raise_export_error(world: dict[str, Any]) -> None:
     with pytest.raises(ExportError, match="format"):
         export_wide(*args, "ods")
     with pytest.raises(ExportError, match="form"):
-        exports.export(*args, "diagonal")
+        export(*args, "diagonal")
     other = load_instrument("clear-1.0")
     with pytest.raises(ExportError, match="not an instrument"):
         export_wide(world["lead"], world["project"], other, "csv")

@@ -31,8 +31,7 @@ from hypothesis import strategies as st
 
 from assessments.instruments.spreadsheet import allowed_values, template_header
 from assessments.models import Answer, Assessment, InstrumentVersion, Report, Study
-from assessments.services import workflow
-from assessments.services.catalogue import definition_of
+from assessments.services import assignment
 from assessments.services.imports import _create_submitted
 from tests.conftest import require, uses_postgres, uses_redis
 from tests.factories import (
@@ -56,7 +55,7 @@ def world() -> dict[str, Any]:
     version = InstrumentVersion.objects.by_key("rqs-1.0")
     study = StudyFactory(project=project, title="Radiomics of lung nodules")
     _create_submitted(study, version, r2, COMPLETE)
-    mine = workflow.assign_reviewer(
+    mine = assignment.assign_reviewer(
         study=study, version=version, reviewer=r1, user=lead
     )
     return {
@@ -286,7 +285,7 @@ def test_a_worker_holding_a_delayed_task_survives_a_redis_outage(
         log=tmp_path / "worker.log",
     )
     try:
-        # As events.enqueue_refresh sends every dashboard refresh.
+        # As queue.refresh_dashboard sends every dashboard refresh.
         app.tasks["assessments.tasks.ping_task"].apply_async(["x"], countdown=60)
         deadline = time.monotonic() + 10
         while "received" not in worker.output() and time.monotonic() < deadline:
@@ -943,7 +942,7 @@ def _check_score_output(code: int, out: str, err: str) -> None:
 
 @pytest.fixture
 def instruments(db: None) -> dict[str, Any]:
-    return {key: definition_of(load_instrument(key)) for key in SCORE_KEYS}
+    return {key: load_instrument(key).as_definition() for key in SCORE_KEYS}
 
 
 @pytest.mark.django_db

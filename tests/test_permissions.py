@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from assessments.models import InstrumentVersion, Membership
-from assessments.services import projects, workflow
+from assessments.services import assignment, projects
 from tests.factories import StudyFactory, UserFactory, make_project
 from tests.urlsweep import app_routes
 
@@ -103,10 +103,10 @@ def world(db: None) -> dict[str, Any]:
     study = StudyFactory(project=project)
     StudyFactory(project=other)
     version = InstrumentVersion.objects.by_key("rqs-1.0")
-    mine = workflow.assign_reviewer(
+    mine = assignment.assign_reviewer(
         study=study, version=version, reviewer=reviewer, user=lead
     )
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=study, version=version, reviewer=co_reviewer, user=lead
     )
     users = {name: UserFactory(username=name) for name in ("outsider",)}
@@ -131,7 +131,7 @@ def _values(route: Any, world: dict[str, Any]) -> dict[str, str]:
     values = {
         "slug": world["project"].slug,
         "key": "rqs-1.0",
-        "version_id": str(world["version"].pk),
+        "version_key": world["version"].key,
     }
     uses_assessment = route.name.startswith("assessment")
     values["uuid"] = str(

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from assessments.models import Assessment, InstrumentVersion, Study
-from assessments.services import workflow
+from assessments.models import Assessment, InstrumentVersion, Report, Study
+from assessments.selectors.reports import appendix
+from assessments.services import answering, assignment
 from tests.factories import UserFactory, make_project
 
 
@@ -19,7 +20,7 @@ def grow(project: Any, n: int, reviewers: list[Any]) -> None:
         Study(project=project, title=f"Study {i}", title_key=f"study {i}", year=2020)
         for i in range(have, n)
     )
-    workflow.auto_assign(
+    assignment.auto_assign(
         project=project, version=version, per_study=2, user=project.created_by
     )
 
@@ -50,11 +51,11 @@ def test_everyday_pages_do_not_grow_with_the_project(
     lead.force_login(big["lead"])
     assessment = Assessment.objects.filter(reviewer=big["reviewers"][0]).first()
     for code, choice in (("2", "yes"), ("3", "yes"), ("5", "either")):
-        workflow.save_answer(
+        answering.save_answer(
             assessment=assessment,
             user=big["reviewers"][0],
             seen_revision=0,
-            data=workflow.AnswerInput(item_code=code, choices=[choice]),
+            data=answering.AnswerInput(item_code=code, choices=[choice]),
         )
     limits = {
         "/queue/": 12,
@@ -67,3 +68,38 @@ def test_everyday_pages_do_not_grow_with_the_project(
         counted(reviewer, url, django_assert_max_num_queries, limit)
     counted(lead, "/p/p/studies/?page=3", django_assert_max_num_queries, 12)
     counted(lead, "/p/p/assign/", django_assert_max_num_queries, 12)
+
+
+@pytest.mark.parametrize("n", [1, 100])
+def test_the_report_list_costs_the_same_for_1_or_100_reports(
+    big: dict[str, Any], n: int, django_assert_num_queries: Any
+) -> None:
+    version = InstrumentVersion.objects.by_key("rqs-1.0")
+    Report.objects.bulk_create(
+        Report(project=big["project"], version=version, requested_by=big["lead"])
+        for _ in range(n)
+    )
+    lead = Client()
+    lead.force_login(big["lead"])
+    lead.get("/p/p/reports/")  # session and membership caches warm
+    # session, user, project, membership, versions, reports (one query for all)
+    with django_assert_num_queries(6):
+        assert lead.get("/p/p/reports/").status_code == 200
+
+
+@pytest.mark.parametrize("n", [1, 100])
+def test_the_report_appendix_reads_the_answers_in_one_query(
+    big: dict[str, Any], n: int, django_assert_num_queries: Any
+) -> None:
+    version = InstrumentVersion.objects.by_key("rqs-1.0")
+    grow(big["project"], n, big["reviewers"])
+    Assessment.objects.bulk_create(
+        Assessment(study=s, version=version, kind="consensus", status="submitted")
+        for s in Study.objects.filter(project=big["project"])
+    )
+    big["lead"].refresh_from_db()
+    lead = big["lead"]
+    # the lead's membership, the finals with their answers (one query for all)
+    with django_assert_num_queries(3):
+        rows = appendix(big["project"], version, lead)
+    assert len(rows) == n

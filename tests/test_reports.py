@@ -17,9 +17,10 @@ from celery import current_app
 from django.test import Client
 
 from assessments.models import InstrumentVersion, Report, Study
-from assessments.reports import ReportRequest, render_report
+from assessments.renderers.reports import render_report
+from assessments.selectors.reports import ReportRequest
+from assessments.services import answering, assignment
 from assessments.services import reports as report_service
-from assessments.services import workflow
 from assessments.services.imports import _create_submitted
 from tests.conftest import require
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
@@ -51,7 +52,7 @@ def build(n_studies: int = 2, *, submit_both: bool = True) -> dict[str, Any]:
         if submit_both:
             _create_submitted(study, version, r2, {**BASE, "7": ["yes"]})
         else:
-            workflow.assign_reviewer(
+            assignment.assign_reviewer(
                 study=study, version=version, reviewer=r2, user=lead
             )
     return {
@@ -194,7 +195,7 @@ def test_reports_are_reused_until_the_data_changes_and_never_across_views(
     assert not created and again.pk == first.pk
     # A change to the data makes a new one.
     assessment = world["studies"][0].assessments.get(reviewer=world["r2"])
-    workflow.reopen_assessment(assessment=assessment, user=lead, reason="typo")
+    answering.reopen_assessment(assessment=assessment, user=lead, reason="typo")
     project.refresh_from_db()
     changed, created = report_service.request_report(
         ReportRequest(kind="project", project=project, version=version, user=lead)
@@ -218,11 +219,11 @@ def test_reports_apply_blinding(eager: Any, tmp_path: Path) -> None:
     own_answer.evidence = "my own quote"
     own_answer.save()
     other = study.assessments.get(reviewer=world["r2"])
-    workflow.save_answer(
+    answering.save_answer(
         assessment=other,
         user=world["r2"],
         seen_revision=0,
-        data=workflow.AnswerInput(
+        data=answering.AnswerInput(
             item_code="2", choices=["no"], evidence="secret colleague quote"
         ),
     )
@@ -303,3 +304,27 @@ def test_render_report_command_writes_a_pdf(tmp_path: Path) -> None:
         reviewer="r1",
     )
     assert "Radiomics of tumour 0" in pdf_text(out.read_bytes(), tmp_path)
+
+
+@pytest.mark.django_db
+def test_the_status_page_polls_with_htmx_until_the_report_is_done() -> None:
+    world = build(n_studies=1)
+    report = Report.objects.create(
+        project=world["project"],
+        version=world["version"],
+        kind="project",
+        requested_by=world["lead"],
+        status="running",
+        progress=40,
+        options={"scope": {"studies": "all"}},
+    )
+    client = Client()
+    client.force_login(world["lead"])
+    url = f"/p/p/reports/{report.uuid}/"
+    page = client.get(url).content.decode()
+    assert 'hx-get="' + url + '"' in page and "<html" in page
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and 'value="40"' in fragment
+    Report.objects.filter(pk=report.pk).update(status="done", progress=100)
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-get" not in fragment and "Download the PDF" in fragment

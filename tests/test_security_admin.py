@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from assessments.instruments import bundled_definitions_dir, load_definition_file
 from assessments.models import InstrumentVersion, Item, Section
-from assessments.services import catalogue, workflow
+from assessments.services import assignment, catalogue
 from tests.factories import UserFactory, load_instrument, make_project
 
 ADMIN = "/admin/assessments/instrumentversion/"
@@ -270,7 +270,7 @@ def sweep_fixture() -> Client:
     catalogue.new_draft_from(version=published, new_version="1.1")
     lead, reviewer = UserFactory(username="lead"), UserFactory(username="reviewer")
     project = make_project(lead=lead, reviewers=[reviewer], n_studies=1, slug="p")
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=project.studies.get(),
         version=published,
         reviewer=reviewer,

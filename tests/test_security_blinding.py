@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from django.test import Client
 
 from assessments.models import Answer, Assessment, InstrumentVersion, Membership
-from assessments.reports import ReportRequest, study_context
-from assessments.services import consensus, projects, workflow
+from assessments.selectors.reports import ReportRequest, study_context
+from assessments.services import answering, assignment, consensus, projects
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -32,15 +32,15 @@ def fill_and_submit(assessment: Assessment, answers: dict[str, list[str]]) -> No
     user = assessment.reviewer
     for code, choices in answers.items():
         answer = Answer.objects.filter(assessment=assessment, item_code=code).first()
-        workflow.save_answer(
+        answering.save_answer(
             assessment=assessment,
             user=user,
-            data=workflow.AnswerInput(
+            data=answering.AnswerInput(
                 code, choices, evidence=f"EVIDENCE-{user}-{code}", comment="c"
             ),
             seen_revision=answer.revision if answer else 0,
         )
-    workflow.submit_assessment(assessment=assessment, user=user)
+    answering.submit_assessment(assessment=assessment, user=user)
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def world(db: None) -> dict[str, Any]:
     rqs = InstrumentVersion.objects.by_key("rqs-1.0")
     metrics = InstrumentVersion.objects.by_key("metrics-1.0")
     a1, a2 = (
-        workflow.assign_reviewer(study=study, version=rqs, reviewer=r, user=lead)
+        assignment.assign_reviewer(study=study, version=rqs, reviewer=r, user=lead)
         for r in (r1, r2)
     )
     return {
@@ -151,7 +151,7 @@ def test_assigning_a_reviewer_after_the_consensus_is_final_is_refused(
 ) -> None:
     finalised(world)
     with pytest.raises(ValidationError, match="reopen the consensus and discard it"):
-        workflow.assign_reviewer(
+        assignment.assign_reviewer(
             study=world["study"],
             version=world["rqs"],
             reviewer=world["r3"],
@@ -181,7 +181,7 @@ def test_a_pending_review_in_another_instrument_hides_the_final_consensus(
     world: dict[str, Any],
 ) -> None:
     final = finalised(world)
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=world["study"],
         version=world["metrics"],
         reviewer=world["r3"],
@@ -216,23 +216,23 @@ def test_study_report_does_not_show_reviewers_answers_on_disputed_items(
 def test_an_open_rqs_review_hides_a_coreviewers_metrics_evidence(
     world: dict[str, Any],
 ) -> None:
-    own = workflow.assign_reviewer(
+    own = assignment.assign_reviewer(
         study=world["study"],
         version=world["rqs"],
         reviewer=world["lead"],
         user=world["lead"],
         reason="third reader",
     )
-    other = workflow.assign_reviewer(
+    other = assignment.assign_reviewer(
         study=world["study"],
         version=world["metrics"],
         reviewer=world["r1"],
         user=world["lead"],
     )
-    workflow.save_answer(
+    answering.save_answer(
         assessment=other,
         user=world["r1"],
-        data=workflow.AnswerInput("C1", ["yes"], evidence="METRICS-QUOTE"),
+        data=answering.AnswerInput("C1", ["yes"], evidence="METRICS-QUOTE"),
         seen_revision=0,
     )
     lead = client_for(world["lead"])
@@ -269,14 +269,14 @@ def test_the_stored_dashboard_is_not_served_to_a_lead_with_a_pending_review(
 ) -> None:
     other = StudyFactory(project=world["project"], title="Another study")
     for reviewer in (world["r1"], world["r2"]):
-        assessment = workflow.assign_reviewer(
+        assessment = assignment.assign_reviewer(
             study=other, version=world["rqs"], reviewer=reviewer, user=world["lead"]
         )
         fill_and_submit(assessment, RQS_13)
     url = f"/p/p/dashboard/?version={world['rqs'].pk}"
     lead = client_for(world["lead"])
     assert lead.get(url).context["stored"] is True
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=world["study"],
         version=world["rqs"],
         reviewer=world["lead"],
@@ -296,13 +296,13 @@ def test_a_resubmission_after_unblinding_is_marked_revised_even_if_reopened_befo
     world: dict[str, Any],
 ) -> None:
     fill_and_submit(world["a1"], RQS_13)
-    workflow.reopen_assessment(
+    answering.reopen_assessment(
         assessment=world["a1"], user=world["lead"], reason="typo"
     )
     fill_and_submit(world["a2"], RQS_13)  # now r1 could look at r2's answers
     world["a1"].refresh_from_db()
     assert world["a1"].unblinded_at is not None
-    workflow.submit_assessment(assessment=world["a1"], user=world["r1"])
+    answering.submit_assessment(assessment=world["a1"], user=world["r1"])
     world["a1"].refresh_from_db()
     assert world["a1"].revised_after_unblinding
 
@@ -311,10 +311,10 @@ def test_a_resubmission_before_unblinding_is_not_marked_revised(
     world: dict[str, Any],
 ) -> None:
     fill_and_submit(world["a1"], RQS_13)
-    workflow.reopen_assessment(
+    answering.reopen_assessment(
         assessment=world["a1"], user=world["lead"], reason="typo"
     )
-    workflow.submit_assessment(assessment=world["a1"], user=world["r1"])
+    answering.submit_assessment(assessment=world["a1"], user=world["r1"])
     world["a1"].refresh_from_db()
     assert not world["a1"].revised_after_unblinding
 
@@ -342,7 +342,7 @@ def test_assigning_after_the_consensus_started_says_to_discard_it_first(
     )
     assert discard.status_code == 302
     assert not Assessment.objects.filter(pk=target.pk).exists()
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=world["study"],
         version=world["rqs"],
         reviewer=world["r3"],
@@ -355,13 +355,13 @@ def test_a_lead_assigned_after_seeing_answers_needs_a_reason_and_is_not_independ
 ) -> None:
     fill_and_submit(world["a1"], RQS_13)
     with pytest.raises(ValidationError, match="Give a reason"):
-        workflow.assign_reviewer(
+        assignment.assign_reviewer(
             study=world["study"],
             version=world["rqs"],
             reviewer=world["lead"],
             user=world["lead"],
         )
-    own = workflow.assign_reviewer(
+    own = assignment.assign_reviewer(
         study=world["study"],
         version=world["rqs"],
         reviewer=world["lead"],
@@ -416,7 +416,7 @@ def test_a_report_is_not_downloadable_after_its_requester_is_demoted(
     from assessments.models import Report
 
     fill_and_submit(world["a1"], RQS_13)
-    other = workflow.assign_reviewer(
+    other = assignment.assign_reviewer(
         study=StudyFactory(project=world["project"]),
         version=world["rqs"],
         reviewer=world["r1"],

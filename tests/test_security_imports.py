@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from assessments.models import Assessment, ConflictOfInterest, Membership, Study
-from assessments.services import consensus, workflow
+from assessments.services import assignment, consensus
 from assessments.services.imports import _create_submitted
 from assessments.tasks import sweep_task
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
@@ -112,7 +112,7 @@ def test_score_import_refuses_non_members_and_observers_and_saves_nothing(
 def test_score_import_refuses_a_reviewer_with_a_declared_conflict(
     world: dict[str, Any],
 ) -> None:
-    workflow.declare_conflict(
+    assignment.declare_conflict(
         study=world["b"], reviewer=world["r2"], reason="co-author", user=world["lead"]
     )
     assert ConflictOfInterest.objects.filter(user=world["r2"]).exists()
@@ -124,7 +124,9 @@ def test_score_import_refuses_a_reviewer_with_a_declared_conflict(
 
 
 def test_score_import_refuses_an_excluded_study(world: dict[str, Any]) -> None:
-    workflow.exclude_study(study=world["b"], reason="not radiomics", user=world["lead"])
+    assignment.exclude_study(
+        study=world["b"], reason="not radiomics", user=world["lead"]
+    )
     response = import_scores(world, row("10.5555/a", "r1"), row("10.5555/b", "r1"))
     assert response.status_code == 400
     text = response.content.decode()

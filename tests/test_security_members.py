@@ -17,7 +17,7 @@ from django.core import mail
 from django.test import Client
 
 from assessments.models import AuditEvent, Membership, Project
-from assessments.services import workflow
+from assessments.services import assignment
 from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
 
 MEMBERS = "/p/p/members/"
@@ -292,7 +292,7 @@ def test_an_instrument_added_on_the_settings_page_is_applied(project: Project) -
 
 
 def assign(project: Project, version: Any, username: str) -> None:
-    workflow.assign_reviewer(
+    assignment.assign_reviewer(
         study=StudyFactory(project=project),
         version=version,
         reviewer=get_user_model().objects.get(username=username),

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from assessments.models import Assessment, AuditEvent, ConflictOfInterest, Study
-from assessments.services import workflow
+from assessments.services import assignment
 from tests.factories import StudyFactory, UserFactory, make_project
 
 DATA = Path(__file__).parent / "data" / "imports"
@@ -131,7 +131,7 @@ def test_auto_assign_is_balanced_and_honours_conflicts(project: Any) -> None:
     lead = UserFactory(username="lead")
     conflicted = Study.objects.first()
     r1 = UserFactory(username="r1")
-    workflow.declare_conflict(
+    assignment.declare_conflict(
         study=conflicted, reviewer=r1, reason="co-author", user=lead
     )
     client = lead_client()
@@ -179,7 +179,7 @@ def test_exclude_and_reassign_are_audited(project: Any) -> None:
     version = project.instruments.get()
     lead = UserFactory(username="lead")
     r1, r2 = UserFactory(username="r1"), UserFactory(username="r2")
-    assessment = workflow.assign_reviewer(
+    assessment = assignment.assign_reviewer(
         study=study, version=version, reviewer=r1, user=lead
     )
     client = lead_client()

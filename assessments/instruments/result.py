@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from .answers import entry_choice_problems
 from .definition import NA, Clause, Condition, Definition, Item, Scope
 
 Answers = Mapping[str, Sequence[str]]
@@ -100,6 +101,23 @@ class Result:
     def complete(self) -> bool:
         return not self.missing and not self.problems
 
+    def is_na(self, code: str) -> bool:
+        """Whether item or condition `code` is N/A here; False for unknown codes.
+
+        N/A: ruled out by a condition or the readiness scope, waiting on a
+        condition not yet answered, or answered with the item's own "Not
+        applicable" option. `na` holds the same for items only.
+        """
+        entry = self.items.get(code) or self.conditions.get(code)
+        return entry is not None and entry.state == NOT_APPLICABLE
+
+    @property
+    def na_codes(self) -> frozenset[str]:
+        """Every item and condition for which `is_na` holds."""
+        return self.na | {
+            c for c, r in self.conditions.items() if r.state == NOT_APPLICABLE
+        }
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe form (Decimals as strings) for caching alongside an assessment."""
         return {
@@ -119,6 +137,14 @@ class Result:
             "floor_percent": self.floor_percent,
             "complete": self.complete,
         }
+
+
+def cached_na_codes(cached: Mapping[str, Any]) -> frozenset[str]:
+    """`Result.na_codes` from the stored `Result.as_dict()` form."""
+    conditions = cached.get("conditions", {})
+    return frozenset(cached.get("na", [])) | {
+        code for code, r in conditions.items() if r.get("state") == NOT_APPLICABLE
+    }
 
 
 # --- checking answers against a definition ------------------------------------
@@ -149,25 +175,6 @@ def given(answers: Answers, code: str) -> tuple[str, ...] | None:
         return None
     # A bare string would otherwise be read as one code per character.
     return (raw,) if isinstance(raw, str) else tuple(str(v) for v in raw)
-
-
-def choice_error(entry: Item | Condition, value: tuple[str, ...]) -> str | None:
-    """Why `value` is not a valid choice for `entry`, or None if it is."""
-    codes = entry.option_codes
-    unknown = [v for v in value if v not in codes]
-    if unknown:
-        return f"'{unknown[0]}' not allowed; allowed: {', '.join(codes)}"
-    if not entry.is_multi and len(value) != 1:
-        return f"choose one of {', '.join(codes)}, not {len(value)}"
-    repeated = [v for i, v in enumerate(value) if v in value[:i]]
-    if repeated:
-        return f"'{repeated[0]}' chosen more than once"
-    for code in value:
-        option = entry.option(code)
-        for needed in option.requires if option else ():
-            if needed not in value:
-                return f"'{code}' counts only together with '{needed}'"
-    return None
 
 
 def clauses_hold(
@@ -221,10 +228,10 @@ class _Collector:
         if value is None or (not value and not entry.is_multi):
             self.missing.append(entry.code)
             return ItemResult(entry.code, MISSING)
-        error = choice_error(entry, value)
-        if error:
+        found = entry_choice_problems(entry, value)
+        if found:
             noun = "Item" if isinstance(entry, Item) else "Condition"
-            message = f"{noun} {entry.code}: {error}"
+            message = f"{noun} {entry.code}: {found[0].detail}"
             self.problems.append(
                 Problem(entry.code, value, entry.option_codes, message)
             )

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
 
+from .answers import entry_choice_problems
 from .definition import NA, Condition, Definition, Item
 from .engine import score
-from .result import Result, choice_error, clauses_hold, item_applies
+from .result import Result, clauses_hold, item_applies
 
 COLUMNS = ("id", "total", "max", "percent", "band")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
@@ -68,7 +69,7 @@ def _valid_sets(entry: Entry) -> Iterator[tuple[str, ...]]:
     ]
     for subset in sorted(subsets):
         chosen = tuple(codes[i] for i in subset)
-        if choice_error(entry, chosen) is None:
+        if not entry_choice_problems(entry, chosen):
             yield chosen
 
 
@@ -132,9 +133,9 @@ class _Row:
                 f"{name}: '{text.strip()}' not allowed; allowed: {_allowed_text(entry)}"
             )
             return None
-        problem = choice_error(entry, parsed)
-        if problem:
-            self.errors.append(f"{name}: {problem}")
+        problems = entry_choice_problems(entry, parsed)
+        if problems:
+            self.errors.append(f"{name}: {problems[0].detail}")
             return None
         return parsed
 

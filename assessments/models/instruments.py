@@ -8,8 +8,18 @@ score whatever happens to the rows or to later versions.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
+
+from ..instruments import Definition, parse_definition
+
+VERSION_FIELDS = ("name", "short_name", "citation", "doi", "licence", "kind", "note")
 
 
 class Instrument(models.Model):
@@ -117,6 +127,68 @@ class InstrumentVersion(models.Model):
     def is_editable(self) -> bool:
         return self.status == self.Status.DRAFT
 
+    def as_definition(self) -> Definition:
+        """The definition the engines score with: frozen, or a draft's current rows.
+
+        Parsed once per process and version (and once per instance), so the
+        hot autosave path never parses it again.
+        """
+        cached: Definition | None = self.__dict__.get("_definition")
+        if cached is not None:
+            return cached
+        if self.definition and self.scoring_hash:
+            # A frozen version only changes by a wording revision: that is the key.
+            key = (self.pk, self.revision, self.scoring_hash)
+            if key not in _PUBLISHED:
+                _PUBLISHED[key] = parse_definition(self.definition)
+            parsed = _PUBLISHED[key]
+        else:
+            doc = self.definition if self.definition else self.rows_document()
+            frozen = json.dumps(doc, sort_keys=True, default=str)
+            digest = hashlib.sha256(frozen.encode()).hexdigest()
+            parsed = _parsed_draft(self.pk, digest, frozen)
+            return parsed  # drafts change under the admin: never kept on the instance
+        self.__dict__["_definition"] = parsed
+        return parsed
+
+    def rows_document(self) -> dict[str, Any]:
+        """The definition document of this version, built from its (draft) rows."""
+        doc: dict[str, Any] = {
+            "code": self.instrument.code,
+            "version": self.version,
+            "status": "published" if self.status != "draft" else "draft",
+            "revision": self.revision,
+            **{name: getattr(self, name) for name in VERSION_FIELDS},
+            "needs_check": self.needs_check,
+            "params": self.params or {},
+            "conditions": [
+                {
+                    "code": c.code,
+                    "label": c.label,
+                    "help": c.help,
+                    "options": c.options,
+                    "applies_when": c.applies_when,
+                }
+                for c in self.conditions.all()
+            ],
+            "sections": [],
+        }
+        items = Item.objects.filter(version=self).prefetch_related("options")
+        by_section: dict[int, list[Item]] = {}
+        for item in items:
+            by_section.setdefault(item.section_id, []).append(item)
+        for section in self.sections.all():
+            doc["sections"].append(
+                {
+                    "code": section.code,
+                    "label": section.label,
+                    "help": section.help,
+                    **({"group": section.group} if section.group else {}),
+                    "items": [i.document() for i in by_section.get(section.pk, [])],
+                }
+            )
+        return doc
+
 
 class Section(models.Model):
     version = models.ForeignKey(
@@ -201,6 +273,40 @@ class Item(models.Model):
     def __str__(self) -> str:
         return f"{self.code}. {self.label}"
 
+    def document(self) -> dict[str, Any]:
+        """This item as it stands in a definition document."""
+        doc: dict[str, Any] = {
+            "code": self.code,
+            "label": self.label,
+            "help": self.help,
+            "type": self.type,
+            "applies_when": self.applies_when,
+            "essential": self.essential,
+            "options": [
+                {
+                    "code": o.code,
+                    "label": o.label,
+                    **({"help": o.help} if o.help else {}),
+                    **(
+                        {"points": plain_number(o.points)}
+                        if o.points is not None
+                        else {}
+                    ),
+                    "requires": o.requires,
+                }
+                for o in self.options.all()
+            ],
+        }
+        if self.weight is not None:
+            doc["weight"] = plain_number(self.weight)
+        if self.stage is not None:
+            doc["stage"] = self.stage
+        if self.tracks:
+            doc["tracks"] = self.tracks
+        if self.judgement:
+            doc["judgement"] = self.judgement
+        return doc
+
 
 class Option(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="options")
@@ -219,3 +325,21 @@ class Option(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.label}"
+
+
+def plain_number(value: Decimal | None) -> str | int | None:
+    """A decimal as a definition file writes it: 2, not 2.000; 0.0368 as text."""
+    if value is None:
+        return None
+    normalised = value.normalize()
+    if normalised == normalised.to_integral_value():
+        return int(normalised)
+    return format(normalised, "f")
+
+
+_PUBLISHED: dict[tuple[int, int, str], Definition] = {}
+
+
+@lru_cache(maxsize=64)
+def _parsed_draft(pk: int, digest: str, frozen: str) -> Definition:
+    return parse_definition(json.loads(frozen))

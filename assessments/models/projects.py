@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import URLValidator
@@ -210,6 +211,25 @@ class ConflictOfInterest(models.Model):
         return f"{self.user} declared a conflict on {self.study}"
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def record(
+        self,
+        project_id: int | None,
+        actor: Any,
+        action: str,
+        target: str,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Write one entry of a project's history (anonymous actors as none)."""
+        return self.create(
+            project_id=project_id,
+            actor=actor if getattr(actor, "pk", None) else None,
+            action=action,
+            target=target[:300],
+            detail=detail or {},
+        )
+
+
 class AuditEvent(models.Model):
     """Actions that change no single record: exports, downloads, reassignments."""
 
@@ -223,6 +243,8 @@ class AuditEvent(models.Model):
     target = models.CharField(max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,7 +11,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,14 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..instruments import (
-    Definition,
     parse_definition,
     validate_definition,
     with_standard_options,
 )
 from ..models import Condition, Instrument, InstrumentVersion, Item, Option, Section
+from ..models.instruments import VERSION_FIELDS
 
-VERSION_FIELDS = ("name", "short_name", "citation", "doi", "licence", "kind", "note")
 WORDING_FIELDS = ("name", "short_name", "citation", "doi", "licence", "note")
 
 
@@ -42,82 +40,9 @@ def ensure_editable(version: InstrumentVersion) -> None:
         )
 
 
-def _number(value: Decimal | None) -> str | int | None:
-    if value is None:
-        return None
-    normalised = value.normalize()
-    if normalised == normalised.to_integral_value():
-        return int(normalised)
-    return format(normalised, "f")
-
-
 def document_from_rows(version: InstrumentVersion) -> dict[str, Any]:
     """The definition document of a version, built from its (draft) rows."""
-    doc: dict[str, Any] = {
-        "code": version.instrument.code,
-        "version": version.version,
-        "status": "published" if version.status != "draft" else "draft",
-        "revision": version.revision,
-        **{name: getattr(version, name) for name in VERSION_FIELDS},
-        "needs_check": version.needs_check,
-        "params": version.params or {},
-        "conditions": [
-            {
-                "code": c.code,
-                "label": c.label,
-                "help": c.help,
-                "options": c.options,
-                "applies_when": c.applies_when,
-            }
-            for c in version.conditions.all()
-        ],
-        "sections": [],
-    }
-    items = Item.objects.filter(version=version).prefetch_related("options")
-    by_section: dict[int, list[Item]] = {}
-    for item in items:
-        by_section.setdefault(item.section_id, []).append(item)
-    for section in version.sections.all():
-        doc["sections"].append(
-            {
-                "code": section.code,
-                "label": section.label,
-                "help": section.help,
-                **({"group": section.group} if section.group else {}),
-                "items": [_item_doc(i) for i in by_section.get(section.pk, [])],
-            }
-        )
-    return doc
-
-
-def _item_doc(item: Item) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "code": item.code,
-        "label": item.label,
-        "help": item.help,
-        "type": item.type,
-        "applies_when": item.applies_when,
-        "essential": item.essential,
-        "options": [
-            {
-                "code": o.code,
-                "label": o.label,
-                **({"help": o.help} if o.help else {}),
-                **({"points": _number(o.points)} if o.points is not None else {}),
-                "requires": o.requires,
-            }
-            for o in item.options.all()
-        ],
-    }
-    if item.weight is not None:
-        doc["weight"] = _number(item.weight)
-    if item.stage is not None:
-        doc["stage"] = item.stage
-    if item.tracks:
-        doc["tracks"] = item.tracks
-    if item.judgement:
-        doc["judgement"] = item.judgement
-    return doc
+    return version.rows_document()
 
 
 def document_hash(doc: dict[str, Any]) -> str:
@@ -197,29 +122,6 @@ def _delete_rows(version: InstrumentVersion) -> None:
     version.conditions.all().delete()
 
 
-@lru_cache(maxsize=64)
-def _parsed(pk: int, digest: str, frozen: str) -> Definition:
-    return parse_definition(json.loads(frozen))
-
-
-_published: dict[tuple[int, int, str], Definition] = {}
-
-
-def definition_of(version: InstrumentVersion) -> Definition:
-    """The definition the engines score with: frozen, or a draft's current rows."""
-    if version.definition and version.scoring_hash:
-        # A frozen version only changes by a wording revision: that is the key,
-        # so the hot autosave path never re-parses it.
-        key = (version.pk, version.revision, version.scoring_hash)
-        if key not in _published:
-            _published[key] = parse_definition(version.definition)
-        return _published[key]
-    doc = version.definition if version.definition else document_from_rows(version)
-    frozen = json.dumps(doc, sort_keys=True, default=str)
-    digest = hashlib.sha256(frozen.encode()).hexdigest()
-    return _parsed(version.pk, digest, frozen)
-
-
 @transaction.atomic
 def publish_version(*, version: InstrumentVersion) -> InstrumentVersion:
     """Validate a draft's rows, freeze them into the definition and lock it."""
@@ -281,7 +183,7 @@ def new_draft_from(
 
 def compare_versions(a: InstrumentVersion, b: InstrumentVersion) -> list[str]:
     """Readable differences between two versions: scoring first, then wording."""
-    left, right = definition_of(a), definition_of(b)
+    left, right = a.as_definition(), b.as_definition()
     lines = left.scoring_differences(right)
     lines += _wording_differences(
         a.definition or document_from_rows(a), b.definition or document_from_rows(b)
@@ -404,7 +306,7 @@ def _same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _reload_published(version: InstrumentVersion, doc: dict[str, Any]) -> LoadOutcome:
-    stored = definition_of(version)
+    stored = version.as_definition()
     incoming = parse_definition(doc)
     differences = stored.scoring_differences(incoming)
     if differences:

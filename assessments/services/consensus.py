@@ -10,8 +10,6 @@ only when it does not apply for every reviewer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,222 +17,25 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from ..instruments import Definition, Result, score
-from ..instruments.result import NOT_APPLICABLE
-from ..models import Answer, Assessment, InstrumentVersion, Resolution, Study
-from . import workflow
-from .catalogue import definition_of
+from ..instruments import Definition, Result, choice_problems
+from ..models import (
+    Answer,
+    Assessment,
+    AuditEvent,
+    InstrumentVersion,
+    Resolution,
+    Study,
+)
+from ..selectors.consensus import (
+    Choices,
+    ItemRow,
+    disagreements,
+    is_resolved,
+    normal_choices,
+)
+from . import answering, changes
 
-Choices = list[str] | None
 STALE = "A reviewer's answers changed since this consensus began; refresh it first."
-
-
-@dataclass(frozen=True)
-class ReviewerAnswer:
-    reviewer: str
-    choices: Choices
-    labels: tuple[str, ...]
-    points: Decimal | None
-    na: bool
-    evidence: str = ""
-    page: str = ""
-    comment: str = ""
-
-
-@dataclass
-class ItemRow:
-    """One item (or condition) of the instrument with every reviewer's answer."""
-
-    code: str
-    label: str
-    is_condition: bool
-    multi: bool
-    options: tuple[Any, ...]
-    answers: list[ReviewerAnswer]
-    agreed: bool
-    agreed_choices: Choices
-    resolution: Resolution | None = None
-    consensus_choices: Choices = None
-
-    @property
-    def sources(self) -> dict[str, Choices]:
-        return {a.reviewer: a.choices for a in self.answers}
-
-    @property
-    def resolved(self) -> bool:
-        return self.resolution is not None and is_resolved(self.resolution)
-
-    @property
-    def selected(self) -> list[str]:
-        """What the consensus holds now, else what the reviewers agreed on."""
-        if self.consensus_choices is not None:
-            return list(self.consensus_choices)
-        return list(self.agreed_choices or [])
-
-    @property
-    def any_na(self) -> bool:
-        return any(a.na for a in self.answers)
-
-
-@dataclass
-class DisagreementView:
-    study: Study
-    version: InstrumentVersion
-    definition: Definition
-    reviewers: list[Assessment]
-    rows: list[ItemRow]
-    consensus: Assessment | None = None
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def disputed(self) -> list[ItemRow]:
-        return [row for row in self.rows if not row.agreed]
-
-    @property
-    def unresolved(self) -> list[ItemRow]:
-        return [row for row in self.rows if not row.resolved]
-
-    @property
-    def all_submitted(self) -> bool:
-        return bool(self.reviewers) and all(a.is_locked for a in self.reviewers)
-
-    @property
-    def editable(self) -> bool:
-        c = self.consensus
-        return bool(c and not c.is_locked and not c.stale)
-
-    @property
-    def ready_to_finalise(self) -> bool:
-        c = self.consensus
-        return bool(c and not c.is_locked and not c.stale and not self.unresolved)
-
-
-def is_resolved(resolution: Resolution) -> bool:
-    # A disputed item counts as settled once someone gave a rationale for it.
-    return resolution.agreed or bool(resolution.rationale.strip())
-
-
-def _normal(choices: Choices) -> tuple[str, ...]:
-    return tuple(sorted(choices or []))
-
-
-# --- reading ---------------------------------------------------------------------
-
-
-def disagreements(study: Study, version: InstrumentVersion) -> DisagreementView:
-    """Each reviewer's current answer per item in form order, agreement marked."""
-    reviewers = list(
-        Assessment.objects.filter(
-            study=study, version=version, kind=Assessment.Kind.REVIEWER
-        )
-        .select_related("reviewer", "study__project", "version")
-        .order_by("reviewer__username")
-    )
-    by_assessment: dict[int, dict[str, Answer]] = {a.pk: {} for a in reviewers}
-    for answer in Answer.objects.filter(assessment__in=[a.pk for a in reviewers]):
-        by_assessment[answer.assessment_id][answer.item_code] = answer
-    definition = definition_of(version)
-    entries = [(a, by_assessment[a.pk]) for a in reviewers]
-    rows = _compare(definition, entries, study.project.floor_percent)
-    view = DisagreementView(study, version, definition, reviewers, rows)
-    view.consensus = (
-        Assessment.objects.filter(
-            study=study, version=version, kind=Assessment.Kind.CONSENSUS
-        )
-        .select_related("study__project", "version")
-        .first()
-    )
-    if view.consensus is not None:
-        _attach_consensus(view.rows, view.consensus)
-    view.problems = _start_problems(view)
-    return view
-
-
-def _compare(
-    definition: Definition,
-    entries: list[tuple[Assessment, dict[str, Answer]]],
-    floor: bool,
-) -> list[ItemRow]:
-    results = [
-        score(
-            definition,
-            {c: a.choices for c, a in answers.items() if a.choices is not None},
-            floor_percent=floor,
-        )
-        for _, answers in entries
-    ]
-    rows = []
-    form_order: list[tuple[Any, bool]] = [(c, True) for c in definition.conditions]
-    form_order += [(i, False) for i in definition.items]
-    for entry, is_condition in form_order:
-        cells = [
-            _cell(entry, is_condition, assessment, answers.get(entry.code), result)
-            for (assessment, answers), result in zip(entries, results, strict=True)
-        ]
-        rows.append(_row(entry, is_condition, cells))
-    return rows
-
-
-def _cell(
-    entry: Any,
-    is_condition: bool,
-    assessment: Assessment,
-    answer: Answer | None,
-    result: Result,
-) -> ReviewerAnswer:
-    item = (result.conditions if is_condition else result.items).get(entry.code)
-    choices = None if answer is None or answer.choices is None else answer.choices
-    labels = {o.code: o.label for o in entry.options}
-    return ReviewerAnswer(
-        reviewer=assessment.reviewer.get_username() if assessment.reviewer else "",
-        choices=None if choices is None else list(choices),
-        labels=tuple(labels.get(c, c) for c in choices or []),
-        points=item.points if item else None,
-        na=bool(item and item.state == NOT_APPLICABLE),
-        evidence=answer.evidence if answer else "",
-        page=answer.page if answer else "",
-        comment=answer.comment if answer else "",
-    )
-
-
-def _row(entry: Any, is_condition: bool, cells: list[ReviewerAnswer]) -> ItemRow:
-    keys = {("na",) if c.na else ("answer", *_normal(c.choices)) for c in cells}
-    agreed = bool(cells) and len(keys) == 1
-    same_choices = len({_normal(c.choices) for c in cells}) == 1
-    agreed_choices = cells[0].choices if agreed and same_choices else None
-    return ItemRow(
-        code=entry.code,
-        label=entry.label,
-        is_condition=is_condition,
-        multi=bool(getattr(entry, "is_multi", False)),
-        options=tuple(entry.options),
-        answers=cells,
-        agreed=agreed,
-        agreed_choices=agreed_choices,
-    )
-
-
-def _attach_consensus(rows: list[ItemRow], consensus: Assessment) -> None:
-    resolutions = {r.item_code: r for r in consensus.resolutions.all()}
-    answers = dict(
-        Answer.objects.filter(assessment=consensus).values_list("item_code", "choices")
-    )
-    for row in rows:
-        row.resolution = resolutions.get(row.code)
-        row.consensus_choices = answers.get(row.code)
-
-
-def _start_problems(view: DisagreementView) -> list[str]:
-    """Why a consensus cannot be started or refreshed now (empty when it can)."""
-    if view.study.excluded:
-        return ["This study is excluded."]
-    if not view.reviewers:
-        return ["Nobody is assigned to this study for this instrument."]
-    return [
-        f"{a.reviewer} has not submitted ({a.get_status_display().lower()})."
-        for a in view.reviewers
-        if not a.is_locked
-    ]
 
 
 # --- writing ---------------------------------------------------------------------
@@ -263,10 +64,10 @@ def _write_answers(
         answer.revision = consensus.revision
         answer.updated_by = user
         answer.save()  # one by one, so the history records each answer
-    result = workflow.score_assessment(consensus, workflow.answers_of(consensus))
-    workflow._store_result(consensus, result)
+    result = answering.score_assessment(consensus, answering.answers_of(consensus))
+    answering.store_result(consensus, result)
     consensus.save()
-    workflow._refresh_item_cache(consensus, result)
+    answering.refresh_item_cache(consensus, result)
 
 
 def _resolution(consensus: Assessment, row: ItemRow) -> Resolution:
@@ -306,14 +107,14 @@ def start_consensus(
     )
     agreed = {r.code: r.agreed_choices for r in view.rows if r.agreed}
     _write_answers(consensus, agreed, user)
-    workflow._audit(
+    AuditEvent.objects.record(
         study.project_id,
         user,
         "consensus-start",
         str(study),
         {"version": version.key, "agreed": len(agreed), "disputed": len(view.disputed)},
     )
-    workflow.bump_data_revision(study.project_id)
+    changes.bump_data_revision(study.project_id)
     return consensus
 
 
@@ -344,8 +145,10 @@ def resolve_item(
     resolution = _decidable(locked, item_code)
     if revision is not None and revision != resolution.revision:
         raise StaleResolution(resolution)
-    _check_choices(definition_of(locked.version), item_code, choices)
-    overrides = resolution.agreed and _normal(choices) != _normal(resolution.choices)
+    _check_choices(locked.version.as_definition(), item_code, choices)
+    overrides = resolution.agreed and normal_choices(choices) != normal_choices(
+        resolution.choices
+    )
     if (not resolution.agreed or overrides) and not rationale.strip():
         raise ValidationError(f"Item {item_code}: give a rationale for the decision.")
     _save_consensus_answer(locked, item_code, choices, user)
@@ -354,21 +157,21 @@ def resolve_item(
     resolution.resolved_by = user
     resolution.revision += 1
     resolution.save()
-    workflow._audit(
+    AuditEvent.objects.record(
         locked.study.project_id,
         user,
         "consensus-resolve",
         str(locked.study),
         {"item": item_code, "choices": choices, "sources": resolution.sources},
     )
-    workflow.bump_data_revision(locked.study.project_id)
+    changes.bump_data_revision(locked.study.project_id)
     return resolution
 
 
 def _decidable(consensus: Assessment, item_code: str) -> Resolution:
     """The item's resolution, locked, when the consensus takes decisions now."""
     if consensus.is_locked:
-        raise workflow.LockedAssessment(
+        raise answering.LockedAssessment(
             "This consensus is final; a lead must reopen it first."
         )
     if consensus.stale:
@@ -384,13 +187,14 @@ def _decidable(consensus: Assessment, item_code: str) -> Resolution:
 
 
 def _check_choices(definition: Definition, item_code: str, choices: Choices) -> None:
-    """A decision names one option of a single-choice item (None: leave it N/A)."""
-    try:
-        entry: Any = definition.item(item_code)
-    except KeyError:
-        entry = definition.condition(item_code)
-    if choices is not None and not entry.is_multi and len(choices) != 1:
-        raise ValidationError(f"Item {item_code}: choose one answer.")
+    """A decision names options of the item (None: leave it unanswered)."""
+    refused = [
+        p.message
+        for p in choice_problems(definition, item_code, choices)
+        if not p.incomplete
+    ]
+    if refused:
+        raise ValidationError(" ".join(refused))
 
 
 def _save_consensus_answer(
@@ -398,14 +202,14 @@ def _save_consensus_answer(
 ) -> None:
     """Through the autosave service, keeping any evidence typed in the form."""
     answer = Answer.objects.filter(assessment=consensus, item_code=item_code).first()
-    data = workflow.AnswerInput(
+    data = answering.AnswerInput(
         item_code=item_code,
         choices=None if choices is None else list(choices),
         evidence=answer.evidence if answer else "",
         page=answer.page if answer else "",
         comment=answer.comment if answer else "",
     )
-    workflow.save_answer(
+    answering.save_answer(
         assessment=consensus,
         user=user,
         data=data,
@@ -431,14 +235,14 @@ def discard_consensus(*, consensus: Assessment, user: Any) -> None:
     for answer in Answer.objects.filter(assessment=locked):
         answer.delete()
     locked.delete()
-    workflow._audit(
+    AuditEvent.objects.record(
         study.project_id,
         user,
         "consensus-discard",
         str(study),
         {"version": locked.version.key},
     )
-    workflow.bump_data_revision(study.project_id)
+    changes.bump_data_revision(study.project_id)
 
 
 @transaction.atomic
@@ -450,8 +254,8 @@ def finalise_consensus(*, consensus: Assessment, user: Any) -> Result:
     problems = _finalise_problems(locked)
     if problems:
         raise ValidationError(problems)
-    result = workflow.submit_assessment(assessment=locked, user=user)
-    workflow._audit(
+    result = answering.submit_assessment(assessment=locked, user=user)
+    AuditEvent.objects.record(
         locked.study.project_id,
         user,
         "consensus-finalise",
@@ -470,7 +274,7 @@ def _finalise_problems(consensus: Assessment) -> list[str]:
         code = resolution.item_code
         if not is_resolved(resolution):
             problems.append(f"Item {code} is disputed and not resolved yet.")
-        elif _normal(answers.get(code)) != _normal(resolution.choices):
+        elif normal_choices(answers.get(code)) != normal_choices(resolution.choices):
             # Changed in the form after it was settled: the record of who
             # decided what would no longer describe the result.
             problems.append(
@@ -493,7 +297,7 @@ def refresh_stale_consensus(*, consensus: Assessment, user: Any) -> list[str]:
     if view.problems:
         raise ValidationError(view.problems)
     if locked.is_locked:
-        workflow.reopen_assessment(
+        answering.reopen_assessment(
             assessment=locked,
             user=user,
             reason="Refreshed: a reviewer's answers changed after the consensus.",
@@ -503,14 +307,14 @@ def refresh_stale_consensus(*, consensus: Assessment, user: Any) -> list[str]:
     _write_answers(locked, rewrite, user)
     locked.stale = False
     locked.save(update_fields=["stale", "updated_at"])
-    workflow._audit(
+    AuditEvent.objects.record(
         locked.study.project_id,
         user,
         "consensus-refresh",
         str(locked.study),
         {"asked_again": asked_again, "rewritten": sorted(rewrite)},
     )
-    workflow.bump_data_revision(locked.study.project_id)
+    changes.bump_data_revision(locked.study.project_id)
     return asked_again
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import access, sweeps
+from .. import access
 from ..bibliography import (
     ImportFormatError,
     RecordProblem,
@@ -34,14 +34,16 @@ from ..instruments.spreadsheet import parse_row_answers
 from ..models import (
     Answer,
     Assessment,
+    AuditEvent,
     ConflictOfInterest,
     InstrumentVersion,
     Membership,
     Project,
     Study,
 )
-from .catalogue import definition_of
-from .workflow import REVIEWING_ROLES, _audit, bump_data_revision, cached_result_fields
+from .answering import cached_result_fields
+from .assignment import REVIEWING_ROLES
+from .changes import bump_data_revision
 
 
 @dataclass
@@ -123,7 +125,7 @@ def import_studies(
     studies = [_study(project, record.fields, user) for record in report.new]
     Study.objects.bulk_create(studies, batch_size=2000)
     report.created = len(studies)
-    _audit(
+    AuditEvent.objects.record(
         project.pk,
         user,
         "import-studies",
@@ -224,7 +226,6 @@ def preview_dir(project_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / "imports" / str(project_id)
 
 
-@sweeps.register
 def sweep_import_previews() -> int:
     """Delete uploads whose preview was neither confirmed nor cancelled in time."""
     cutoff = time.time() - PREVIEW_MAX_AGE.total_seconds()
@@ -414,7 +415,7 @@ def import_scores(
     for row in rows:
         row.study = _find_study(project, row.ident)
     checks = _load_checks(project, version, rows)
-    definition = definition_of(version)
+    definition = version.as_definition()
     pending = []
     for row in rows:
         answers, errors, warnings = parse_row_answers(definition, row.cells)
@@ -432,7 +433,9 @@ def import_scores(
         # Submitted here, not in the form: record who can now see the others.
         access.newly_unblinded(study).update(unblinded_at=now)
     report.created = len(pending)
-    _audit(project.pk, user, "import-scores", version.key, {"created": report.created})
+    AuditEvent.objects.record(
+        project.pk, user, "import-scores", version.key, {"created": report.created}
+    )
     bump_data_revision(project.pk)
     return report
 
@@ -441,7 +444,7 @@ def _create_submitted(
     study: Study, version: InstrumentVersion, reviewer: Any, answers: dict[str, Any]
 ) -> None:
     result = score(
-        definition_of(version), answers, floor_percent=study.project.floor_percent
+        version.as_definition(), answers, floor_percent=study.project.floor_percent
     )
     now = timezone.now()
     cached = cached_result_fields(result)

@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 
-from ..models import Assessment, InstrumentVersion, Membership, Project
-from .workflow import _audit, bump_data_revision
+from ..models import Assessment, AuditEvent, InstrumentVersion, Membership, Project
+from .changes import bump_data_revision
 
 ROLE_LABELS = dict(Membership.Role.choices)
 
@@ -118,7 +118,7 @@ def _change_instruments(
     start = max(links.values_list("position", flat=True), default=-1) + 1
     for position, version in enumerate(added, start=start):
         links.create(version=version, position=position)
-    _audit(
+    AuditEvent.objects.record(
         project.pk,
         user,
         "instruments changed",
@@ -135,7 +135,7 @@ def _audit_blinding(project: Project, user: Any, old: bool) -> None:
     # Unblinding shows reviewers each other's answers: the log must say who
     # did it and when.
     state = {True: "on", False: "off"}
-    _audit(
+    AuditEvent.objects.record(
         project.pk,
         user,
         f"blinding turned {state[project.blinding]}",
@@ -189,13 +189,13 @@ def set_membership(
     if role is None:
         if existing is not None:
             existing.delete()
-        _audit(project.pk, user, "member-removed", str(member))
+        AuditEvent.objects.record(project.pk, user, "member-removed", str(member))
         return None
     membership = existing or Membership(project=project, user=member)
     membership.role = role
     membership.adjudicator = adjudicator
     membership.save()
-    _audit(
+    AuditEvent.objects.record(
         project.pk,
         user,
         "member-set",
@@ -219,5 +219,7 @@ def create_member_account(
         username=username, email=email, password=secrets.token_urlsafe(32)
     )
     set_membership(project=project, member=member, role=role, user=user)
-    _audit(project.pk, user, "account-created", username, {"email": email})
+    AuditEvent.objects.record(
+        project.pk, user, "account-created", username, {"email": email}
+    )
     return member

@@ -13,12 +13,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from .. import access, sweeps
-from ..models import InstrumentVersion, Project, Report
-from ..reports import RENDERER_VERSION, ReportRequest, render_report
+from .. import access, queue
+from ..models import AuditEvent, InstrumentVersion, Project, Report
+from ..renderers.reports import RENDERER_VERSION, render_report
+from ..selectors.reports import ReportRequest
 
 logger = logging.getLogger(__name__)
-RENDER_TASK = "assessments.tasks.render_report_task"
 
 
 class ReportQueueError(Exception):
@@ -92,9 +92,8 @@ def request_report(req: ReportRequest) -> tuple[Report, bool]:
             fingerprint=print_,
             requested_by=req.user,
         )
-        from .workflow import _audit
 
-        _audit(
+        AuditEvent.objects.record(
             req.project.pk,
             req.user,
             "report-request",
@@ -108,12 +107,9 @@ def request_report(req: ReportRequest) -> tuple[Report, bool]:
 
 def enqueue(report: Report) -> None:
     """Send the job to the worker; a dead broker fails fast with a clear message."""
-    from celery import current_app
-
     try:
-        result = current_app.tasks[RENDER_TASK].apply_async(args=(report.pk,))
-    except Exception as exc:
-        logger.warning("Broker unavailable for report %s: %s", report.pk, exc)
+        task_id = queue.render_report(report.pk)
+    except queue.QueueUnavailable as exc:
         Report.objects.filter(pk=report.pk).update(
             status=Report.Status.FAILED,
             error="The report service is unavailable (the task queue did not answer). "
@@ -123,7 +119,7 @@ def enqueue(report: Report) -> None:
         raise ReportQueueError(
             "The report service is unavailable; try again later."
         ) from exc
-    Report.objects.filter(pk=report.pk).update(task_id=result.id or "")
+    Report.objects.filter(pk=report.pk).update(task_id=task_id)
 
 
 def retry_report(report: Report) -> Report:
@@ -200,7 +196,6 @@ def run_report(report_id: int) -> str:
     return "done"
 
 
-@sweeps.register
 def sweep_stuck_reports() -> int:
     """Fail jobs still 'running' after the visibility timeout plus the time limit.
 

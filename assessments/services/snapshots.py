@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from .. import dashboard, sweeps
-from ..figures import render_charts
+from .. import queue
 from ..models import DashboardSnapshot, Project
+from ..renderers.figures import render_charts
+from ..selectors import dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +26,11 @@ def refresh_project_dashboards(project_id: int) -> int:
         if snapshot is not None and snapshot.data_revision == project.data_revision:
             continue
         board = dashboard.compute(project, version, dashboard.Filters())
-        dashboard.store(project, board, render_charts(board.figures))
+        store(project, board, render_charts(board.figures))
         done += 1
     return done
 
 
-@sweeps.register
 def sweep_stale_dashboards() -> int:
     """Catch up dashboards whose refresh was never enqueued (broker down)."""
     projects = {project_id for project_id, _ in dashboard.stale_snapshots()}
@@ -39,3 +40,24 @@ def sweep_stale_dashboards() -> int:
         except Exception:
             logger.exception("Dashboard refresh of project %s failed", project_id)
     return len(projects)
+
+
+def request_refresh(project: Project) -> bool:
+    """Ask a worker to bring the project's stored dashboards up to date."""
+    return queue.refresh_dashboard(project.pk)
+
+
+def store(
+    project: Project, board: dashboard.Dashboard, charts: list[dict[str, Any]]
+) -> None:
+    """Keep the computed dashboard as the project's stored one."""
+    DashboardSnapshot.objects.update_or_create(
+        project=project,
+        version=board.version,
+        defaults={
+            "data_revision": board.data_revision,
+            "computed_at": board.computed_at,
+            "duration_ms": board.duration_ms,
+            "figures": {"figures": board.figures, "charts": charts},
+        },
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import uuid
 from typing import Any
 
@@ -20,10 +21,11 @@ from .. import access, selectors
 from ..access import Action
 from ..forms import ReasonForm
 from ..instruments import Result
-from ..models import Answer, Assessment
-from ..services import workflow
-from ..services.catalogue import definition_of
-from .formview import _points_text, build_form_context, score_context
+from ..models import Answer, Assessment, AuditEvent
+from ..renderers.exports import neutralise
+from ..services import answering
+from .errors import lockout_json
+from .formview import build_form_context, points_text, score_context
 
 
 def _session_expiry(request: HttpRequest) -> str:
@@ -35,7 +37,7 @@ def assessment_form(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     assessment = access.get_own_assessment(request.user, uuid)
     editable = access.may_edit(request.user, assessment) and not assessment.is_locked
     answers = selectors.answers_by_item(assessment)
-    result = workflow.score_assessment(
+    result = answering.score_assessment(
         assessment, {k: a.choices for k, a in answers.items() if a.choices is not None}
     )
     context = build_form_context(assessment, answers, result, editable=editable)
@@ -52,7 +54,7 @@ def assessment_form(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     return render(request, "assessments/assessment_form.html", context)
 
 
-def _input(request: HttpRequest) -> tuple[workflow.AnswerInput, int]:
+def _input(request: HttpRequest) -> tuple[answering.AnswerInput, int]:
     post = request.POST
     choices: list[str] | None = post.getlist("choices")
     if not choices and post.get("answered") != "1":
@@ -61,7 +63,7 @@ def _input(request: HttpRequest) -> tuple[workflow.AnswerInput, int]:
         seen = int(post.get("seen", ""))
     except ValueError:
         raise ValidationError("The save carries no valid revision.") from None
-    data = workflow.AnswerInput(
+    data = answering.AnswerInput(
         item_code=post.get("item", ""),
         choices=choices,
         evidence=post.get("evidence", ""),
@@ -79,14 +81,14 @@ def assessment_answer(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
         raise PermissionDenied("You can only change your own assessment.")
     try:
         data, seen = _input(request)
-        outcome = workflow.save_answer(
+        outcome = answering.save_answer(
             assessment=assessment, user=request.user, data=data, seen_revision=seen
         )
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
-    except workflow.LockedAssessment as exc:
+    except answering.LockedAssessment as exc:
         return JsonResponse({"error": str(exc)}, status=423)
-    except workflow.StaleSave as exc:
+    except answering.StaleSave as exc:
         return JsonResponse(
             {
                 "error": str(exc),
@@ -113,7 +115,7 @@ def _answer_json(answer: Answer) -> dict[str, Any]:
 def _saved_json(
     request: HttpRequest, assessment: Assessment, answer: Answer, result: Result
 ) -> dict[str, Any]:
-    definition = definition_of(assessment.version)
+    definition = assessment.version.as_definition()
     return {
         "saved": True,
         "item": answer.item_code,
@@ -122,13 +124,10 @@ def _saved_json(
             "includes/_score.html", score_context(assessment, definition, result)
         ),
         # Conditions that no longer apply (METRICS C2 once C1 is no) hide too.
-        "na": sorted(
-            result.na
-            | {code for code, r in result.conditions.items() if r.state == "na"}
-        ),
+        "na": sorted(result.na_codes),
         "missing": list(result.missing),
         "problems": {p.item: p.message for p in result.problems},
-        "points": {code: _points_text(r.points) for code, r in result.items.items()},
+        "points": {code: points_text(r.points) for code, r in result.items.items()},
         "session_expires": _session_expiry(request),
     }
 
@@ -139,11 +138,11 @@ def assessment_submit(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     if not access.may_edit(request.user, assessment):
         raise PermissionDenied("You can only submit your own assessment.")
     try:
-        workflow.submit_assessment(assessment=assessment, user=request.user)
+        answering.submit_assessment(assessment=assessment, user=request.user)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
-    except workflow.LockedAssessment as exc:
+    except answering.LockedAssessment as exc:
         messages.info(request, str(exc))
     else:
         messages.success(request, "Submitted. The assessment is now locked.")
@@ -159,7 +158,7 @@ def assessment_reopen(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ValidationError("Give a reason for reopening.")
-        workflow.reopen_assessment(
+        answering.reopen_assessment(
             assessment=assessment, user=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationError as exc:
@@ -199,10 +198,6 @@ def assessment_history(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
 
 def _history_csv(request: HttpRequest, assessment: Assessment) -> HttpResponse:
     """Every saved change of the assessment's answers, oldest first, as CSV."""
-    import csv
-
-    from ..exports import neutralise
-    from ..services.workflow import _audit
 
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -232,7 +227,7 @@ def _history_csv(request: HttpRequest, assessment: Assessment) -> HttpResponse:
                 neutralise(h.comment),
             ]
         )
-    _audit(
+    AuditEvent.objects.record(
         assessment.study.project_id,
         request.user,
         "export",
@@ -267,8 +262,6 @@ def assessment_json(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
 @require_POST
 def relogin(request: HttpRequest) -> JsonResponse:
     """Log in again from an open form whose session expired (JSON, throttled)."""
-    from .errors import lockout_json
-
     user = authenticate(
         request,
         username=request.POST.get("username", ""),

@@ -11,10 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, agreement_data, selectors
+from .. import access, selectors
 from ..access import Action
 from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
-from ..services import consensus, workflow
+from ..selectors import agreement as agreement_figures
+from ..selectors import consensus as consensus_reads
+from ..services import answering, consensus
 
 BLINDED = (
     "Blinded: the reviewers' answers to this study can be compared once every "
@@ -24,15 +26,15 @@ BLINDED = (
 
 
 def _target(
-    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> tuple[Project, Study, InstrumentVersion]:
     """Project (404 non-member, 403 without adjudication), study and version."""
     project = access.get_project(request.user, slug, Action.ADJUDICATE)
     study = access.get_study(request.user, project, uuid)
-    version = project.instruments.filter(pk=version_id).first()
-    if version is None:
+    found = selectors.project_version(project, version_key)
+    if found is None:
         raise Http404("This project does not use that instrument.")
-    return project, study, version
+    return project, study, found
 
 
 def _unblinded(user: Any, study: Study, version: InstrumentVersion) -> None:
@@ -51,9 +53,9 @@ def _consensus_of(user: Any, study: Study, version: InstrumentVersion) -> Assess
 
 
 def _back(
-    slug: str, uuid: uuid.UUID, version_id: int, anchor: str = ""
+    slug: str, uuid: uuid.UUID, version_key: str, anchor: str = ""
 ) -> HttpResponse:
-    response = redirect("consensus-view", slug=slug, uuid=uuid, version_id=version_id)
+    response = redirect("consensus-view", slug=slug, uuid=uuid, version_key=version_key)
     if anchor:
         response["Location"] += f"#row-{anchor}"
     return response
@@ -67,24 +69,24 @@ def _report(request: HttpRequest, exc: Exception) -> None:
 
 @require_GET
 def consensus_view(
-    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    project, study, version = _target(request, slug, uuid, version_id)
+    project, study, version = _target(request, slug, uuid, version_key)
     context: dict[str, Any] = {"project": project, "study": study, "version": version}
     if not access.may_compare(request.user, study, version):
         # Said on the page, not by the generic 403, so the lead knows to wait.
         context["blinded"] = BLINDED
         return render(request, "assessments/consensus_detail.html", context, status=403)
-    context["view"] = consensus.disagreements(study, version)
+    context["view"] = consensus_reads.disagreements(study, version)
     context["can_manage"] = access.allows(request.user, project, Action.MANAGE)
     return render(request, "assessments/consensus_detail.html", context)
 
 
 @require_POST
 def consensus_start(
-    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_id)
+    _, study, version = _target(request, slug, uuid, version_key)
     _unblinded(request.user, study, version)
     try:
         consensus.start_consensus(study=study, version=version, user=request.user)
@@ -92,14 +94,14 @@ def consensus_start(
         _report(request, exc)
     else:
         messages.success(request, "Consensus started; the agreed items are filled in.")
-    return _back(slug, uuid, version_id)
+    return _back(slug, uuid, version.key)
 
 
 @require_POST
 def consensus_resolve(
-    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    project, study, version = _target(request, slug, uuid, version_id)
+    project, study, version = _target(request, slug, uuid, version_key)
     target = _consensus_of(request.user, study, version)
     item = request.POST.get("item", "")
     choices = request.POST.getlist("choices")
@@ -115,11 +117,11 @@ def consensus_resolve(
         )
     except consensus.StaleResolution as exc:
         return _conflict(request, project, study, version, exc.resolution)
-    except (ValidationError, workflow.LockedAssessment) as exc:
+    except (ValidationError, answering.LockedAssessment) as exc:
         _report(request, exc)
     else:
         messages.success(request, f"Item {item} resolved.")
-    return _back(slug, uuid, version_id, anchor=item)
+    return _back(slug, uuid, version.key, anchor=item)
 
 
 def _conflict(
@@ -141,7 +143,7 @@ def _conflict(
         "project": project,
         "study": study,
         "version": version,
-        "view": consensus.disagreements(study, version),
+        "view": consensus_reads.disagreements(study, version),
         "can_manage": access.allows(request.user, project, Action.MANAGE),
         "conflict": newer.item_code,
     }
@@ -150,39 +152,39 @@ def _conflict(
 
 @require_POST
 def consensus_discard(
-    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_id)
+    _, study, version = _target(request, slug, uuid, version_key)
     target = _consensus_of(request.user, study, version)
     try:
         consensus.discard_consensus(consensus=target, user=request.user)
     except ValidationError as exc:
         _report(request, exc)
-        return _back(slug, uuid, version_id)
+        return _back(slug, uuid, version.key)
     messages.success(request, "Consensus discarded; the reviewers' answers are kept.")
     return redirect("study-detail", slug=slug, uuid=uuid)
 
 
 @require_POST
 def consensus_finalise(
-    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_id)
+    _, study, version = _target(request, slug, uuid, version_key)
     target = _consensus_of(request.user, study, version)
     try:
         consensus.finalise_consensus(consensus=target, user=request.user)
-    except (ValidationError, workflow.LockedAssessment) as exc:
+    except (ValidationError, answering.LockedAssessment) as exc:
         _report(request, exc)
     else:
         messages.success(request, "The consensus is final: it is the study's result.")
-    return _back(slug, uuid, version_id)
+    return _back(slug, uuid, version.key)
 
 
 @require_POST
 def consensus_refresh(
-    request: HttpRequest, slug: str, uuid: uuid.UUID, version_id: int
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_id)
+    _, study, version = _target(request, slug, uuid, version_key)
     target = _consensus_of(request.user, study, version)
     try:
         again = consensus.refresh_stale_consensus(consensus=target, user=request.user)
@@ -191,7 +193,7 @@ def consensus_refresh(
     else:
         asked = f" Decide again: item {', '.join(again)}." if again else ""
         messages.success(request, f"Refreshed from the reviewers' answers.{asked}")
-    return _back(slug, uuid, version_id)
+    return _back(slug, uuid, version.key)
 
 
 def _chosen_version(
@@ -209,7 +211,7 @@ def project_agreement(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.VIEW)
     versions = selectors.project_versions(project)
     version = _chosen_version(request, versions)
-    data = agreement_data.project_agreement(project, version, request.user)
+    data = agreement_figures.project_agreement(project, version, request.user)
     scores = [("Total score", data["totals"]), ("Percentage", data["percents"])]
     context = {
         "project": project,
@@ -227,5 +229,5 @@ def project_agreement_json(request: HttpRequest, slug: str) -> JsonResponse:
     project = access.get_project(request.user, slug, Action.VIEW)
     version = _chosen_version(request, selectors.project_versions(project))
     return JsonResponse(
-        agreement_data.project_agreement(project, version, request.user)
+        agreement_figures.project_agreement(project, version, request.user)
     )

@@ -9,21 +9,20 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import access, dashboard, selectors
-from ..figures import render_charts
+from .. import access, selectors
 from ..models import DashboardSnapshot, InstrumentVersion, Project
-from ..services import events
+from ..renderers.figures import render_charts
+from ..selectors import dashboard
+from ..services import snapshots
 
 
 def _version(project: Project, request: HttpRequest) -> InstrumentVersion:
-    versions = selectors.project_versions(project)
     wanted = request.GET.get("version", "")
-    for version in versions:
-        if str(version.pk) == wanted:
-            return version
-    if wanted or not versions:
+    versions = selectors.project_versions(project)
+    version = selectors.project_version(project, wanted) if wanted else None
+    if version is None and (wanted or not versions):
         raise Http404("No such instrument in this project")
-    return versions[0]
+    return version or versions[0]
 
 
 def _full_view(project: Project, version: InstrumentVersion) -> dict[str, Any]:
@@ -36,11 +35,11 @@ def _full_view(project: Project, version: InstrumentVersion) -> dict[str, Any]:
     if snapshot is None or (small and not current):
         board = dashboard.compute(project, version, dashboard.Filters())
         charts = render_charts(board.figures)
-        dashboard.store(project, board, charts)
+        snapshots.store(project, board, charts)
         snapshot = DashboardSnapshot.objects.get(project=project, version=version)
         current = snapshot.data_revision == project.data_revision
     elif not current:
-        events.enqueue_refresh(project.pk)
+        snapshots.request_refresh(project)
     return {
         "figures": snapshot.figures["figures"],
         "charts": snapshot.figures["charts"],

@@ -10,8 +10,9 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from .. import access, exports, selectors
+from .. import access, selectors
 from ..models import InstrumentVersion, Project
+from ..services import exports
 
 FORM_CHOICES = [
     ("wide", "Wide: a row per study and reviewer, a column per item, totals"),
@@ -24,7 +25,7 @@ TRUE = ("1", "true", "on", "yes")
 
 class ExportForm(forms.Form):
     # Lives here, not in forms.py: it only parses this page's query string.
-    version = forms.TypedChoiceField(label="Instrument version", coerce=int)
+    version = forms.CharField(label="Instrument version", widget=forms.Select)
     form = forms.ChoiceField(
         label="Form", choices=FORM_CHOICES, initial="wide", widget=forms.RadioSelect
     )
@@ -43,14 +44,24 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args: Any, versions: list[InstrumentVersion], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.versions = {v.pk: v for v in versions}
+        self.versions = {v.key: v for v in versions}
+        # Links made before keys were used in addresses carry the database id.
+        self.by_id = {str(v.pk): v.key for v in versions}
         field = self.fields["version"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [
-            (v.pk, f"{v.short_name or v.name} ({v.key})") for v in versions
+        field.widget.choices = [  # type: ignore[attr-defined]
+            (v.key, f"{v.short_name or v.name} ({v.key})") for v in versions
         ]
         if versions:
-            field.initial = versions[0].pk
+            field.initial = versions[0].key
+
+    def clean_version(self) -> str:
+        raw = str(self.cleaned_data.get("version") or "")
+        key = self.by_id.get(raw, raw)
+        if key not in self.versions:
+            raise forms.ValidationError(
+                "Select a valid choice: choose one of the project's instruments."
+            )
+        return key
 
     def clean_format(self) -> str:
         return str(self.cleaned_data.get("format") or "csv")

@@ -8,7 +8,6 @@ from typing import Any
 
 from ..instruments import Definition, Result
 from ..models import Answer, Assessment
-from ..services.catalogue import definition_of
 
 
 @dataclass
@@ -41,7 +40,7 @@ class ItemView:
         return self.answer.revision if self.answer else 0
 
 
-def _points_text(value: Decimal | None) -> str:
+def points_text(value: Decimal | None) -> str:
     if value is None:
         return ""
     text = format(value.normalize(), "f")
@@ -57,7 +56,7 @@ def _item_view(
     item_result = (result.conditions if is_condition else result.items).get(entry.code)
     options = [
         OptionView(
-            o.code, o.label, _points_text(getattr(o, "points", None)), o.code in chosen
+            o.code, o.label, points_text(getattr(o, "points", None)), o.code in chosen
         )
         for o in entry.options
     ]
@@ -73,10 +72,10 @@ def _item_view(
         multi=multi,
         options=options,
         answer=answer,
-        na=bool(item_result and item_result.state == "na") or entry.code in result.na,
+        na=result.is_na(entry.code),
         missing=entry.code in result.missing,
         problem=problems.get(entry.code, ""),
-        points=_points_text(item_result.points) if item_result else "",
+        points=points_text(item_result.points) if item_result else "",
         weight=f"weight {weight}" if weight is not None else "",
         is_condition=is_condition,
         answered_none=multi and answer is not None and answer.choices == [],
@@ -103,7 +102,7 @@ def build_form_context(
     *,
     editable: bool,
 ) -> dict[str, Any]:
-    definition = definition_of(assessment.version)
+    definition = assessment.version.as_definition()
     conditions = [_item_view(c, answers, result, True) for c in definition.conditions]
     sections = [
         {

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET
 
 from .. import access, selectors
 from ..models import InstrumentVersion
-from ..services.catalogue import definition_of
 
 
 @require_GET
@@ -70,5 +69,5 @@ def instrument_detail(request: HttpRequest, key: str) -> HttpResponse:
     return render(
         request,
         "assessments/instrumentversion_detail.html",
-        {"version": version, "definition": definition_of(version)},
+        {"version": version, "definition": version.as_definition()},
     )

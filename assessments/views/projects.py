@@ -37,7 +37,7 @@ from ..models import (
     Project,
     Study,
 )
-from ..services import projects, workflow
+from ..services import assignment, projects
 
 
 @require_http_methods(["GET", "POST"])
@@ -248,7 +248,7 @@ def project_assign(request: HttpRequest, slug: str) -> HttpResponse:
     form = AutoAssignForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         try:
-            n = workflow.auto_assign(
+            n = assignment.auto_assign(
                 project=project,
                 version=form.cleaned_data["version"],
                 per_study=form.cleaned_data["per_study"],

@@ -10,10 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, selectors
-from ..models import Assessment, Report
-from ..reports import ReportRequest
+from ..models import Assessment, AuditEvent, Report
+from ..selectors.reports import ReportRequest
 from ..services import reports as report_service
-from ..services.workflow import _audit
 
 
 def _own_report(request: HttpRequest, slug: str, uuid: uuid.UUID) -> Report:
@@ -32,7 +31,9 @@ def _own_report(request: HttpRequest, slug: str, uuid: uuid.UUID) -> Report:
 @require_GET
 def report_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
-    mine = Report.objects.filter(project=project, requested_by_id=request.user.pk)[:50]
+    mine = Report.objects.filter(
+        project=project, requested_by_id=request.user.pk
+    ).select_related("version__instrument")[:50]
     return render(
         request,
         "assessments/report_list.html",
@@ -62,10 +63,7 @@ def _target(request: HttpRequest, project, kind: str, version):  # type: ignore[
 def report_request(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
     kind = request.POST.get("kind", "project")
-    raw = request.POST.get("version", "")
-    version = (
-        project.instruments.filter(pk=int(raw)).first() if raw.isdecimal() else None
-    )
+    version = selectors.project_version(project, request.POST.get("version"))
     if kind not in Report.Kind.values or version is None:
         return HttpResponse(
             "Choose a report kind and an instrument of the project.", status=400
@@ -108,11 +106,11 @@ def report_status(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespo
                 "error": report.error,
             }
         )
-    return render(
-        request,
-        "assessments/report_status.html",
-        {"project": report.project, "report": report},
-    )
+    # htmx polls for the status fragment alone while the worker renders.
+    template = "assessments/report_status.html"
+    if getattr(request, "htmx", False):
+        template += "#report-state"
+    return render(request, template, {"project": report.project, "report": report})
 
 
 @require_GET
@@ -120,7 +118,7 @@ def report_download(request: HttpRequest, slug: str, uuid: uuid.UUID) -> FileRes
     report = _own_report(request, slug, uuid)
     if report.status != Report.Status.DONE or not report.file:
         raise Http404("The report is not ready")
-    _audit(
+    AuditEvent.objects.record(
         report.project_id,
         request.user,
         "download",

@@ -25,7 +25,7 @@ from ..access import Action
 from ..bibliography import normalise_title
 from ..forms import ImportForm, ReasonForm, ScoreImportForm, StudyForm
 from ..models import Assessment, InstrumentVersion, Project
-from ..services import imports, workflow
+from ..services import assignment, changes, imports
 
 PAGE_SIZE = 50
 
@@ -71,7 +71,7 @@ def study_add(request: HttpRequest, slug: str) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                workflow.bump_data_revision(project.pk)
+                changes.bump_data_revision(project.pk)
                 return redirect("study-detail", slug=slug, uuid=study.uuid)
     return render(
         request, "assessments/study_form.html", {"project": project, "form": form}
@@ -87,7 +87,7 @@ def study_edit(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse
         study = form.save(commit=False)
         study.title_key = normalise_title(study.title)
         study.save()
-        workflow.bump_data_revision(project.pk)  # year, modality... feed the figures
+        changes.bump_data_revision(project.pk)  # year, modality... feed the figures
         return redirect("study-detail", slug=slug, uuid=study.uuid)
     return render(
         request,
@@ -130,7 +130,7 @@ def study_exclude(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespo
     study = access.get_study(request.user, project, uuid)
     form = ReasonForm(request.POST)
     if form.is_valid():
-        workflow.exclude_study(
+        assignment.exclude_study(
             study=study, reason=form.cleaned_data["reason"], user=request.user
         )
         messages.success(request, "Study excluded.")
@@ -153,7 +153,7 @@ def study_conflict(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResp
         )
         if reviewer is None:
             raise Http404("No such member")
-    workflow.declare_conflict(
+    assignment.declare_conflict(
         study=study,
         reviewer=reviewer,
         reason=request.POST.get("reason", "")[:300],
@@ -167,7 +167,7 @@ def study_conflict(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResp
 def study_assign(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
     study = access.get_study(request.user, project, uuid)
-    version = project.instruments.filter(pk=_pk(request.POST.get("version"))).first()
+    version = selectors.project_version(project, request.POST.get("version"))
     reviewer = (
         get_user_model().objects.filter(pk=_pk(request.POST.get("reviewer"))).first()
     )
@@ -175,7 +175,7 @@ def study_assign(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
         messages.error(request, "Choose an instrument version and a reviewer.")
         return redirect("study-detail", slug=slug, uuid=study.uuid)
     try:
-        workflow.assign_reviewer(
+        assignment.assign_reviewer(
             study=study,
             version=version,
             reviewer=reviewer,
@@ -202,7 +202,7 @@ def assessment_reassign(
         messages.error(request, "Choose the reviewer who takes over.")
     else:
         try:
-            workflow.reassign_assessment(
+            assignment.reassign_assessment(
                 assessment=assessment, to_user=to_user, user=request.user
             )
             messages.success(request, f"Reassigned to {to_user}.")

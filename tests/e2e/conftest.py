@@ -161,14 +161,14 @@ class Assignment:
 
 
 def make_assignment(key: str) -> Assignment:
-    from assessments.services import workflow
+    from assessments.services import assignment
     from tests.factories import UserFactory, load_instrument, make_project
 
     lead = UserFactory(username="lead")
     reviewer = UserFactory(username="reviewer1")
     project = make_project(lead=lead, reviewers=[reviewer], keys=(key,), n_studies=1)
     study = project.studies.get()
-    assessment = workflow.assign_reviewer(
+    assessment = assignment.assign_reviewer(
         study=study, version=load_instrument(key), reviewer=reviewer, user=lead
     )
     return Assignment(lead, reviewer, project, study, assessment)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assessments.agreement_csv import LEVELS, AgreementInputError, compute_from_csv
+from assessments.agreement.csvfile import LEVELS, AgreementInputError, compute_from_csv
 
 
 class Command(BaseCommand):

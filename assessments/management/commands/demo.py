@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from assessments.demo import ensure_demo_project
+
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed on purpose; DEBUG-only accounts
 DEMO_USERS = [
     ("admin", {"is_staff": True, "is_superuser": True}),
@@ -26,8 +28,6 @@ class Command(BaseCommand):
                 "manage.py demo only runs with DEBUG=1 (demo passwords)."
             )
         users = {name: self._user(name, flags) for name, flags in DEMO_USERS}
-        from assessments.demo import ensure_demo_project
-
         project = ensure_demo_project(users)
         self.stdout.write(
             f"Demo project '{project.slug}' ready. Accounts "

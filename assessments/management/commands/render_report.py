@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
 from assessments.models import Assessment, InstrumentVersion, Membership, Project
-from assessments.reports import ReportRequest, render_report
+from assessments.renderers.reports import render_report
+from assessments.selectors.reports import ReportRequest
 
 
 class Command(BaseCommand):

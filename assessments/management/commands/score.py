@@ -15,7 +15,6 @@ from assessments.instruments.spreadsheet import (
     template_header,
 )
 from assessments.models import InstrumentVersion
-from assessments.services.catalogue import definition_of
 
 
 class Command(BaseCommand):
@@ -43,7 +42,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         version = self._version(options["instrument"], options["allow_draft"])
-        definition = definition_of(version)
+        definition = version.as_definition()
         if options["template"]:
             self.stdout.write(",".join(template_header(definition)))
             return

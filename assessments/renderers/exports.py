@@ -4,11 +4,9 @@ Wide (a row per study x reviewer, a column per item), long (a row per answer,
 with evidence) and JSON (with the instrument version's metadata and a codebook),
 as CSV or XLSX, ready for R, Stata or a supplement.
 
-Same permissions and blinding as the pages: rows come only from
-`access.visible_assessments`, so nobody exports a co-reviewer's answers before
-every assigned reviewer has submitted. Text a spreadsheet would run as a
+The rows are what selectors/exports.py read for the user (blinding applied);
+services/exports.py records every export. Text a spreadsheet would run as a
 formula is neutralised (OWASP CSV injection guidance); numbers stay numbers.
-Every export is written to the audit log.
 """
 
 from __future__ import annotations
@@ -20,18 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from . import access
-from .instruments import Condition, Definition, Item
-from .models import Answer, Assessment, InstrumentVersion, Project, ProjectInstrument
-from .services.catalogue import definition_of
-from .services.workflow import _audit
+from ..instruments import Condition, Definition, Item, cached_na_codes
+from ..models import Assessment, Project
+from ..selectors.exports import ExportData, ExportError, entry_codes
 
 FORMS = ("wide", "long", "json")
 FORMATS = ("csv", "xlsx")
@@ -49,14 +44,8 @@ WIDE_HEAD = STUDY_HEAD + WHO_HEAD
 ANSWER_HEAD = ["item", "item_label", "choices", "points", "na", "evidence", "page"]
 LONG_HEAD = ["study_uuid", "title", "reviewer", "kind", *ANSWER_HEAD]
 LONG_HEAD += ["comment", "updated_at"]
-ANSWER_FIELDS = ["assessment_id", "item_code", "choices", "points", "na", "evidence"]
-ANSWER_FIELDS += ["page", "comment", "updated_at"]
 
 Cell = str | int | float | bool | None
-
-
-class ExportError(ValueError):
-    """A parameter no export can be made from (the view answers 400)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +53,7 @@ class ExportFile:
     filename: str
     content_type: str
     content: bytes
+    rows: int = 0  # for the audit log
 
 
 @dataclass(frozen=True)
@@ -73,134 +63,61 @@ class Sheet:
     rows: list[list[Cell]]
 
 
-@dataclass(frozen=True)
-class _Data:
-    """What the user may see, read with a constant number of queries."""
-
-    project: Project
-    version: InstrumentVersion
-    definition: Definition
-    assessments: list[Assessment]
-    answers: dict[int, dict[str, dict[str, Any]]]
-
-    @cached_property
-    def order(self) -> dict[str, int]:
-        return {code: n for n, code in enumerate(_codes(self.definition))}
-
-    @cached_property
-    def by_points(self) -> set[str]:
-        """Items whose wide cell is their points rather than the chosen codes."""
-        if self.definition.kind != "points":
-            return set()
-        return {item.code for item in self.definition.items}
-
-
 # --- public API -----------------------------------------------------------------------
 
 
 def export(
-    user: Any,
-    project: Project,
-    version: InstrumentVersion,
-    form: str,
-    fmt: str = "csv",
-    *,
-    european: bool = False,
+    data: ExportData, form: str, fmt: str = "csv", *, european: bool = False
 ) -> ExportFile:
     """Dispatch on the form: wide, long or json."""
     if form == "json":
-        return export_json(user, project, version)
+        return export_json(data)
     if form == "wide":
-        return export_wide(user, project, version, fmt, european=european)
+        return export_wide(data, fmt, european=european)
     if form == "long":
-        return export_long(user, project, version, fmt, european=european)
+        return export_long(data, fmt, european=european)
     raise ExportError(f"Unknown form {form!r}; choose one of {', '.join(FORMS)}.")
 
 
-def export_wide(
-    user: Any,
-    project: Project,
-    version: InstrumentVersion,
-    fmt: str,
-    *,
-    european: bool = False,
-) -> ExportFile:
+def export_wide(data: ExportData, fmt: str, *, european: bool = False) -> ExportFile:
     """A row per study x reviewer (and consensus), a column per condition and item."""
-    _check_format(fmt)
-    data = _read(user, project, version)
-    sheet = _wide_sheet(data)
-    return _finish(user, data, sheet, "wide", fmt, european)
+    check_format(fmt)
+    return _finish(data, _wide_sheet(data), "wide", fmt, european)
 
 
-def export_long(
-    user: Any,
-    project: Project,
-    version: InstrumentVersion,
-    fmt: str,
-    *,
-    european: bool = False,
-) -> ExportFile:
+def export_long(data: ExportData, fmt: str, *, european: bool = False) -> ExportFile:
     """A row per answer, with evidence, page and comment."""
-    _check_format(fmt)
-    data = _read(user, project, version)
-    sheet = _long_sheet(data)
-    return _finish(user, data, sheet, "long", fmt, european)
+    check_format(fmt)
+    return _finish(data, _long_sheet(data), "long", fmt, european)
 
 
-def export_json(user: Any, project: Project, version: InstrumentVersion) -> ExportFile:
+def export_json(data: ExportData) -> ExportFile:
     """Instrument metadata, project settings, codebook and every visible assessment."""
-    data = _read(user, project, version)
     doc = {
         "format": "rqs-platform-export/1",
         "exported_at": _when(timezone.now()),
         "instrument": _instrument_meta(data),
-        "project": _project_meta(project),
+        "project": _project_meta(data.project),
         "codebook": _codebook(data.definition),
         "assessments": [_assessment_doc(data, a) for a in data.assessments],
     }
     text = json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default)
-    _record(user, data, "json", "json", len(data.assessments), european=False)
     return ExportFile(
-        _filename(data, "json", "json"), CONTENT_TYPES["json"], text.encode()
+        _filename(data, "json", "json"),
+        CONTENT_TYPES["json"],
+        text.encode(),
+        len(data.assessments),
     )
 
 
 # --- reading --------------------------------------------------------------------------
 
 
-def _check_format(fmt: str) -> None:
+def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ExportError(
             f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}."
         )
-
-
-def _read(user: Any, project: Project, version: InstrumentVersion) -> _Data:
-    """Visible assessments of live studies and their answers: three queries."""
-    if not ProjectInstrument.objects.filter(project=project, version=version).exists():
-        raise ExportError(f"{version.key} is not an instrument of this project.")
-    visible = access.visible_assessments(user, project).filter(
-        version=version, study__excluded=False
-    )
-    assessments = list(
-        visible.select_related("study", "reviewer").order_by(
-            "study__title", "study_id", "-kind", "reviewer__username"
-        )
-    )
-    answers: dict[int, dict[str, dict[str, Any]]] = {a.pk: {} for a in assessments}
-    # A subquery, not a list of ids: the SQL stays one statement at any size.
-    rows = Answer.objects.filter(assessment__in=visible.values("pk")).values(
-        *ANSWER_FIELDS
-    )
-    for row in rows:
-        # An assessment that became visible between the two reads is left out.
-        if row["assessment_id"] in answers:
-            answers[row["assessment_id"]][row["item_code"]] = row
-    return _Data(project, version, definition_of(version), assessments, answers)
-
-
-def _codes(definition: Definition) -> list[str]:
-    return [c.code for c in definition.conditions] + [i.code for i in definition.items]
 
 
 def _labels(definition: Definition) -> dict[str, str]:
@@ -213,20 +130,11 @@ def _judgement_keys(definition: Definition) -> list[str]:
     return [f"overall_{aspect}" for aspect in aspects]
 
 
-def _na_codes(assessment: Assessment) -> set[str]:
-    """Items and conditions the engine found not applicable."""
-    result = assessment.result or {}
-    conditions = result.get("conditions", {})
-    return set(result.get("na", [])) | {
-        code for code, r in conditions.items() if r.get("state") == "na"
-    }
-
-
 # --- wide -----------------------------------------------------------------------------
 
 
-def _wide_sheet(data: _Data) -> Sheet:
-    codes = _codes(data.definition)
+def _wide_sheet(data: ExportData) -> Sheet:
+    codes = entry_codes(data.definition)
     is_judgement = data.definition.kind == "judgement"
     tail = (
         _judgement_keys(data.definition)
@@ -268,8 +176,8 @@ def _study_cells(a: Assessment) -> list[Cell]:
     ]
 
 
-def _item_cells(data: _Data, a: Assessment, codes: list[str]) -> list[Cell]:
-    answers, na = data.answers[a.pk], _na_codes(a)
+def _item_cells(data: ExportData, a: Assessment, codes: list[str]) -> list[Cell]:
+    answers, na = data.answers[a.pk], set(cached_na_codes(a.result or {}))
     return [
         _item_cell(answers.get(code), code in na, code in data.by_points)
         for code in codes
@@ -302,7 +210,7 @@ def _judgements(a: Assessment, keys: list[str]) -> list[Cell]:
 # --- long -----------------------------------------------------------------------------
 
 
-def _long_sheet(data: _Data) -> Sheet:
+def _long_sheet(data: ExportData) -> Sheet:
     labels = _labels(data.definition)
     rows: list[list[Cell]] = []
     for a in data.assessments:
@@ -312,7 +220,9 @@ def _long_sheet(data: _Data) -> Sheet:
     return Sheet("long", LONG_HEAD, rows)
 
 
-def _ordered(data: _Data, answers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _ordered(
+    data: ExportData, answers: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Answers in the instrument's order; codes it no longer has at the end."""
     order = data.order
     return sorted(
@@ -339,7 +249,7 @@ def _answer_cells(row: dict[str, Any], labels: dict[str, str]) -> list[Cell]:
 # --- JSON -----------------------------------------------------------------------------
 
 
-def _instrument_meta(data: _Data) -> dict[str, Any]:
+def _instrument_meta(data: ExportData) -> dict[str, Any]:
     version, definition = data.version, data.definition
     return {
         "key": version.key,
@@ -392,7 +302,7 @@ def _opts(entry: Condition | Item) -> list[dict[str, Any]]:
     ]
 
 
-def _assessment_doc(data: _Data, a: Assessment) -> dict[str, Any]:
+def _assessment_doc(data: ExportData, a: Assessment) -> dict[str, Any]:
     result = a.result or {}
     cells = dict(zip(WIDE_HEAD, _study_cells(a), strict=True))
     study = {k: cells[k] for k in ("title", "doi", "pmid", "year", "modality")}
@@ -491,7 +401,7 @@ def _xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     return out.getvalue()
 
 
-def _about_sheet(data: _Data) -> Sheet:
+def _about_sheet(data: ExportData) -> Sheet:
     meta = {**_instrument_meta(data), **_project_meta(data.project)}
     rows: list[list[Cell]] = [[key, _plain(value)] for key, value in meta.items()]
     rows.append(["exported_at", _when(timezone.now())])
@@ -507,29 +417,17 @@ def _plain(value: Any) -> Cell:
 
 
 def _finish(
-    user: Any, data: _Data, sheet: Sheet, form: str, fmt: str, european: bool
+    data: ExportData, sheet: Sheet, form: str, fmt: str, european: bool
 ) -> ExportFile:
     if fmt == "xlsx":
         content = _xlsx_bytes([sheet, _about_sheet(data)])
     else:
         content = _csv_bytes(sheet, european)
-    _record(user, data, form, fmt, len(sheet.rows), european=european and fmt == "csv")
-    return ExportFile(_filename(data, form, fmt), CONTENT_TYPES[fmt], content)
+    return ExportFile(
+        _filename(data, form, fmt), CONTENT_TYPES[fmt], content, len(sheet.rows)
+    )
 
 
-def _filename(data: _Data, form: str, ext: str) -> str:
+def _filename(data: ExportData, form: str, ext: str) -> str:
     stamp = timezone.now().strftime("%Y%m%d")
     return f"{data.project.slug}-{data.version.key}-{form}-{stamp}.{ext}"
-
-
-def _record(
-    user: Any, data: _Data, form: str, fmt: str, rows: int, *, european: bool
-) -> None:
-    detail = {
-        "form": form,
-        "format": fmt,
-        "instrument": data.version.key,
-        "rows": rows,
-        "european": european,
-    }
-    _audit(data.project.pk, user, "export", f"{data.version.key} {form} {fmt}", detail)

@@ -7,8 +7,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from . import charts
-from .dashboard import STATE_LABELS, STATES
+from .. import charts
+from ..selectors.dashboard import STATE_LABELS, STATES
 
 
 def _chart_dict(chart: charts.Chart) -> dict[str, Any]:

@@ -18,13 +18,22 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from assessments import agreement as ag
+from .coefficients import (
+    cohen_kappa,
+    fleiss_kappa,
+    gwet_ac1,
+    krippendorff_alpha,
+    percent_agreement,
+)
+from .numeric import icc
+from .ratings import Coefficient, Level, Weights
+from .reporting import COEFFICIENT_LABELS
 
 LEVELS = ("nominal", "ordinal", "interval")
 _REQUIRED = ("subject", "rater", "value")
 _KNOWN = (*_REQUIRED, "item")
 _MISSING = {"", "na"}
-_KAPPA_WEIGHTS: dict[str, ag.Weights] = {
+_KAPPA_WEIGHTS: dict[str, Weights] = {
     "nominal": None,
     "ordinal": "linear",
     "interval": "quadratic",
@@ -50,7 +59,7 @@ class _Rating:
 
 @dataclass(frozen=True)
 class _Options:
-    level: ag.Level
+    level: Level
     order: list[str] | None
     decimal_comma: bool
 
@@ -76,12 +85,12 @@ def compute_from_csv(
 # --- options ------------------------------------------------------------------
 
 
-def _check_level(level: str) -> ag.Level:
+def _check_level(level: str) -> Level:
     if level not in LEVELS:
         raise AgreementInputError(
             f"unknown level {level!r}; use nominal, ordinal or interval"
         )
-    return cast(ag.Level, level)
+    return cast(Level, level)
 
 
 def _check_order(level: str, order: Sequence[str] | None) -> list[str] | None:
@@ -235,7 +244,7 @@ def _summary(ratings: Sequence[_Rating], options: _Options) -> dict[str, Any]:
     matrix = _matrix(ratings, subjects, raters)
     level, order = options.level, options.order
     notes: list[str] = []
-    percent = ag.percent_agreement(matrix)
+    percent = percent_agreement(matrix)
     if percent is None:
         notes.append("percent agreement: no subject has two or more ratings")
     return {
@@ -243,11 +252,11 @@ def _summary(ratings: Sequence[_Rating], options: _Options) -> dict[str, Any]:
         "raters": len(raters),
         "percent_agreement": percent,
         "cohen_kappa": _kept("Cohen's kappa", _cohen(matrix, level, order), notes),
-        "fleiss_kappa": _kept("Fleiss' kappa", ag.fleiss_kappa(matrix), notes),
+        "fleiss_kappa": _kept("Fleiss' kappa", fleiss_kappa(matrix), notes),
         "krippendorff_alpha": _kept(
-            "Krippendorff's alpha", ag.krippendorff_alpha(matrix, level, order), notes
+            "Krippendorff's alpha", krippendorff_alpha(matrix, level, order), notes
         ),
-        "gwet_ac1": _kept("Gwet's AC1", ag.gwet_ac1(matrix, order), notes),
+        "gwet_ac1": _kept("Gwet's AC1", gwet_ac1(matrix, order), notes),
         "icc": _icc(matrix, notes) if level == "interval" else None,
         "notes": notes,
     }
@@ -265,31 +274,31 @@ def _matrix(
 
 
 def _cohen(
-    matrix: list[list[Value]], level: ag.Level, order: list[str] | None
-) -> ag.Coefficient:
+    matrix: list[list[Value]], level: Level, order: list[str] | None
+) -> Coefficient:
     weights = _KAPPA_WEIGHTS[level]
     if level != "interval":
-        return ag.cohen_kappa(matrix, weights, categories=order)
+        return cohen_kappa(matrix, weights, categories=order)
     # Interval data: quadratic weights on the score differences themselves.
     values = sorted({v for row in matrix for v in row if isinstance(v, float)})
-    return ag.cohen_kappa(matrix, weights, categories=values, scores=values)
+    return cohen_kappa(matrix, weights, categories=values, scores=values)
 
 
-def _kept(label: str, coefficient: ag.Coefficient, notes: list[str]) -> float | None:
+def _kept(label: str, coefficient: Coefficient, notes: list[str]) -> float | None:
     if coefficient.note:
         notes.append(f"{label}: {coefficient.note}")
     return coefficient.value
 
 
 def _icc(matrix: list[list[Value]], notes: list[str]) -> dict[str, Any] | None:
-    results = ag.icc(matrix)
+    results = icc(matrix)
     if all(c.value is None for c in results.values()):
         notes.append(f"ICC: {results['ICC1'].note}")
         return None
     out: dict[str, Any] = {}
     for key, coefficient in results.items():
         if coefficient.note:
-            notes.append(f"{ag.COEFFICIENT_LABELS[key]}: {coefficient.note}")
+            notes.append(f"{COEFFICIENT_LABELS[key]}: {coefficient.note}")
         ci95 = list(coefficient.ci95) if coefficient.ci95 else None
         out[key] = {"value": coefficient.value, "ci95": ci95}
     return out

@@ -7,9 +7,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from . import access
-from .models import Answer, Assessment, InstrumentVersion, Project, Study
-from .services.catalogue import definition_of
+from .. import access
+from ..models import Answer, Assessment, InstrumentVersion, Project, Study
 
 STATUS_ORDER = ["assigned", "in_progress", "submitted", "reopened"]
 
@@ -20,6 +19,19 @@ def project_versions(project: Project) -> list[InstrumentVersion]:
             "projectinstrument__position"
         )
     )
+
+
+def project_version(project: Project, ref: str | None) -> InstrumentVersion | None:
+    """One of the project's instrument versions by its key (`rqs-1.0`).
+
+    A database id is still accepted for links and forms made before keys were
+    used in addresses.
+    """
+    ref = (ref or "").strip()
+    for version in project_versions(project):
+        if ref in (version.key, str(version.pk)):
+            return version
+    return None
 
 
 def project_progress(project: Project) -> dict[int, dict[str, int]]:
@@ -92,7 +104,7 @@ def with_question_counts(rows: Any) -> list[Assessment]:
     sizes: dict[int, int] = {}
     for row in rows:
         if row.version_id not in sizes:
-            definition = definition_of(row.version)
+            definition = row.version.as_definition()
             sizes[row.version_id] = len(definition.items) + len(definition.conditions)
         row.n_questions = sizes[row.version_id]  # type: ignore[attr-defined]
         row.n_answered = answered.get(row.pk, 0)  # type: ignore[attr-defined]

@@ -19,13 +19,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import access
-from . import agreement as ag
-from .instruments import Definition, Item
-from .instruments.definition import NA
-from .instruments.result import ANSWERED, evaluate
-from .models import Answer, Assessment, InstrumentVersion, Project
-from .services.catalogue import definition_of
+from .. import access
+from .. import agreement as ag
+from ..instruments import Definition, Item
+from ..instruments.definition import NA
+from ..instruments.result import ANSWERED, evaluate
+from ..models import Answer, Assessment, InstrumentVersion, Project
 
 Value = Hashable | None
 Matrix = list[list[Value]]
@@ -202,7 +201,7 @@ def rating_data(
         {s: {r.reviewer_id for r in rs} for s, rs in studies.items()}
     )
     raters, column = _columns(design, studies)
-    definition = definition_of(version)
+    definition = version.as_definition()
     wanted = {r.assessment_id for rs in studies.values() for r in rs}
     answers = _independent_answers(project, version, wanted)
     items, totals, percents = _matrices(
@@ -428,7 +427,7 @@ def project_agreement(
     With a user, the figures that user may see: without the studies they still
     review, and without per-reviewer figures unless they lead the project.
     """
-    definition = definition_of(version)
+    definition = version.as_definition()
     ratings = _ratings(project, version, user)
     per_reviewer = user is None or access.sees_per_reviewer_figures(user, project)
     data = rating_data(project, version, ratings)

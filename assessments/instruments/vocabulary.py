@@ -1,0 +1,42 @@
+"""The fixed words of the definition format, shared by every module below.
+
+Kinds, item types, the standard option sets, the `na` code, exact numbers, and
+the one error that reading, validating and parsing a definition all raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+KINDS = ("points", "weighted", "checklist", "judgement")
+NA = "na"
+
+STANDARD_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "yesno": (("yes", "Yes"), ("no", "No")),
+    "ynna": (("yes", "Yes"), ("no", "No"), (NA, "Not applicable")),
+    "signalling": (("yes", "Yes"), ("no", "No"), ("unclear", "Unclear")),
+    "judgement": (("low", "Low"), ("high", "High"), ("unclear", "Unclear")),
+}
+ITEM_TYPES: Mapping[str, frozenset[str]] = {
+    "points": frozenset({"single", "multi", "yesno", "ynna"}),
+    "weighted": frozenset({"yesno"}),
+    "checklist": frozenset({"ynna", "yesno"}),
+    "judgement": frozenset({"signalling", "judgement"}),
+}
+
+
+class DefinitionError(ValueError):
+    """A definition document failed validation; `problems` lists every reason."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def to_decimal(value: Any) -> Decimal:
+    """Exact Decimal from YAML/JSON numbers or numeric strings (floats via repr)."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
+    return Decimal(str(value))

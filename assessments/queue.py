@@ -1,0 +1,59 @@
+"""The one place that sends work to the Celery workers, by the tasks' names.
+
+tasks.py defines its tasks under these names; services call the functions
+below and never touch Celery themselves. A broker outage never fails the work
+that asked: a dashboard refresh is left to the periodic sweep, and a report
+request is told the queue did not answer so it can be marked failed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+PING = "assessments.tasks.ping_task"
+SWEEP = "assessments.tasks.sweep_task"
+REFRESH_DASHBOARD = "assessments.tasks.refresh_dashboard_task"
+RENDER_REPORT = "assessments.tasks.render_report_task"
+
+# A short delay coalesces a burst of changes into one dashboard computation.
+REFRESH_DELAY = 3
+
+
+class QueueUnavailable(Exception):
+    """The broker did not take the job."""
+
+
+def refresh_dashboard_on_commit(project_id: int) -> None:
+    """After the current transaction commits, ask for the project's dashboards."""
+    transaction.on_commit(lambda: refresh_dashboard(project_id))
+
+
+def refresh_dashboard(project_id: int) -> bool:
+    """Ask a worker to recompute stale dashboards; False when the broker is down."""
+    task = current_app.tasks.get(REFRESH_DASHBOARD)
+    if task is None:
+        return False
+    try:
+        task.apply_async(args=(project_id,), countdown=REFRESH_DELAY)
+    except Exception:
+        logger.warning(
+            "Broker unavailable: dashboard refresh of project %s left to the sweep",
+            project_id,
+        )
+        return False
+    return True
+
+
+def render_report(report_id: int) -> str:
+    """Queue a report for rendering and return the task id."""
+    try:
+        result = current_app.tasks[RENDER_REPORT].apply_async(args=(report_id,))
+    except Exception as exc:
+        logger.warning("Broker unavailable for report %s: %s", report_id, exc)
+        raise QueueUnavailable(str(exc)) from exc
+    return result.id or ""

@@ -1,0 +1,1 @@
+"""Renderers: what selectors give, as PDF pages, SVG figures and export files."""

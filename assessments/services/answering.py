@@ -1,0 +1,294 @@
+"""Answering an assessment: autosave, submit, reopen, and the cached score.
+
+Saving an answer never needs the broker: it locks the assessment row, refuses
+a save based on an older answer than the one stored, writes the answer (the
+history keeps who, when, old and new), re-scores with the engine and stores
+the cached result, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import access
+from ..instruments import Definition, Result, choice_problems, score
+from ..models import (
+    Answer,
+    Assessment,
+    AuditEvent,
+)
+from .changes import bump_data_revision
+
+MAX_EVIDENCE = 20_000
+MAX_COMMENT = 10_000
+MAX_PAGE = 20
+
+
+class StaleSave(Exception):
+    """The answer changed since the page loaded it; the newer one is kept."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(
+            f"Item {answer.item_code} was changed elsewhere (another tab or device) "
+            "after this page loaded it. Your change was not saved; the newer answer "
+            "is shown. Re-enter your change if it is still needed."
+        )
+        self.answer = answer
+
+
+class LockedAssessment(Exception):
+    """A submitted assessment takes no changes until a lead reopens it."""
+
+
+# --- scoring ---------------------------------------------------------------------
+
+
+def answers_of(assessment: Assessment) -> dict[str, list[str]]:
+    rows = Answer.objects.filter(assessment=assessment, choices__isnull=False)
+    return {a.item_code: list(a.choices or []) for a in rows}
+
+
+def score_assessment(assessment: Assessment, answers: dict[str, list[str]]) -> Result:
+    floor = assessment.study.project.floor_percent
+    return score(assessment.version.as_definition(), answers, floor_percent=floor)
+
+
+def _four(value: Decimal | None) -> Decimal | None:
+    # METRICS scores are exact ratios with many digits; four decimals are kept.
+    return None if value is None else round(value, 4)
+
+
+def cached_result_fields(result: Result) -> dict[str, Any]:
+    """The engine's result as the Assessment row caches it."""
+    return {
+        "total": _four(result.total),
+        "maximum": _four(result.maximum),
+        "percent": _four(result.percent),
+        "band": result.band or "",
+        "complete": result.complete,
+        "result": result.as_dict(),
+    }
+
+
+def store_result(assessment: Assessment, result: Result) -> None:
+    for name, value in cached_result_fields(result).items():
+        setattr(assessment, name, value)
+
+
+def refresh_item_cache(
+    assessment: Assessment, result: Result, rows: list[Answer] | None = None
+) -> None:
+    """Per-answer points/adherence/N/A, kept in SQL for per-item aggregates."""
+    changed = []
+    if rows is None:
+        rows = list(Answer.objects.filter(assessment=assessment))
+    for answer in rows:
+        item = result.items.get(answer.item_code)
+        points = item.points if item else None
+        adheres = item.adheres if item else None
+        na = bool(item and answer.item_code in result.na)
+        if (answer.points, answer.adheres, answer.na) != (points, adheres, na):
+            answer.points, answer.adheres, answer.na = points, adheres, na
+            changed.append(answer)
+    if changed:
+        Answer.objects.bulk_update(changed, ["points", "adheres", "na"])
+
+
+# --- answering -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    item_code: str
+    choices: list[str] | None
+    evidence: str = ""
+    page: str = ""
+    comment: str = ""
+
+
+def validate_answer_input(definition: Definition, data: AnswerInput) -> None:
+    """Reject what no form of this instrument could send (4xx, nothing saved).
+
+    An answer the instrument's rules refuse only at submit (RQS 'resampling'
+    without its statistic) is saved: the form then says what is missing.
+    """
+    refused = [
+        p.message
+        for p in choice_problems(definition, data.item_code, data.choices)
+        if not p.incomplete
+    ]
+    if refused:
+        raise ValidationError(" ".join(refused))
+    _check_lengths(data)
+
+
+def _check_lengths(data: AnswerInput) -> None:
+    limits = (("evidence", MAX_EVIDENCE), ("comment", MAX_COMMENT), ("page", MAX_PAGE))
+    for name, limit in limits:
+        if len(getattr(data, name)) > limit:
+            raise ValidationError(
+                f"The {name} of item {data.item_code} is longer than {limit} "
+                "characters."
+            )
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    assessment: Assessment
+    answer: Answer
+    result: Result
+
+
+@transaction.atomic
+def save_answer(
+    *, assessment: Assessment, user: Any, data: AnswerInput, seen_revision: int
+) -> SaveOutcome:
+    """Autosave one item's answer, evidence, page and comment."""
+    locked = (
+        # Lock the assessment row only: joined rows (the project) are shared by
+        # every reviewer of the project and must not serialise their saves.
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("study__project", "version")
+        .get(pk=assessment.pk)
+    )
+    if locked.is_locked:
+        raise LockedAssessment(
+            "This assessment is submitted; ask the lead to reopen it."
+        )
+    validate_answer_input(locked.version.as_definition(), data)
+    rows = list(Answer.objects.filter(assessment=locked))
+    answer = next((a for a in rows if a.item_code == data.item_code), None)
+    if answer is not None and answer.revision != seen_revision:
+        raise StaleSave(answer)
+    if answer is None:
+        answer = Answer(assessment=locked, item_code=data.item_code)
+        rows.append(answer)
+    locked.revision += 1
+    answer.choices = data.choices
+    answer.evidence, answer.page, answer.comment = (
+        data.evidence,
+        data.page,
+        data.comment,
+    )
+    answer.revision = locked.revision
+    answer.updated_by = user
+    result = score_assessment(locked, _answers(rows))
+    _set_item_cache(answer, result)
+    answer.save()
+    store_result(locked, result)
+    first_change = locked.status == Assessment.Status.ASSIGNED
+    if first_change:
+        locked.status = Assessment.Status.IN_PROGRESS
+        locked.started_at = timezone.now()
+    else:
+        # Status history is kept; the cached score of each keystroke is not.
+        locked.skip_history_when_saving = True  # type: ignore[attr-defined]
+    locked.save()
+    refresh_item_cache(locked, result, [a for a in rows if a is not answer])
+    if first_change:
+        bump_data_revision(locked.study.project_id)
+    return SaveOutcome(locked, answer, result)
+
+
+def _answers(rows: list[Answer]) -> dict[str, list[str]]:
+    return {a.item_code: list(a.choices) for a in rows if a.choices is not None}
+
+
+def _set_item_cache(answer: Answer, result: Result) -> None:
+    item = result.items.get(answer.item_code)
+    answer.points = item.points if item else None
+    answer.adheres = item.adheres if item else None
+    answer.na = bool(item and answer.item_code in result.na)
+
+
+@transaction.atomic
+def submit_assessment(*, assessment: Assessment, user: Any) -> Result:
+    """Check completeness and the instrument's rules, then lock the assessment."""
+    locked = (
+        Assessment.objects.select_for_update()
+        .select_related("study__project", "version")
+        .get(pk=assessment.pk)
+    )
+    if locked.is_locked:
+        raise LockedAssessment("This assessment is already submitted.")
+    result = score_assessment(locked, answers_of(locked))
+    if not result.complete:
+        raise ValidationError(_incomplete_messages(locked, result))
+    store_result(locked, result)
+    now = timezone.now()
+    locked.status = Assessment.Status.SUBMITTED
+    locked.submitted_at = now
+    if locked.first_submitted_at is None:
+        _keep_independent(locked, now)
+    elif not locked.is_consensus and locked.unblinded_at is not None:
+        # Resubmitted after the others' work became visible to this reviewer.
+        locked.revised_after_unblinding = True
+    locked._change_reason = "submitted"  # type: ignore[attr-defined]
+    locked.save()
+    refresh_item_cache(locked, result)
+    if locked.first_submitted_at == now:
+        Answer.objects.filter(assessment=locked).update(
+            independent_choices=F("choices"), independent_points=F("points")
+        )
+        if not locked.is_consensus:
+            access.newly_unblinded(locked.study).update(unblinded_at=now)
+    bump_data_revision(locked.study.project_id)
+    return result
+
+
+def _keep_independent(assessment: Assessment, now: Any) -> None:
+    assessment.first_submitted_at = now
+    assessment.independent_total = assessment.total
+    assessment.independent_percent = assessment.percent
+    assessment.independent_band = assessment.band
+
+
+def _incomplete_messages(assessment: Assessment, result: Result) -> list[str]:
+    definition = assessment.version.as_definition()
+    labels = {i.code: i.label for i in definition.items}
+    labels.update({c.code: c.label for c in definition.conditions})
+    messages = [
+        f"Item {code} ({labels.get(code, '')}) is not answered."
+        for code in result.missing
+    ]
+    messages += [p.message for p in result.problems]
+    return messages
+
+
+@transaction.atomic
+def reopen_assessment(*, assessment: Assessment, user: Any, reason: str) -> Assessment:
+    """A lead reopens a submitted assessment (resubmitting it after unblinding
+    marks it revised)."""
+    if not reason.strip():
+        raise ValidationError("Give a reason for reopening.")
+    locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if locked.status != Assessment.Status.SUBMITTED:
+        raise ValidationError("Only a submitted assessment can be reopened.")
+    if not locked.is_consensus:
+        # Assessments made outside the form (score import) get their moment
+        # of unblinding recorded here at the latest.
+        access.newly_unblinded(locked.study).update(unblinded_at=timezone.now())
+        locked.refresh_from_db(fields=["unblinded_at"])
+        locked.revised_after_unblinding |= locked.unblinded_at is not None
+    locked.status = Assessment.Status.REOPENED
+    locked.reopen_reason = reason.strip()
+    locked._change_reason = f"reopened: {reason.strip()}"  # type: ignore[attr-defined]
+    locked.save()
+    if not locked.is_consensus:
+        Assessment.objects.filter(
+            study_id=locked.study_id,
+            version_id=locked.version_id,
+            kind=Assessment.Kind.CONSENSUS,
+        ).update(stale=True)
+    AuditEvent.objects.record(
+        locked.study.project_id, user, "reopen", str(locked), {"reason": reason}
+    )
+    bump_data_revision(locked.study.project_id)
+    return locked

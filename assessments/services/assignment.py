@@ -1,0 +1,290 @@
+"""Who reviews what: assignment by hand and balanced, reassignment, exclusion,
+conflicts of interest, and the independence of the raters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
+
+from .. import access
+from ..models import (
+    Answer,
+    Assessment,
+    AuditEvent,
+    ConflictOfInterest,
+    InstrumentVersion,
+    Membership,
+    Project,
+    Study,
+)
+from .answering import score_assessment, store_result
+from .changes import bump_data_revision
+
+REVIEWING_ROLES = (Membership.Role.LEAD, Membership.Role.REVIEWER)
+
+
+def _reviewer_ids(
+    project: Project, roles: Sequence[str] = REVIEWING_ROLES
+) -> list[int]:
+    return list(
+        Membership.objects.filter(project=project, role__in=roles)
+        .order_by("user__username")
+        .values_list("user_id", flat=True)
+    )
+
+
+def check_consensus_not_started(study: Study, version: InstrumentVersion) -> None:
+    """A new reviewer after the consensus would see, or change, a settled result."""
+    found = Assessment.objects.filter(
+        study=study, version=version, kind=Assessment.Kind.CONSENSUS
+    ).first()
+    if found is None:
+        return
+    name = version.as_definition().short_name or version.key
+    if found.status == Assessment.Status.SUBMITTED:
+        raise ValidationError(
+            f"The {name} consensus on this study is final. To add a reviewer, "
+            "reopen the consensus and discard it first."
+        )
+    raise ValidationError(
+        f"The {name} consensus on this study has started. To add a reviewer, "
+        "discard the consensus first (the reviewers' answers are kept)."
+    )
+
+
+@transaction.atomic
+def assign_reviewer(
+    *,
+    study: Study,
+    version: InstrumentVersion,
+    reviewer: Any,
+    user: Any,
+    reason: str = "",
+) -> Assessment:
+    """Assign one reviewer by hand, honouring conflicts and independence.
+
+    Someone who may already have seen other people's answers on the study is
+    assigned only with a stated reason; their ratings are then left out of
+    agreement as not independent.
+    """
+    project = study.project
+    if reviewer.pk not in _reviewer_ids(project):
+        raise ValidationError(f"{reviewer} is not a reviewer of this project.")
+    if ConflictOfInterest.objects.filter(study=study, user=reviewer).exists():
+        raise ValidationError(
+            f"{reviewer} declared a conflict of interest on this study."
+        )
+    if study.excluded:
+        raise ValidationError("This study is excluded.")
+    check_consensus_not_started(study, version)
+    seen = access.could_see_others(reviewer, study)
+    if seen and not reason.strip():
+        raise ValidationError(
+            f"{reviewer} may already have seen other reviewers' answers on this "
+            "study. Give a reason to assign them anyway; their ratings will be "
+            "marked as not independent and left out of agreement figures."
+        )
+    assessment, created = Assessment.objects.get_or_create(
+        study=study,
+        version=version,
+        reviewer=reviewer,
+        kind=Assessment.Kind.REVIEWER,
+        defaults={"not_independent_reason": reason.strip() if seen else ""},
+    )
+    if not created:
+        raise ValidationError(f"{reviewer} is already assigned to this study.")
+    if seen:
+        AuditEvent.objects.record(
+            project.pk,
+            user,
+            "assign-not-independent",
+            str(study),
+            {"reviewer": str(reviewer), "version": version.key, "reason": reason},
+        )
+    bump_data_revision(project.pk)
+    return assessment
+
+
+@transaction.atomic
+def auto_assign(
+    *, project: Project, version: InstrumentVersion, per_study: int | None, user: Any
+) -> int:
+    """Balanced assignment: N reviewers per study, least-loaded first, no repeats."""
+    per_study = per_study or project.reviewers_per_study
+    # Leads review only when assigned by hand.
+    reviewers = _reviewer_ids(project, [Membership.Role.REVIEWER])
+    if len(reviewers) < per_study:
+        raise ValidationError(
+            f"{per_study} reviewers per study need at least {per_study} reviewers; "
+            f"the project has {len(reviewers)}."
+        )
+    existing = Assessment.objects.filter(
+        study__project=project, version=version, kind=Assessment.Kind.REVIEWER
+    )
+    load = dict.fromkeys(reviewers, 0)
+    for row in existing.values("reviewer_id").annotate(n=Count("id")):
+        if row["reviewer_id"] in load:
+            load[row["reviewer_id"]] = row["n"]
+    taken: dict[int, set[int]] = {}
+    for study_id, reviewer_id in existing.values_list("study_id", "reviewer_id"):
+        taken.setdefault(study_id, set()).add(reviewer_id)
+    for study_id, user_id in ConflictOfInterest.objects.filter(
+        study__project=project
+    ).values_list("study_id", "user_id"):
+        taken.setdefault(study_id, set()).add(user_id)
+    _keep_independent_raters(project, reviewers, taken)
+    new = _balanced(project, version, per_study, load, taken, existing)
+    Assessment.objects.bulk_create(new, batch_size=1000)
+    if new:
+        AuditEvent.objects.record(
+            project.pk, user, "auto-assign", version.key, {"assessments": len(new)}
+        )
+        bump_data_revision(project.pk)
+    return len(new)
+
+
+def _keep_independent_raters(
+    project: Project, reviewers: list[int], taken: dict[int, set[int]]
+) -> None:
+    """Adjudicators may have seen a study's answers once anyone submitted it:
+    automatic assignment never picks them there (a lead may, with a reason)."""
+    adjudicators = set(
+        Membership.objects.filter(
+            project=project, user_id__in=reviewers, adjudicator=True
+        ).values_list("user_id", flat=True)
+    )
+    if not adjudicators:
+        return
+    submitted = Assessment.objects.filter(
+        study__project=project,
+        kind=Assessment.Kind.REVIEWER,
+        first_submitted_at__isnull=False,
+    ).values_list("study_id", flat=True)
+    for study_id in set(submitted):
+        taken.setdefault(study_id, set()).update(adjudicators)
+
+
+def _balanced(
+    project: Project,
+    version: InstrumentVersion,
+    per_study: int,
+    load: dict[int, int],
+    taken: dict[int, set[int]],
+    existing: Any,
+) -> list[Assessment]:
+    counts = dict(
+        existing.values("study_id").annotate(n=Count("id")).values_list("study_id", "n")
+    )
+    new: list[Assessment] = []
+    consensus = Assessment.objects.filter(
+        study_id=OuterRef("pk"), version=version, kind=Assessment.Kind.CONSENSUS
+    )
+    # Once a consensus exists the study's reviewers are settled.
+    studies = (
+        Study.objects.filter(project=project, excluded=False)
+        .exclude(Exists(consensus))
+        .order_by("pk")
+    )
+    for study_id in studies.values_list("pk", flat=True):
+        need = per_study - counts.get(study_id, 0)
+        blocked = taken.get(study_id, set())
+        for _ in range(max(need, 0)):
+            candidates = [r for r in load if r not in blocked]
+            if not candidates:
+                break
+            chosen = min(candidates, key=lambda r: (load[r], r))
+            load[chosen] += 1
+            blocked = blocked | {chosen}
+            new.append(
+                Assessment(
+                    study_id=study_id,
+                    version=version,
+                    reviewer_id=chosen,
+                    kind=Assessment.Kind.REVIEWER,
+                )
+            )
+    return new
+
+
+@transaction.atomic
+def reassign_assessment(
+    *, assessment: Assessment, to_user: Any, user: Any
+) -> Assessment:
+    """Hand a reviewer's open work to another reviewer (answers start afresh).
+
+    The previous reviewer's answers are removed from the new reviewer's view
+    (independence); the history keeps every word they typed.
+    """
+    locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if locked.is_consensus or locked.first_submitted_at is not None:
+        raise ValidationError(
+            "Only open, never-submitted reviewer work can be reassigned."
+        )
+    project = locked.study.project
+    if to_user.pk not in _reviewer_ids(project):
+        raise ValidationError(f"{to_user} is not a reviewer of this project.")
+    check_consensus_not_started(locked.study, locked.version)
+    if access.could_see_others(to_user, locked.study):
+        raise ValidationError(
+            f"{to_user} may already have seen other reviewers' answers on this "
+            "study; assign them from the study page with a reason instead."
+        )
+    clash = Assessment.objects.filter(
+        study_id=locked.study_id, version_id=locked.version_id, reviewer=to_user
+    ).exists()
+    if (
+        clash
+        or ConflictOfInterest.objects.filter(
+            study_id=locked.study_id, user=to_user
+        ).exists()
+    ):
+        raise ValidationError(
+            f"{to_user} cannot take this study (assigned or conflict)."
+        )
+    previous = locked.reviewer
+    for answer in Answer.objects.filter(assessment=locked):
+        answer.delete()  # one by one so the history records each removal
+    locked.reviewer = to_user
+    locked.status = Assessment.Status.ASSIGNED
+    locked.revision += 1
+    store_result(locked, score_assessment(locked, {}))
+    locked._change_reason = f"reassigned from {previous}"  # type: ignore[attr-defined]
+    locked.save()
+    AuditEvent.objects.record(
+        project.pk,
+        user,
+        "reassign",
+        str(locked.study),
+        {"from": str(previous), "to": str(to_user), "assessment": str(locked.uuid)},
+    )
+    bump_data_revision(project.pk)
+    return locked
+
+
+@transaction.atomic
+def exclude_study(*, study: Study, reason: str, user: Any) -> Study:
+    if not reason.strip():
+        raise ValidationError("Give a reason for excluding the study.")
+    study.excluded = True
+    study.exclusion_reason = reason.strip()
+    study._change_reason = f"excluded: {reason.strip()}"  # type: ignore[attr-defined]
+    study.save(update_fields=["excluded", "exclusion_reason"])
+    AuditEvent.objects.record(
+        study.project_id, user, "exclude", str(study), {"reason": reason}
+    )
+    bump_data_revision(study.project_id)
+    return study
+
+
+@transaction.atomic
+def declare_conflict(*, study: Study, reviewer: Any, reason: str, user: Any) -> None:
+    ConflictOfInterest.objects.get_or_create(
+        study=study, user=reviewer, defaults={"reason": reason, "declared_by": user}
+    )
+    AuditEvent.objects.record(
+        study.project_id, user, "conflict", str(study), {"reviewer": str(reviewer)}
+    )
