@@ -310,7 +310,7 @@ BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 # (a 47 MB RIS file once held a request thread for a minute and 730 MB).
 UPLOAD_MAX_BYTES = int(float(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024)
 FILE_UPLOAD_HANDLERS = [
-    "assessments.views.studies.UploadLimitHandler",
+    "assessments.views.uploads.UploadLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments import agreement as ag
-from assessments.selectors.agreement import rating_data
 from assessments.models import Answer, Assessment, InstrumentVersion, Membership
+from assessments.selectors.agreement import rating_data
 from assessments.services import answering, assignment, consensus, projects
-from assessments.services.imports import _create_submitted
+from assessments.services.score_imports import create_submitted
 from tests.factories import (
     RQS_13,
     StudyFactory,
@@ -68,7 +68,7 @@ def score_studies(team: dict[str, Any], n: int, who: Any) -> list[Any]:
     studies = StudyFactory.create_batch(n, project=team["project"])
     for i, study in enumerate(studies):
         for j, reviewer in enumerate(who(i)):
-            _create_submitted(study, team["version"], reviewer, answers(i, j))
+            create_submitted(study, team["version"], reviewer, answers(i, j))
     return studies
 
 
@@ -187,8 +187,8 @@ def test_not_applicable_answers_are_missing_ratings_not_a_category(
     )
     version = load_instrument("metrics-1.0")
     study = StudyFactory(project=project)
-    _create_submitted(study, version, alice, {"C1": ["no"], "8": ["yes"]})
-    _create_submitted(study, version, bob, {"C1": ["yes"], "8": ["yes"]})
+    create_submitted(study, version, alice, {"C1": ["no"], "8": ["yes"]})
+    create_submitted(study, version, bob, {"C1": ["yes"], "8": ["yes"]})
     data = rating_data(project, version)
     assert data.raters == ["alice", "bob"]
     assert data.items["8"] == [[None, "yes"]]
@@ -282,7 +282,7 @@ def test_a_study_enters_only_once_all_its_reviewers_submitted(
     before = figures(team)
     alice, bob = team["reviewers"][:2]
     study = StudyFactory(project=team["project"])
-    _create_submitted(study, team["version"], alice, {**BASE, "11": ["yes"]})
+    create_submitted(study, team["version"], alice, {**BASE, "11": ["yes"]})
     assignment.assign_reviewer(
         study=study, version=team["version"], reviewer=bob, user=team["lead"]
     )

@@ -104,9 +104,9 @@ def test_new_draft_then_publish_leaves_old_scores_alone() -> None:
     project = make_project(lead=lead, reviewers=[reviewer])
     old = InstrumentVersion.objects.by_key("rqs-1.0")
     study = StudyFactory(project=project)
-    from assessments.services.imports import _create_submitted
+    from assessments.services.score_imports import create_submitted
 
-    _create_submitted(
+    create_submitted(
         study,
         old,
         reviewer,

@@ -11,7 +11,7 @@ from assessments import queue
 from assessments.models import Assessment, DashboardSnapshot, InstrumentVersion, Study
 from assessments.selectors import dashboard
 from assessments.services import assignment, changes, snapshots
-from assessments.services.imports import _create_submitted
+from assessments.services.score_imports import create_submitted
 from assessments.services.sweeps import run_sweeps
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
@@ -32,9 +32,9 @@ def small(db: None) -> dict[str, Any]:
     a = StudyFactory(project=project, title="A", year=2020, modality="CT")
     b = StudyFactory(project=project, title="B", year=2021, modality="MRI")
     c = StudyFactory(project=project, title="C", year=2021, modality="MRI")
-    _create_submitted(a, version, r1, answers())  # 13
-    _create_submitted(a, version, r2, answers(**{"5": ["none"], "2": ["no"]}))  # 6
-    _create_submitted(b, version, r1, answers())  # 13
+    create_submitted(a, version, r1, answers())  # 13
+    create_submitted(a, version, r2, answers(**{"5": ["none"], "2": ["no"]}))  # 6
+    create_submitted(b, version, r1, answers())  # 13
     assignment.assign_reviewer(study=b, version=version, reviewer=r2, user=lead)
     assignment.assign_reviewer(study=c, version=version, reviewer=r1, user=lead)
     return {
@@ -115,8 +115,8 @@ def test_floor_is_applied_after_averaging(small: dict[str, Any]) -> None:
             "16": [],
         }
     )
-    _create_submitted(d, version, small["r1"], low)  # -8
-    _create_submitted(d, version, small["r2"], answers())  # 13 -> mean 2.5
+    create_submitted(d, version, small["r1"], low)  # -8
+    create_submitted(d, version, small["r2"], answers())  # 13 -> mean 2.5
     project.percent_convention = "floored"
     project.save()
     rows = dashboard.annotated_studies(project, version, floor=True).filter(title="D")

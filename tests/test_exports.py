@@ -34,7 +34,7 @@ from assessments.services.exports import (
     export_long,
     export_wide,
 )
-from assessments.services.imports import _create_submitted
+from assessments.services.score_imports import create_submitted
 from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
 
 # This module doubles as the URLconf of its view tests, so they run whether or
@@ -98,9 +98,9 @@ def world(db: None) -> dict[str, Any]:
         excluded=True,
         exclusion_reason="not radiomics",
     )
-    _create_submitted(one, version, alice, ALICE)
-    _create_submitted(one, version, bob, {"2": ["no"], "11": ["yes"]})
-    _create_submitted(gone, version, alice, ALICE)
+    create_submitted(one, version, alice, ALICE)
+    create_submitted(one, version, bob, {"2": ["no"], "11": ["yes"]})
+    create_submitted(gone, version, alice, ALICE)
     _consensus(one, version, {"2": ["yes"], "11": ["yes"]})
     for code, text in FORMULAS.items():
         Answer.objects.filter(
@@ -187,7 +187,7 @@ def test_wide_shows_chosen_codes_and_na_for_other_instruments(db: None) -> None:
     project = make_project(lead=lead, reviewers=[alice], keys=("clear-1.0",))
     version = load_instrument("clear-1.0")
     study = StudyFactory(project=project)
-    _create_submitted(study, version, alice, {"1": ["yes"], "2": ["na"], "3": ["no"]})
+    create_submitted(study, version, alice, {"1": ["yes"], "2": ["na"], "3": ["no"]})
     row = _by(_rows(export_wide(lead, project, version, "csv")), reviewer="alice")[0]
     assert (row["1"], row["2"], row["3"], row["4"]) == ("yes", "na", "no", "")
 
@@ -198,7 +198,7 @@ def test_wide_has_overall_judgements_for_judgement_instruments(db: None) -> None
     version = load_instrument("quadas-2-1.0")
     study = StudyFactory(project=project)
     answers = {f"D{n}.rob": ["low"] for n in range(1, 5)} | {"D2.rob": ["high"]}
-    _create_submitted(study, version, alice, answers | {"1.1": ["yes"]})
+    create_submitted(study, version, alice, answers | {"1.1": ["yes"]})
     rows = _rows(export_wide(lead, project, version, "csv"))
     assert rows[0][-2:] == ["overall_risk_of_bias", "overall_applicability"]
     assert "total" not in rows[0]
@@ -339,7 +339,7 @@ def blinded(db: None) -> dict[str, Any]:
     project = make_project(lead=lead, reviewers=[alice, bob], slug="blind")
     version = InstrumentVersion.objects.by_key("rqs-1.0")
     study = StudyFactory(project=project, title="Blinded study")
-    _create_submitted(study, version, alice, ALICE)
+    create_submitted(study, version, alice, ALICE)
     mine = assignment.assign_reviewer(
         study=study, version=version, reviewer=bob, user=lead
     )
@@ -444,7 +444,7 @@ def _grow(
 ) -> None:
     for study in StudyFactory.create_batch(n, project=project):
         for reviewer in reviewers:
-            _create_submitted(study, version, reviewer, ALICE)
+            create_submitted(study, version, reviewer, ALICE)
 
 
 def test_wide_export_query_count_is_flat_from_10_to_100_studies(

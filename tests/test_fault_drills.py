@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from assessments.instruments.spreadsheet import allowed_values, template_header
 from assessments.models import Answer, Assessment, InstrumentVersion, Report, Study
 from assessments.services import assignment
-from assessments.services.imports import _create_submitted
+from assessments.services.score_imports import create_submitted
 from tests.conftest import require, uses_postgres, uses_redis
 from tests.factories import (
     RQS_13,
@@ -54,7 +54,7 @@ def world() -> dict[str, Any]:
     project = make_project(lead=lead, reviewers=[r1, r2], slug="p")
     version = InstrumentVersion.objects.by_key("rqs-1.0")
     study = StudyFactory(project=project, title="Radiomics of lung nodules")
-    _create_submitted(study, version, r2, COMPLETE)
+    create_submitted(study, version, r2, COMPLETE)
     mine = assignment.assign_reviewer(
         study=study, version=version, reviewer=r1, user=lead
     )

@@ -21,7 +21,7 @@ from assessments.renderers.reports import render_report
 from assessments.selectors.reports import ReportRequest
 from assessments.services import answering, assignment
 from assessments.services import reports as report_service
-from assessments.services.imports import _create_submitted
+from assessments.services.score_imports import create_submitted
 from tests.conftest import require
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
@@ -48,9 +48,9 @@ def build(n_studies: int = 2, *, submit_both: bool = True) -> dict[str, Any]:
         for i in range(n_studies)
     ]
     for study in studies:
-        _create_submitted(study, version, r1, BASE)
+        create_submitted(study, version, r1, BASE)
         if submit_both:
-            _create_submitted(study, version, r2, {**BASE, "7": ["yes"]})
+            create_submitted(study, version, r2, {**BASE, "7": ["yes"]})
         else:
             assignment.assign_reviewer(
                 study=study, version=version, reviewer=r2, user=lead

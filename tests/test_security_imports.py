@@ -22,7 +22,7 @@ from django.test import Client
 
 from assessments.models import Assessment, ConflictOfInterest, Membership, Study
 from assessments.services import assignment, consensus
-from assessments.services.imports import _create_submitted
+from assessments.services.score_imports import create_submitted
 from assessments.tasks import sweep_task
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
@@ -138,7 +138,7 @@ def test_score_import_refuses_a_study_whose_consensus_has_started(
     world: dict[str, Any],
 ) -> None:
     study, version = world["a"], world["version"]
-    _create_submitted(study, version, world["r1"], RQS_13)
+    create_submitted(study, version, world["r1"], RQS_13)
     consensus.start_consensus(study=study, version=version, user=world["lead"])
     before = Assessment.objects.count()
     response = import_scores(world, row("10.5555/a", "r2"), row("10.5555/b", "r2"))

@@ -10,10 +10,17 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from ..models import Assessment, AuditEvent, InstrumentVersion, Membership, Project
 from .changes import bump_data_revision
@@ -223,3 +230,53 @@ def create_member_account(
         project.pk, user, "account-created", username, {"email": email}
     )
     return member
+
+
+def invite_new_account(
+    *, project: Project, username: str, email: str, role: str, user: Any, site: str
+) -> Any:
+    """Create an account, add it to the project and mail it a set-password link.
+
+    One transaction: if the e-mail cannot be sent, no account is left behind
+    that nobody could ever log in to. `site` is the address the link starts with.
+    """
+    with transaction.atomic():
+        member = create_member_account(
+            project=project, username=username, email=email, role=role, user=user
+        )
+        try:
+            _send_set_password_link(
+                project, member, ROLE_LABELS[role].lower(), user, site
+            )
+        except OSError as exc:  # smtplib's errors are OSErrors
+            raise ValidationError(
+                f"The account was not created: the e-mail to {email} could "
+                f"not be sent ({exc}). Try again, or ask an administrator to check "
+                "the e-mail settings."
+            ) from exc
+    return member
+
+
+def _send_set_password_link(
+    project: Project, member: Any, role: str, invited_by: Any, site: str
+) -> None:
+    """The link is Django's one-time password-reset link, so the page that
+    follows it is the usual "Choose a new password" page."""
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(member.pk)),
+            "token": default_token_generator.make_token(member),
+        },
+    )
+    context = {
+        "member": member,
+        "project": project,
+        "invited_by": invited_by,
+        "role": role,
+        "link": site.rstrip("/") + path,
+        "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+    }
+    subject = render_to_string("registration/account_created_subject.txt", context)
+    body = render_to_string("registration/account_created_email.txt", context)
+    send_mail(" ".join(subject.split()), body, None, [member.email])

@@ -5,19 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods
 
 from .. import access, selectors
@@ -188,58 +180,20 @@ def _change_membership(request: HttpRequest, project: Project) -> None:
 
 
 def _create_account(request: HttpRequest, project: Project, d: dict[str, Any]) -> None:
-    # One transaction: if the e-mail cannot be sent, no account is left behind
-    # that nobody could ever log in to.
+    member = projects.invite_new_account(
+        project=project,
+        username=d["username"],
+        email=d["email"],
+        role=d["role"],
+        user=request.user,
+        site=request.build_absolute_uri("/"),
+    )
     role = projects.ROLE_LABELS[d["role"]].lower()
-    with transaction.atomic():
-        member = projects.create_member_account(
-            project=project,
-            username=d["username"],
-            email=d["email"],
-            role=d["role"],
-            user=request.user,
-        )
-        try:
-            _send_set_password_link(request, project, member, role)
-        except OSError as exc:  # smtplib's errors are OSErrors
-            raise ValidationError(
-                f"The account was not created: the e-mail to {d['email']} could "
-                f"not be sent ({exc}). Try again, or ask an administrator to check "
-                "the e-mail settings."
-            ) from exc
     messages.success(
         request,
         f"Account {member} created and added as {role}. "
         f"A link to choose a password was e-mailed to {member.email}.",
     )
-
-
-def _send_set_password_link(
-    request: HttpRequest, project: Project, member: Any, role: str
-) -> None:
-    """E-mail the new member a link to choose their first password.
-
-    The link is Django's one-time password-reset link, so the page that
-    follows it is the usual "Choose a new password" page.
-    """
-    path = reverse(
-        "password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(member.pk)),
-            "token": default_token_generator.make_token(member),
-        },
-    )
-    context = {
-        "member": member,
-        "project": project,
-        "invited_by": request.user,
-        "role": role,
-        "link": request.build_absolute_uri(path),
-        "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-    }
-    subject = render_to_string("registration/account_created_subject.txt", context)
-    body = render_to_string("registration/account_created_email.txt", context)
-    send_mail(" ".join(subject.split()), body, None, [member.email])
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from functools import wraps
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.files.uploadhandler import FileUploadHandler
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.datastructures import MultiValueDict
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import access, selectors
 from ..access import Action
-from ..bibliography import normalise_title
 from ..forms import ImportForm, ReasonForm, ScoreImportForm, StudyForm
 from ..models import Assessment, InstrumentVersion, Project
-from ..services import assignment, changes, imports
+from ..services import assignment, imports, score_imports, studies
+from . import uploads
 
 PAGE_SIZE = 50
 
@@ -58,21 +51,15 @@ def study_add(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
     form = StudyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        study = form.save(commit=False)
-        study.project, study.created_by = project, request.user
-        study.title_key = normalise_title(study.title)
-        duplicate = project.studies.filter(title_key=study.title_key).first()
-        if duplicate is not None:
-            form.add_error("title", f"A study with this title exists: {duplicate}.")
+        try:
+            study = studies.add_study(
+                project=project, study=form.save(commit=False), user=request.user
+            )
+        except ValidationError as exc:
+            duplicate = getattr(exc, "code", None) == "duplicate"
+            form.add_error("title" if duplicate else None, exc)
         else:
-            try:
-                study.full_clean(exclude=["title_key"])
-                study.save()
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                changes.bump_data_revision(project.pk)
-                return redirect("study-detail", slug=slug, uuid=study.uuid)
+            return redirect("study-detail", slug=slug, uuid=study.uuid)
     return render(
         request, "assessments/study_form.html", {"project": project, "form": form}
     )
@@ -84,10 +71,7 @@ def study_edit(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse
     study = access.get_study(request.user, project, uuid)
     form = StudyForm(request.POST or None, instance=study)
     if request.method == "POST" and form.is_valid():
-        study = form.save(commit=False)
-        study.title_key = normalise_title(study.title)
-        study.save()
-        changes.bump_data_revision(project.pk)  # year, modality... feed the figures
+        study = studies.update_study(study=form.save(commit=False), user=request.user)
         return redirect("study-detail", slug=slug, uuid=study.uuid)
     return render(
         request,
@@ -211,106 +195,10 @@ def assessment_reassign(
     return redirect("study-detail", slug=slug, uuid=assessment.study.uuid)
 
 
-def _upload_dir(project_id: int) -> Path:
-    folder = imports.preview_dir(project_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-# --- upload size limit ---------------------------------------------------------------
-
-# UPLOAD_MAX_BYTES limits the file; the body also carries the multipart framing
-# and the other fields, a few hundred bytes.
-_FORM_ALLOWANCE = 64 * 1024
-
-
-def _body_limit() -> int:
-    return int(settings.UPLOAD_MAX_BYTES) + _FORM_ALLOWANCE
-
-
-class UploadLimitHandler(FileUploadHandler):
-    """Skips reading a multipart body too large for UPLOAD_MAX_BYTES.
-
-    Middleware reads request.POST before any view runs, so only an upload
-    handler (FILE_UPLOAD_HANDLERS) sees the size before the body is read. The
-    form then arrives empty and the import views answer 413 (_size_limited).
-    """
-
-    def handle_raw_input(
-        self,
-        input_data: Any,
-        META: dict[str, Any],
-        content_length: int,
-        boundary: Any,
-        encoding: str | None = None,
-    ) -> tuple[QueryDict, MultiValueDict[str, Any]] | None:
-        if content_length > _body_limit():
-            return QueryDict(), MultiValueDict()
-        return None
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
-def _limit_text() -> str:
-    limit = settings.UPLOAD_MAX_BYTES
-    if limit < 2**20:
-        return f"{limit:,} bytes"
-    return f"{round(limit / 2**20, 1):g} MB"
-
-
-def _too_large_text() -> str:
-    return (
-        f"The file is larger than the upload limit of {_limit_text()}. "
-        "Split it into smaller files and import them one after the other."
-    )
-
-
-def _declared_size(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
-def _size_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Answer 413 to an oversized upload, before the form (or CSRF) reads it.
-
-    The CSRF check moves inside: an oversized body arrives without its token,
-    and would otherwise get a CSRF failure instead of the reason.
-    """
-    protected = csrf_protect(view)
-
-    @csrf_exempt
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if _declared_size(request) > _body_limit():
-            return render(
-                request,
-                "assessments/import_too_large.html",
-                {"message": _too_large_text(), "back": request.path},
-                status=413,
-            )
-        return protected(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _oversized(form: ImportForm | ScoreImportForm) -> bool:
-    """Also check the file itself, whatever the request declared."""
-    if form.cleaned_data["file"].size <= settings.UPLOAD_MAX_BYTES:
-        return False
-    form.add_error("file", _too_large_text())
-    return True
-
-
 # --- study import -------------------------------------------------------------------
 
 
-@_size_limited
+@uploads.size_limited
 @require_http_methods(["GET", "POST"])
 def study_import(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload -> preview (nothing saved) -> confirm or cancel (all or nothing)."""
@@ -321,7 +209,7 @@ def study_import(request: HttpRequest, slug: str) -> HttpResponse:
     report = None
     token = ""
     status = 400 if request.method == "POST" else 200
-    if request.method == "POST" and form.is_valid() and _oversized(form):
+    if request.method == "POST" and form.is_valid() and uploads.oversized(form):
         status = 413
     elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data["file"].read()
@@ -331,8 +219,7 @@ def study_import(request: HttpRequest, slug: str) -> HttpResponse:
         if report.ok:
             status = 200
         if report.ok and report.new:
-            token = uuid.uuid4().hex
-            (_upload_dir(project.pk) / token).write_bytes(data)
+            token = imports.keep_preview(project, data)
     return render(
         request,
         "assessments/study_import.html",
@@ -342,7 +229,7 @@ def study_import(request: HttpRequest, slug: str) -> HttpResponse:
             "report": report,
             "token": token,
             "format": report.format if report else "",
-            "upload_limit": _limit_text(),
+            "upload_limit": uploads.limit_text(),
         },
         status=status,
     )
@@ -350,26 +237,21 @@ def study_import(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _confirm_import(request: HttpRequest, project: Project) -> HttpResponse:
     token = request.POST.get("token", "")
-    if not (len(token) == 32 and token.isalnum()):
+    if not imports.is_preview_token(token):
         raise Http404("No such upload")
-    path = _upload_dir(project.pk) / token
     if "cancel" in request.POST:
-        path.unlink(missing_ok=True)
+        imports.discard_preview(project, token)
         messages.info(request, "Import cancelled; nothing was saved.")
         return redirect("study-import", slug=project.slug)
-    if not path.exists():
+    report = imports.import_preview(
+        project=project,
+        token=token,
+        fmt=request.POST.get("format") or None,
+        user=request.user,
+    )
+    if report is None:
         messages.error(request, "That upload has expired; please upload it again.")
         return redirect("study-import", slug=project.slug)
-    try:
-        report = imports.import_studies(
-            project=project,
-            data=path.read_bytes(),
-            fmt=request.POST.get("format") or None,
-            user=request.user,
-        )
-    finally:
-        # A failed import is uploaded again after the fix, never retried.
-        path.unlink(missing_ok=True)
     if report.ok:
         messages.success(
             request,
@@ -381,14 +263,14 @@ def _confirm_import(request: HttpRequest, project: Project) -> HttpResponse:
     return redirect("study-import", slug=project.slug)
 
 
-@_size_limited
+@uploads.size_limited
 @require_http_methods(["GET", "POST"])
 def score_import(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
     form = ScoreImportForm(request.POST or None, request.FILES or None, project=project)
     report = None
     status = 400 if request.method == "POST" else 200
-    if request.method == "POST" and form.is_valid() and _oversized(form):
+    if request.method == "POST" and form.is_valid() and uploads.oversized(form):
         status = 413
     elif request.method == "POST" and form.is_valid():
         try:
@@ -397,7 +279,7 @@ def score_import(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error("file", "The file is not UTF-8 text.")
         else:
             version: InstrumentVersion = form.cleaned_data["version"]
-            report = imports.import_scores(
+            report = score_imports.import_scores(
                 project=project, version=version, text=text, user=request.user
             )
             if not report.problems:
@@ -412,7 +294,7 @@ def score_import(request: HttpRequest, slug: str) -> HttpResponse:
             "project": project,
             "form": form,
             "report": report,
-            "upload_limit": _limit_text(),
+            "upload_limit": uploads.limit_text(),
         },
         status=status,
     )
