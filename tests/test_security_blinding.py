@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from celery import current_app
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.test import Client
@@ -475,3 +476,27 @@ def test_a_second_decision_on_the_same_item_gets_409_and_shows_the_first(
     target = Assessment.objects.get(kind="consensus")
     resolution = target.resolutions.get(item_code="2")
     assert resolution.rationale == "FIRST" and resolution.choices == ["yes"]
+
+
+# --- 13: every CSV cell that reaches a spreadsheet ---------------------------------
+
+
+def test_the_history_csv_neutralises_a_user_name_that_reads_as_a_formula(
+    world: dict[str, Any],
+) -> None:
+    # Made before usernames were validated (the members page refuses it now).
+    get_user_model().objects.filter(pk=world["r1"].pk).update(
+        username='=HYPERLINK("http://x.example","click")'
+    )
+    world["r1"].refresh_from_db()
+    fill_and_submit(world["a1"], RQS_13)
+    # Saved through the form, the history names the reviewer (the service
+    # called directly records no request user).
+    Answer.history.update(history_user=world["r1"])
+    response = client_for(world["lead"]).get(
+        f"/a/{world['a1'].uuid}/history/?format=csv"
+    )
+    body = b"".join(response).decode("utf-8-sig")
+    assert response.status_code == 200
+    assert "'=HYPERLINK" in body and "\n=HYPERLINK" not in body
+    assert ",=HYPERLINK" not in body
