@@ -94,14 +94,10 @@ def study_context(req: ReportRequest) -> dict[str, Any]:
         if columns
         else []
     )
-    resolutions = (
-        Resolution.objects.filter(consensus=consensus).select_related("resolved_by")
-        if consensus
-        else []
-    )
-    # A resolution records each reviewer's answer: shown only to someone who
-    # may see every reviewer's answers on the study.
+    # A resolution records each reviewer's answer: those sources reach the
+    # report only for someone who may see every reviewer's answers on the study.
     show_sources = access.reviewers_visible(req.user, study, req.version)
+    resolutions = _resolutions(consensus, show_sources) if consensus else []
     hidden = study_assignments(study)
     return {
         "study": study,
@@ -121,6 +117,21 @@ def study_context(req: ReportRequest) -> dict[str, Any]:
         )
         - len(reviewers),
     }
+
+
+def _resolutions(consensus: Assessment, with_sources: bool) -> list[dict[str, Any]]:
+    rows = Resolution.objects.filter(consensus=consensus).select_related("resolved_by")
+    return [
+        {
+            "item_code": r.item_code,
+            "agreed": r.agreed,
+            "choices": r.choices,
+            "rationale": r.rationale,
+            "resolved_by": r.resolved_by,
+            "sources": r.sources if with_sources else {},
+        }
+        for r in rows
+    ]
 
 
 def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
