@@ -183,7 +183,15 @@ class InstrumentVersionAdmin(DraftOnlyMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "kind", "instrument")
     inlines = [SectionInline, ConditionInline, ItemInline]
-    readonly_fields = ("scoring_hash", "published_at", "retired_at", "based_on")
+    # Status changes only through the actions, which validate (a draft set to
+    # "published" by hand would break the frozen-definition constraint).
+    readonly_fields = (
+        "status",
+        "scoring_hash",
+        "published_at",
+        "retired_at",
+        "based_on",
+    )
     actions = ["publish", "retire", "export"]
     change_list_template = "admin/assessments/instrumentversion/change_list.html"
 

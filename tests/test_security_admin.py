@@ -469,3 +469,13 @@ def test_version_page_offers_only_its_own_sections_for_items() -> None:
     assert selects
     offered = {int(v) for s in selects for v in re.findall(r'value="(\d+)"', s)}
     assert offered == set(draft.sections.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_drafts_status_is_not_a_field_anyone_can_set_by_hand() -> None:
+    draft = draft_of_rqs()
+    page = superuser_client().get(f"{ADMIN}{draft.pk}/change/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="status"' not in body  # only the validating actions change it
+    assert "Draft" in body
