@@ -1546,3 +1546,34 @@ def test_without_blinding_observers_and_unassigned_still_see_final_results_only(
     write_markers(w)
     assert hidden_markers(w, w.users["r2"]) == {}  # no waiting without blinding
     _assert_no_leak(w, "observer", "unassigned", "r2")
+
+
+@pytest.mark.django_db
+def test_lead_who_reviews_a_study_waits_for_its_other_instruments_too() -> None:
+    w = make_world(("rqs-1.0", "metrics-1.0"), 2)
+    study = _study(w)
+    (mine,) = _assign(w, study, "rqs-1.0", "lead")
+    first, _ = _assign(w, study, "metrics-1.0", "r1", "r2")
+    _submit(mine, 0), _submit(first, 0)  # r2 has not submitted METRICS yet
+    write_markers(w)
+    assert first.pk in hidden_markers(w, w.users["lead"])
+    _assert_no_leak(w, "lead")
+
+
+@pytest.mark.django_db
+def test_adjudicator_waits_until_every_reviewer_submitted() -> None:
+    w = make_world(("rqs-1.0",), 2, adjudicator_role="observer")
+    study = _study(w)
+    first, second = _assign(w, study, "rqs-1.0", "r1", "r2")
+    _submit(first, 0)
+    write_markers(w)
+    assert first.pk in hidden_markers(w, w.users["adjudicator"])
+    _assert_no_leak(w, "adjudicator")
+    _submit(Assessment.objects.get(pk=second.pk), 1)
+    run_consensus(study, first.version, w.users["staff"], final=False)
+    write_markers(w)
+    assert hidden_markers(w, w.users["adjudicator"]) == {}  # unblinded now
+    client = Client()
+    client.force_login(w.users["adjudicator"])
+    response = client.get(reverse("assessment-json", kwargs={"uuid": first.uuid}))
+    assert f"MARK-{first.pk}-EV" in response.content.decode()
