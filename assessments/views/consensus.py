@@ -77,9 +77,25 @@ def consensus_view(
         # Said on the page, not by the generic 403, so the lead knows to wait.
         context["blinded"] = BLINDED
         return render(request, "assessments/consensus_detail.html", context, status=403)
-    context["view"] = consensus_reads.disagreements(study, version)
-    context["can_manage"] = access.allows(request.user, project, Action.MANAGE)
-    return render(request, "assessments/consensus_detail.html", context)
+    return _detail(request, project, study, version)
+
+
+def _detail(
+    request: HttpRequest,
+    project: Project,
+    study: Study,
+    version: InstrumentVersion,
+    status: int = 200,
+) -> HttpResponse:
+    """The disagreements page, for someone access.may_compare let in."""
+    context = {
+        "project": project,
+        "study": study,
+        "version": version,
+        "view": consensus_reads.disagreements(study, version),
+        "can_manage": access.allows(request.user, project, Action.MANAGE),
+    }
+    return render(request, "assessments/consensus_detail.html", context, status=status)
 
 
 @require_POST
@@ -139,15 +155,7 @@ def _conflict(
         "it; your decision was not saved. Their decision is shown below: decide "
         "again if you disagree.",
     )
-    context = {
-        "project": project,
-        "study": study,
-        "version": version,
-        "view": consensus_reads.disagreements(study, version),
-        "can_manage": access.allows(request.user, project, Action.MANAGE),
-        "conflict": newer.item_code,
-    }
-    return render(request, "assessments/consensus_detail.html", context, status=409)
+    return _detail(request, project, study, version, status=409)
 
 
 @require_POST
