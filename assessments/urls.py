@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("", pages.home, name="home"),
     path("queue/", pages.queue, name="queue"),
+    path("queue/next", pages.queue_next, name="queue-next"),
     path("instruments/", pages.instrument_list, name="instrument-list"),
     path("instruments/<str:key>/", pages.instrument_detail, name="instrument-detail"),
     path("accounts/relogin", assessments.relogin, name="relogin"),

@@ -31,6 +31,7 @@ RULES: dict[str, str] = {
     "relogin": "public",
     "home": "any",
     "queue": "any",
+    "queue-next": "any",
     "instrument-list": "any",
     "instrument-detail": "any",
     "project-create": "staff",

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from assessments.models import Assessment, AuditEvent, ConflictOfInterest, Study
 from assessments.services import assignment
@@ -232,3 +233,33 @@ def test_score_import_creates_submitted_assessments_all_or_nothing(
     imported = Assessment.objects.get(study=s1)
     assert imported.status == "submitted" and imported.total == 15
     assert imported.reviewer.username == "r1" and imported.first_submitted_at
+
+
+@pytest.mark.django_db
+def test_next_assessment_skips_the_current_one_and_submitted_work(
+    client: Client,
+) -> None:
+    lead, reviewer = UserFactory(), UserFactory()
+    project = make_project(lead=lead, reviewers=[reviewer], n_studies=3)
+    version = project.instruments.get()
+    first, second, third = (
+        assignment.assign_reviewer(
+            study=s, version=version, reviewer=reviewer, user=lead
+        )
+        for s in project.studies.order_by("title")
+    )
+    first.status, third.status = "in_progress", "submitted"
+    first.save()
+    third.save()
+    client.force_login(reviewer)
+    nxt = reverse("queue-next")
+    assert client.get(nxt, {"after": str(first.uuid)})["Location"] == reverse(
+        "assessment-form", args=[second.uuid]
+    )
+    started = reverse("assessment-form", args=[first.uuid])
+    assert client.get(nxt)["Location"] == started
+    assert client.get(nxt, {"after": "not-a-uuid"})["Location"] == started
+    Assessment.objects.filter(pk__in=[first.pk, second.pk]).update(status="submitted")
+    response = client.get(nxt, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("queue")
+    assert "Nothing else is waiting for you." in response.content.decode()

@@ -7,6 +7,7 @@ side), reports (what a report shows), exports (what an export holds).
 
 from .studies import (
     answers_by_item,
+    next_open_assessment,
     project_progress,
     project_version,
     project_versions,
@@ -20,6 +21,7 @@ from .studies import (
 
 __all__ = [
     "answers_by_item",
+    "next_open_assessment",
     "project_progress",
     "project_version",
     "project_versions",

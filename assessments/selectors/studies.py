@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from .. import access
 from ..models import Answer, Assessment, InstrumentVersion, Project, Study
@@ -77,13 +77,33 @@ def study_list(project: Project, params: dict[str, str]) -> QuerySet[Study]:
     return qs.order_by("title", "pk")
 
 
+# Work already started comes first (in progress, then reopened), then work not
+# yet begun, then what is done: the order a clinician picks up between duties.
+_WORK_ORDER = Case(
+    When(status=Assessment.Status.IN_PROGRESS, then=Value(0)),
+    When(status=Assessment.Status.REOPENED, then=Value(1)),
+    When(status=Assessment.Status.ASSIGNED, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
 def reviewer_queue(user: Any) -> QuerySet[Assessment]:
     """The user's own reviewer assessments, open work first."""
     return (
         Assessment.objects.filter(reviewer_id=user.pk, kind="reviewer")
         .select_related("study__project", "version__instrument")
-        .order_by("status", "study__project__name", "study__title", "pk")
+        .annotate(work_order=_WORK_ORDER)
+        .order_by("work_order", "study__project__name", "study__title", "pk")
     )
+
+
+def next_open_assessment(user: Any, *, after: Any = None) -> Assessment | None:
+    """The first open assessment of the user's worklist other than `after`."""
+    rows = reviewer_queue(user).exclude(status=Assessment.Status.SUBMITTED)
+    if after is not None:
+        rows = rows.exclude(uuid=after)
+    return rows.first()
 
 
 def queue_totals(user: Any) -> dict[str, int]:

@@ -1,9 +1,12 @@
 """Top-level pages: the user's projects, their queue, the instrument catalogue."""
 
+import uuid
+
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from .. import access, selectors
@@ -41,6 +44,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         "assessments/queue.html",
         {"rows": rows, "page": page, "params": {}, **totals},
     )
+
+
+@require_GET
+def queue_next(request: HttpRequest) -> HttpResponse:
+    """The next open assessment of the user's worklist, or the worklist itself."""
+    after = request.GET.get("after", "")
+    try:
+        after_uuid = uuid.UUID(after) if after else None
+    except ValueError:
+        after_uuid = None
+    following = selectors.next_open_assessment(request.user, after=after_uuid)
+    if following is None:
+        messages.info(request, "Nothing else is waiting for you.")
+        return redirect("queue")
+    return redirect("assessment-form", uuid=following.uuid)
 
 
 def _versions_for(user: object) -> object:
