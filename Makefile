@@ -7,14 +7,30 @@ LOCAL := var
 
 .PHONY: run test lint bench load clean
 
+# `make run` prints the address and the demo accounts last, once the server
+# answers, so they are not lost above the server's own start-up lines.
+define WAIT_READY
+import sys, time, urllib.request
+url = sys.argv[1]
+for _ in range(600):
+    try:
+        urllib.request.urlopen(url + "/healthz", timeout=2)
+        break
+    except Exception:
+        time.sleep(0.5)
+print(f"\n==> Ready: open {url}/  (Ctrl-C stops the server and the worker;\n    the worker writes to var/worker.log)")
+endef
+export WAIT_READY
+
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e .
-	touch $@
+	@echo "==> Installing the Python packages into $(VENV) (a minute or two the first time)"
+	@$(PY) -m pip install --quiet --progress-bar on -e .
+	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -26,13 +42,17 @@ run: $(VENV)/.installed-run
 	@mkdir -p $(LOCAL)
 	@test -s $(LOCAL)/secret_key || $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $(LOCAL)/secret_key
 	@export DEBUG=1 HTTPS_ONLY=0 SECRET_KEY="$$(cat $(LOCAL)/secret_key)"; \
-	$(PY) manage.py migrate --noinput && \
+	echo "==> [1/4] Preparing the database ($(LOCAL)/rqs.sqlite3)"; \
+	$(PY) manage.py migrate --noinput -v 0 && \
+	echo "==> [2/4] Loading the instruments (RQS, METRICS, CLEAR, QUADAS-2, ...)" && \
 	$(PY) manage.py load_instruments && \
-	$(PY) manage.py demo && \
-	{ $(VENV)/bin/celery -A rqs worker -P solo -B -l WARNING \
-	    --schedule $(LOCAL)/celerybeat-schedule & worker=$$!; \
-	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	  echo "Serving http://127.0.0.1:$(PORT)  (Ctrl-C stops the server and the worker)"; \
+	echo "==> [3/4] Creating the demo project and accounts" && \
+	$(PY) manage.py demo > $(LOCAL)/demo.txt && \
+	echo "==> [4/4] Starting the background worker and the web server" && \
+	{ $(VENV)/bin/celery -A rqs --quiet worker -P solo -B -l WARNING \
+	    --schedule $(LOCAL)/celerybeat-schedule > $(LOCAL)/worker.log 2>&1 & worker=$$!; \
+	  { $(PY) -c "$$WAIT_READY" http://127.0.0.1:$(PORT) && cat $(LOCAL)/demo.txt; } & ready=$$!; \
+	  trap 'kill $$worker $$ready 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT); }
 
 test: $(VENV)/.installed-dev

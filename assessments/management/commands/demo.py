@@ -18,6 +18,13 @@ DEMO_USERS = [
     ("reviewer2", {}),
 ]
 
+ROLES = {
+    "admin": "administrator: edits the instruments in the admin",
+    "lead": "project lead: imports, assigns, resolves, reports",
+    "reviewer1": "reviewer: scores the studies assigned to them",
+    "reviewer2": "reviewer: the second, independent reviewer",
+}
+
 
 class Command(BaseCommand):
     help = "Create the demo accounts and project. Refuses to run with DEBUG off."
@@ -30,8 +37,9 @@ class Command(BaseCommand):
         users = {name: self._user(name, flags) for name, flags in DEMO_USERS}
         project = ensure_demo_project(users)
         self.stdout.write(
-            f"Demo project '{project.slug}' ready. Accounts "
-            f"(password '{DEMO_PASSWORD}'): " + ", ".join(users)
+            f"Demo project: {project.name}. Demo accounts, all with the password "
+            f"'{DEMO_PASSWORD}':\n"
+            + "\n".join(f"  {name:<10} {ROLES[name]}" for name in users)
         )
 
     def _user(self, username: str, flags: dict[str, bool]) -> Any:
