@@ -134,10 +134,20 @@ def test_new_draft_then_publish_leaves_old_scores_alone() -> None:
     Option.objects.filter(item__version=draft, item__code="5", code="none").update(
         points=-2
     )
-    catalogue.publish_version(version=draft)
-    assert "item 5: option 'none' points -3 -> -2" in catalogue.compare_versions(
-        old, draft
+    # A modified copy publishes under a name of its own.
+    InstrumentVersion.objects.filter(pk=draft.pk).update(
+        name="Local radiomics score", short_name="RQS-local"
     )
+    draft.refresh_from_db()
+    catalogue.publish_version(version=draft)
+    changed = [
+        (d.what, d.left, d.right) for d in catalogue.compare_versions(old, draft)
+    ]
+    assert (
+        "Item 5, option “Neither reduction nor adjustment”: points",
+        "-3",
+        "-2",
+    ) in changed
     assessment = study.assessments.get()
     assert assessment.version == old and assessment.total == -6
     result = answering.score_assessment(assessment, answering.answers_of(assessment))

@@ -170,6 +170,10 @@ class Definition:
     bands: tuple[Band, ...] = ()
     scope: Scope | None = None
     derived_from: str = ""
+    # A copy changed after it was published from another version, in words
+    # ("RQS 1.0"), and that version's key for a link; neither scores.
+    modified_from: str = ""
+    modified_from_key: str = ""
 
     @cached_property
     def items(self) -> tuple[Item, ...]:
@@ -238,6 +242,8 @@ def parse_definition(doc: Mapping[str, Any]) -> Definition:
         bands=tuple(_band(b) for b in params.get("bands", [])),
         scope=Scope(**params["scope"]) if "scope" in params else None,
         derived_from=full.get("derived_from", ""),
+        modified_from=full.get("modified_from", ""),
+        modified_from_key=full.get("modified_from_key", ""),
     )
 
 

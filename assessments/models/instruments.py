@@ -117,7 +117,20 @@ class InstrumentVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.short_name or self.name} ({self.key}, {self.status})"
+        return f"{self.label} ({self.get_status_display()})"
+
+    @property
+    def label(self) -> str:
+        """Words people use ("RQS 1.0"), never the key: pages, PDFs, dropdowns."""
+        name = self.short_name or self.name
+        if self.version not in name.split():
+            name = f"{name} {self.version}"
+        return name
+
+    @property
+    def modified_from(self) -> str:
+        """The version a published copy was changed from, in words; "" if none."""
+        return str((self.definition or {}).get("modified_from", ""))
 
     @property
     def key(self) -> str:

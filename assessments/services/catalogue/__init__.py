@@ -1,14 +1,16 @@
-"""Instrument catalogue services: load, edit, publish, retire, compare.
+"""Instrument catalogue services: load, edit, publish, retire, compare, preview.
 
 A published version is immutable: its rows are never written again, and its
 frozen ``definition`` is what every assessment made against it is scored with.
-Editing a published version means a new draft copied from it.
+Editing a published version means a new draft copied from it; a copy whose
+content differs publishes under a name of its own, marked "modified from".
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,13 +19,49 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..instruments import (
+from ...instruments import (
+    Definition,
+    Result,
     parse_definition,
+    score,
     validate_definition,
     with_standard_options,
 )
-from ..models import Condition, Instrument, InstrumentVersion, Item, Option, Section
-from ..models.instruments import VERSION_FIELDS
+from ...models import Condition, Instrument, InstrumentVersion, Item, Option, Section
+from ...models.instruments import VERSION_FIELDS
+from .compare import SCORING, WORDING, Difference, differences
+from .derivation import (
+    Derivation,
+    derivation_of,
+    modified_marker,
+    naming_problems,
+    readable_definition,
+    source_citation,
+    version_words,
+)
+
+__all__ = [
+    "SCORING",
+    "WORDING",
+    "Derivation",
+    "Difference",
+    "LoadOutcome",
+    "PublishedVersionError",
+    "compare_versions",
+    "create_rows",
+    "derivation_of",
+    "document_from_rows",
+    "document_hash",
+    "ensure_editable",
+    "load_definition",
+    "new_draft_from",
+    "preview_score",
+    "publish_version",
+    "readable_definition",
+    "retire_version",
+    "set_points",
+    "version_words",
+]
 
 WORDING_FIELDS = ("name", "short_name", "citation", "doi", "licence", "note")
 
@@ -35,7 +73,8 @@ class PublishedVersionError(ValidationError):
 def ensure_editable(version: InstrumentVersion) -> None:
     if not version.is_editable:
         raise PublishedVersionError(
-            f"{version.key} is {version.status} and cannot be changed; "
+            f"{version_words(version)} is {version.get_status_display().lower()} "
+            "and cannot be changed; "
             "make a new draft from it instead."
         )
 
@@ -130,6 +169,9 @@ def publish_version(*, version: InstrumentVersion) -> InstrumentVersion:
     doc = document_from_rows(version)
     doc["status"] = "published"
     problems = validate_definition(doc)
+    # The comparison needs rows that parse; until then the problems above say why.
+    derivation = Derivation(None) if problems else derivation_of(version)
+    problems += naming_problems(version, derivation)
     if version.needs_check:
         problems.append(
             "This version is marked as needing a check against the primary "
@@ -137,6 +179,8 @@ def publish_version(*, version: InstrumentVersion) -> InstrumentVersion:
         )
     if problems:
         raise ValidationError(problems)
+    doc.update(modified_marker(derivation))
+    doc["citation"] = version.citation = source_citation(version, derivation)
     definition = parse_definition(doc)
     version.definition = doc
     version.scoring_hash = definition.scoring_fingerprint()
@@ -181,42 +225,42 @@ def new_draft_from(
     return draft
 
 
-def compare_versions(a: InstrumentVersion, b: InstrumentVersion) -> list[str]:
-    """Readable differences between two versions: scoring first, then wording."""
-    left, right = a.as_definition(), b.as_definition()
-    lines = left.scoring_differences(right)
-    lines += _wording_differences(
-        a.definition or document_from_rows(a), b.definition or document_from_rows(b)
-    )
-    return lines
+def compare_versions(a: InstrumentVersion, b: InstrumentVersion) -> list[Difference]:
+    """Side-by-side differences between two versions: scoring first, then wording."""
+    return differences(readable_definition(a), readable_definition(b))
 
 
-def _wording_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    lines = [
-        f"{name}: {a.get(name)!r} -> {b.get(name)!r}"
-        for name in WORDING_FIELDS
-        if a.get(name) != b.get(name)
-    ]
-    left, right = _labels(a), _labels(b)
-    for key in sorted(left.keys() & right.keys()):
-        if left[key] != right[key]:
-            lines.append(f"{key}: {left[key]!r} -> {right[key]!r}")
-    return lines
+@transaction.atomic
+def set_points(
+    *,
+    version: InstrumentVersion,
+    points: Mapping[int, Decimal | None],
+    weights: Mapping[int, Decimal | None],
+) -> int:
+    """Write a draft's option points and item weights from one page; count changed."""
+    version = InstrumentVersion.objects.select_for_update().get(pk=version.pk)
+    ensure_editable(version)
+    options = list(Option.objects.filter(item__version=version, pk__in=list(points)))
+    changed_options = [o for o in options if o.points != points[o.pk]]
+    for option in changed_options:
+        option.points = points[option.pk]
+    Option.objects.bulk_update(changed_options, ["points"])
+    items = list(Item.objects.filter(version=version, pk__in=list(weights)))
+    changed_items = [i for i in items if i.weight != weights[i.pk]]
+    for item in changed_items:
+        item.weight = weights[item.pk]
+    Item.objects.bulk_update(changed_items, ["weight"])
+    return len(changed_options) + len(changed_items)
 
 
-def _labels(doc: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for cond in doc.get("conditions", []):
-        out[f"condition {cond['code']} label"] = cond.get("label", "")
-        out[f"condition {cond['code']} help"] = cond.get("help", "")
-    for sec in doc.get("sections", []):
-        out[f"section {sec['code']} label"] = sec.get("label", "")
-        for item in sec.get("items", []):
-            out[f"item {item['code']} label"] = item.get("label", "")
-            out[f"item {item['code']} help"] = item.get("help", "")
-            for opt in item.get("options", []):
-                out[f"item {item['code']} option {opt['code']}"] = opt.get("label", "")
-    return out
+def preview_score(
+    *, version: InstrumentVersion, choices: Mapping[str, Sequence[str]]
+) -> tuple[Definition, Result]:
+    """Score scratch choices with the version's current rows; nothing is stored."""
+    definition = readable_definition(version)
+    known = {c.code for c in definition.conditions} | {i.code for i in definition.items}
+    answers = {code: list(chosen) for code, chosen in choices.items() if code in known}
+    return definition, score(definition, answers)
 
 
 @dataclass

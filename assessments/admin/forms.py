@@ -1,0 +1,116 @@
+"""Forms of the instrument admin's own pages: import, compare, new draft, points."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ..instruments import DefinitionError
+from ..instruments.definition import MAX_DEFINITION_BYTES, read_definition_text
+from ..models import InstrumentVersion, Item
+from ..models.instruments import plain_number
+
+
+class SectionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """Sections of several drafts look alike; name the version too."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.version.key}: {obj}"
+
+
+class ImportDefinitionForm(forms.Form):
+    file = forms.FileField(
+        help_text=(
+            f"A definition file (YAML or JSON), at most {MAX_DEFINITION_BYTES:,} "
+            "bytes. YAML aliases are expanded; NaN and infinity are refused."
+        )
+    )
+
+    def clean_file(self) -> dict[str, Any]:
+        """The parsed document; every problem is reported on the field."""
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_DEFINITION_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size:,} bytes; definition files are limited "
+                f"to {MAX_DEFINITION_BYTES:,} bytes."
+            )
+        try:
+            text = upload.read(MAX_DEFINITION_BYTES + 1).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("The file is not UTF-8 text.") from exc
+        is_json = upload.name.lower().endswith(".json")
+        try:
+            return read_definition_text(text, json_format=is_json)
+        except DefinitionError as exc:
+            raise ValidationError(
+                [f"Not a readable definition: {p}" for p in exc.problems]
+            ) from exc
+
+
+class VersionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj} · {obj.key}"
+
+
+class CompareForm(forms.Form):
+    left = VersionChoiceField(
+        InstrumentVersion.objects.select_related("instrument"), label="Left"
+    )
+    right = VersionChoiceField(
+        InstrumentVersion.objects.select_related("instrument"), label="Right"
+    )
+
+
+class NewDraftForm(forms.Form):
+    new_version = forms.CharField(max_length=20, help_text="e.g. 1.1")
+
+
+POINTS = {"max_digits": 8, "decimal_places": 3, "required": False}
+WEIGHT = {"max_digits": 9, "decimal_places": 6, "required": False}
+
+
+class PointsForm(forms.Form):
+    """Every option's points (and, for weighted instruments, every item's weight)."""
+
+    def __init__(
+        self, *args: Any, items: list[Item], weighted: bool, editable: bool, **kw: Any
+    ) -> None:
+        super().__init__(*args, **kw)
+        self.rows: list[dict[str, Any]] = []
+        for item in items:
+            weight = None
+            if weighted:
+                name = f"weight-{item.pk}"
+                self.fields[name] = self._field(WEIGHT, item.weight, editable)
+                self.fields[name].widget.attrs["aria-label"] = (
+                    f"Weight of item {item.code}"
+                )
+                weight = self[name]
+            options = []
+            for option in item.options.all():
+                name = f"points-{option.pk}"
+                self.fields[name] = self._field(POINTS, option.points, editable)
+                self.fields[name].widget.attrs["aria-label"] = (
+                    f"Points for “{option.label}” (item {item.code})"
+                )
+                options.append((option, self[name]))
+            self.rows.append({"item": item, "weight": weight, "options": options})
+
+    @staticmethod
+    def _field(spec: dict[str, Any], value: Decimal | None, editable: bool) -> Any:
+        # 2, not 2.000: as the definition file and the form write it.
+        shown = plain_number(value)
+        field = forms.DecimalField(**spec, initial=shown, disabled=not editable)
+        field.widget.attrs["class"] = "points-input"
+        return field
+
+    def values(self, prefix: str) -> dict[int, Decimal | None]:
+        """The cleaned values of one kind of field, by row primary key."""
+        return {
+            int(name.removeprefix(f"{prefix}-")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(f"{prefix}-")
+        }
