@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments import agreement as ag
+from assessments.agreement import reporting
 from assessments.models import Answer, Assessment, InstrumentVersion, Membership
 from assessments.selectors.agreement import rating_data
 from assessments.services import answering, assignment, consensus, projects
@@ -106,7 +108,7 @@ def coefficient_keys(entries: list[dict[str, Any]]) -> list[str]:
 def test_the_same_two_reviewers_on_every_study_is_a_fixed_design(
     team: dict[str, Any],
 ) -> None:
-    score_studies(team, 6, same_pair(team))
+    score_studies(team, 10, same_pair(team))
     data = figures(team)
     assert data["design"] == "fixed"
     assert data["raters"] == ["alice", "bob"]
@@ -120,14 +122,14 @@ def test_the_same_two_reviewers_on_every_study_is_a_fixed_design(
     assert "Cohen's kappa" in data["methods_sentence"]
     assert "ICC(2,1)" in data["methods_sentence"]
     assert data["methods_sentence"].startswith(
-        "Two reviewers independently scored 6 studies"
+        "Two reviewers independently scored 10 studies"
     )
 
 
 def test_rotating_reviewers_are_an_interchangeable_design(
     team: dict[str, Any],
 ) -> None:
-    score_studies(team, 6, rotating(team))
+    score_studies(team, 12, rotating(team))
     data = figures(team)
     assert data["design"] == "interchangeable"
     assert data["raters"] == ["reviewer 1", "reviewer 2"]
@@ -324,7 +326,7 @@ def test_excluded_studies_are_left_out(team: dict[str, Any]) -> None:
 def test_observers_see_the_page_with_design_methods_and_tables(
     team: dict[str, Any],
 ) -> None:
-    score_studies(team, 6, same_pair(team))
+    score_studies(team, 10, same_pair(team))
     response = as_user(team["observer"]).get(
         reverse("project-agreement", args=["p"]), {"version": "rqs-1.0"}
     )
@@ -372,3 +374,82 @@ def test_agreement_is_for_members_only(team: dict[str, Any]) -> None:
     lead = as_user(team["lead"])
     assert lead.post(page).status_code == 405
     assert lead.get(page, {"version": "nope-9"}).status_code == 404
+
+
+# --- sample size: n, CI and the minimum for a reliable estimate --------------------
+
+
+def test_with_two_studies_the_page_says_too_few_instead_of_a_methods_sentence(
+    team: dict[str, Any],
+) -> None:
+    score_studies(team, 2, same_pair(team))
+    response = as_user(team["lead"]).get(reverse("project-agreement", args=["p"]))
+    html = response.content.decode()
+    assert "too few studies (n = 2) for a reliable estimate" in html
+    assert 'data-testid="methods"' not in html
+    assert "copy into your manuscript" not in html
+    assert "Two reviewers independently" not in html
+    assert 'data-testid="caveat"' in html  # the ICC rows say so too
+    data = figures(team)
+    assert data["methods_reliable"] is False
+    assert "too few studies (n = 2)" in data["methods_sentence"]
+    assert data["minimum_studies"] == {"icc": 10, "items": 5}
+
+
+def test_with_ten_studies_the_methods_sentence_has_its_n_and_ci(
+    team: dict[str, Any],
+) -> None:
+    score_studies(team, 10, same_pair(team))
+    response = as_user(team["lead"]).get(reverse("project-agreement", args=["p"]))
+    html = response.content.decode()
+    assert "copy into your manuscript" in html
+    sentence = response.context["data"]["methods_sentence"]
+    assert sentence.startswith("Two reviewers independently scored 10 studies")
+    assert "ICC(2,1) = " in sentence and "(95% CI " in sentence
+    assert f">{sentence}</textarea>" in html.replace("&#x27;", "'")
+    assert "too few studies" not in html
+
+
+def test_the_json_carries_n_and_ci_for_every_figure(team: dict[str, Any]) -> None:
+    score_studies(team, 6, same_pair(team))
+    data = figures(team)
+    icc2 = next(c for c in data["totals"]["icc"] if c["key"] == "ICC2")
+    assert (icc2["n_subjects"], icc2["n_raters"]) == (6, 2)
+    assert len(icc2["ci95"]) == 2
+    # Six studies: enough for item kappas (5), not for an ICC (10).
+    assert icc2["reliable"] is False and icc2["min_subjects"] == 10
+    assert icc2["caveat"] == "too few studies (n = 6) for a reliable estimate"
+    assert data["methods_reliable"] is False
+    item2 = next(i for i in data["items"] if i["code"] == "2")
+    kappa = item2["coefficients"][0]
+    assert kappa["key"] == "cohen_kappa"
+    assert (kappa["n_subjects"], kappa["n_raters"], kappa["reliable"]) == (6, 2, True)
+    assert "ci95" in kappa and kappa["caveat"] == ""
+    assert all(
+        {"n_subjects", "n_raters", "ci95", "reliable"} <= set(c)
+        for item in data["items"]
+        for c in item["coefficients"]
+    )
+    assert data["totals"]["bland_altman"]["n_subjects"] == 6
+    assert data["totals"]["bland_altman"]["reliable"] is False
+
+
+def test_a_modified_instrument_is_named_as_modified_from_its_original() -> None:
+    original = SimpleNamespace(short_name="RQS 1.0", name="Radiomics Quality Score")
+    copy = SimpleNamespace(modified_from=original)
+    assert reporting.modified_from(SimpleNamespace(), copy) == "RQS 1.0"
+    assert reporting.modified_from(SimpleNamespace(modified_from="RQS 1.0")) == (
+        "RQS 1.0"
+    )
+    assert reporting.modified_from(SimpleNamespace(modified_from="")) == ""
+    name = reporting.instrument_name("Local RQS", "RQS 1.0")
+    assert name == "Local RQS (modified from RQS 1.0)"
+    methods = reporting.reported_methods(
+        n_reviewers=2,
+        n_studies=12,
+        instrument=name,
+        design="fixed",
+        total_icc=ag.Coefficient(0.7, (0.4, 0.9)),
+    )
+    assert methods.reliable
+    assert "with Local RQS (modified from RQS 1.0);" in methods.text

@@ -258,26 +258,28 @@ def test_formulas_are_inert_and_numbers_stay_numbers_in_xlsx(
 ) -> None:
     args = (world["lead"], world["project"], world["version"], "xlsx")
     long = openpyxl.load_workbook(io.BytesIO(export_long(*args).content))
-    sheet = long["long"]
+    sheet = long["Answers"]
     head = [c.value for c in sheet[1]]
     cells = [dict(zip(head, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
-    alice = {r["item"].value: r for r in cells if r["reviewer"].value == "alice"}
+    alice = {r["Item"].value: r for r in cells if r["Reviewer"].value == "alice"}
     for code, text in FORMULAS.items():
-        assert alice[code]["evidence"].value == "'" + text
-        assert alice[code]["evidence"].data_type == "s"
-    assert (alice["5"]["points"].value, alice["5"]["points"].data_type) == (-3, "n")
-    assert alice["5"]["na"].value is False
+        # Explicit text cells: never run, and shown exactly as typed.
+        assert alice[code]["Evidence"].value == text
+        assert alice[code]["Evidence"].data_type == "s"
+    assert (alice["5"]["Points"].value, alice["5"]["Points"].data_type) == (-3, "n")
+    assert alice["5"]["Not applicable"].value is False
     wide = openpyxl.load_workbook(io.BytesIO(export_wide(*args).content))
-    head = [c.value for c in wide["wide"][1]]
-    row = dict(zip(head, [c for c in wide["wide"][2]], strict=True))
-    assert row["reviewer"].value == "alice"
-    assert (row["total"].value, row["total"].data_type) == (-6, "n")
-    assert row["percent"].value == pytest.approx(-16.7)
-    assert row["year"].value == 2021
-    assert row["3"].value is None
-    about = {r[0].value: r[1].value for r in wide["about"].iter_rows(min_row=2)}
-    assert about["key"] == "rqs-1.0"
-    assert about["percent_convention"] == "raw"
+    head = [c.value for c in wide["Scores"][1]]
+    row = dict(zip(head, [c for c in wide["Scores"][2]], strict=True))
+    assert row["Reviewer"].value == "alice"
+    assert (row["Total (points)"].value, row["Total (points)"].data_type) == (-6, "n")
+    assert row["Percentage of maximum"].value == pytest.approx(-16.7)
+    assert row["Year"].value == 2021
+    item3 = next(h for h in head if h.startswith("Item 3:") and h.endswith("points"))
+    assert row[item3].value is None
+    about = {r[0].value: r[1].value for r in wide["About"].iter_rows(min_row=2)}
+    assert about["Instrument"] == world["version"].short_name
+    assert about["Percentages"] == "Raw (may be negative)"
 
 
 def test_neutralise_only_touches_text_that_would_run() -> None:
@@ -285,8 +287,7 @@ def test_neutralise_only_touches_text_that_would_run() -> None:
         assert exports.neutralise(text) == "'" + text
     assert exports.neutralise("plain text") == "plain text"
     assert exports._csv_cell(-3, european=False) == "-3"
-    assert exports._xlsx_cell(-3) == -3
-    assert exports._xlsx_cell("bad\x00char") == "badchar"
+    assert exports.workbook.clean_text("bad\x00char") == "badchar"
 
 
 # --- JSON -----------------------------------------------------------------------------
@@ -461,7 +462,7 @@ def test_wide_export_query_count_is_flat_from_10_to_100_studies(
     with django_assert_max_num_queries(len(small.captured_queries)):
         file = export_wide(reviewers[0], project, version, "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(file.content))
-    assert book["wide"].max_row == 1 + 200
+    assert book["Scores"].max_row == 1 + 200
 
 
 # --- views ----------------------------------------------------------------------------

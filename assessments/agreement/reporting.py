@@ -1,5 +1,6 @@
 """Reporting agreement: coefficient labels, item summaries, the methods
-sentence for a paper, and reviewer leniency against the consensus."""
+sentence for a paper (only when the sample supports one), and reviewer
+leniency against the consensus."""
 
 from __future__ import annotations
 
@@ -150,6 +151,94 @@ def _item_clause(summary: ItemSummary) -> str:
         more = _count(summary.n_undefined, "more item")
         text += f", and could not be estimated for {more}"
     return text
+
+
+# --- how many studies an estimate needs --------------------------------------------
+
+# With fewer studies a coefficient's 95% CI spans most of its range: a single
+# figure, let alone a sentence in a paper, would claim more than the data hold.
+# ICCs need more subjects than kappas because they estimate two variance
+# components; percent agreement, Krippendorff's alpha and Gwet's AC1 describe
+# the same item ratings as the kappas and share their minimum. Bland-Altman
+# limits rest on the SD of the differences of the totals and share the ICC's.
+MIN_STUDIES_ICC = 10
+MIN_STUDIES_ITEMS = 5
+_TOTAL_FIGURES = frozenset(
+    [*(key for key in COEFFICIENT_LABELS if key.startswith("ICC")), "bland_altman"]
+)
+
+
+def minimum_studies(coefficient: str) -> int:
+    """The fewest studies for a reliable estimate of this coefficient."""
+    return MIN_STUDIES_ICC if coefficient in _TOTAL_FIGURES else MIN_STUDIES_ITEMS
+
+
+def too_few_studies(n: int) -> str:
+    return f"too few studies (n = {n}) for a reliable estimate"
+
+
+def instrument_name(name: str, modified_from: str = "") -> str:
+    """The instrument as a reader should know it: a modified copy says so."""
+    return f"{name} (modified from {modified_from})" if modified_from else name
+
+
+def modified_from(*sources: object) -> str:
+    """The first non-empty ``modified_from`` mark of the given versions/definitions.
+
+    The mark may be text or a record naming the original; absent on
+    instruments that were never modified.
+    """
+    for source in sources:
+        mark = getattr(source, "modified_from", None)
+        if mark:
+            if isinstance(mark, str):
+                return mark
+            return str(getattr(mark, "short_name", "") or getattr(mark, "name", mark))
+    return ""
+
+
+@dataclass(frozen=True)
+class MethodsText:
+    text: str
+    reliable: bool  # True: a sentence to copy into a manuscript
+
+
+def reported_methods(
+    *,
+    n_reviewers: int,
+    n_studies: int,
+    instrument: str,
+    design: Design,
+    total_icc: Coefficient | None,
+    item_summary: ItemSummary | None = None,
+    reviewers_per_study: int | None = None,
+    n_total_studies: int | None = None,
+) -> MethodsText:
+    """The methods sentence when the sample supports it, else why there is none.
+
+    The sentence leads with the ICC of the total score, so it needs that
+    coefficient's minimum: ``n_total_studies`` (the studies with every total;
+    ``n_studies`` when not given).
+    """
+    n = n_studies if n_total_studies is None else n_total_studies
+    if n < MIN_STUDIES_ICC:
+        return MethodsText(
+            f"Inter-rater agreement on {instrument} is not reported: "
+            f"{too_few_studies(n)} (at least {MIN_STUDIES_ICC} studies are needed "
+            f"for the intraclass correlation of the total score and "
+            f"{MIN_STUDIES_ITEMS} for item-level kappas).",
+            reliable=False,
+        )
+    sentence = methods_sentence(
+        n_reviewers=n_reviewers,
+        n_studies=n_studies,
+        instrument=instrument,
+        design=design,
+        total_icc=total_icc,
+        item_summary=item_summary,
+        reviewers_per_study=reviewers_per_study,
+    )
+    return MethodsText(sentence, reliable=True)
 
 
 # --- reviewer leniency ------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from .. import access, selectors
+from ..agreement.reporting import instrument_name, modified_from
 from ..models import InstrumentVersion, Project
 from ..services import exports
 
@@ -48,9 +49,7 @@ class ExportForm(forms.Form):
         # Links made before keys were used in addresses carry the database id.
         self.by_id = {str(v.pk): v.key for v in versions}
         field = self.fields["version"]
-        field.widget.choices = [  # type: ignore[attr-defined]
-            (v.key, f"{v.short_name or v.name} ({v.key})") for v in versions
-        ]
+        field.widget.choices = _version_choices(versions)  # type: ignore[attr-defined]
         if versions:
             field.initial = versions[0].key
 
@@ -69,6 +68,24 @@ class ExportForm(forms.Form):
     def clean_european(self) -> bool:
         # A checkbox's "0" would otherwise read as ticked.
         return str(self.data.get("european", "")).lower() in TRUE
+
+
+def _version_choices(versions: list[InstrumentVersion]) -> list[tuple[str, str]]:
+    """Versions by the name a reviewer knows; the version itself where names repeat."""
+    names = {
+        v.key: instrument_name(v.short_name or v.name, modified_from(v))
+        for v in versions
+    }
+    repeated = {n for n in names.values() if list(names.values()).count(n) > 1}
+    return [
+        (
+            v.key,
+            f"{names[v.key]}, version {v.version}"
+            if names[v.key] in repeated
+            else names[v.key],
+        )
+        for v in versions
+    ]
 
 
 def _page(

@@ -7,6 +7,8 @@ as CSV or XLSX, ready for R, Stata or a supplement.
 The rows are what selectors/exports.py read for the user (blinding applied);
 services/exports.py records every export. Text a spreadsheet would run as a
 formula is neutralised (OWASP CSV injection guidance); numbers stay numbers.
+The CSV and JSON keep codes for machines (R, Python); the XLSX is for people
+(`workbook`: labels, real dates, a codebook).
 """
 
 from __future__ import annotations
@@ -14,19 +16,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from ..instruments import Condition, Definition, Item, cached_na_codes
-from ..models import Assessment, Project
-from ..selectors.exports import ExportData, ExportError, entry_codes
+from ...instruments import Condition, Definition, Item, cached_na_codes
+from ...models import Assessment
+from ...selectors.exports import ExportData, ExportError, entry_codes
+from . import workbook
+from .common import Cell, shown_percent
+from .common import entry_labels as _labels
+from .common import instrument_meta as _instrument_meta
+from .common import judgement_keys as _judgement_keys
+from .common import number as _number
+from .common import ordered_answers as _ordered
+from .common import project_meta as _project_meta
+from .common import reviewer_name as _who
 
 FORMS = ("wide", "long", "json")
 FORMATS = ("csv", "xlsx")
@@ -37,15 +45,12 @@ CONTENT_TYPES = {
 }
 # A text cell starting with one of these is run by Excel, LibreOffice or Sheets.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-XLSX_MAX_CELL = 32_767  # Excel's limit on the characters of one cell
 STUDY_HEAD = ["study_uuid", "title", "doi", "pmid", "year", "modality", "disease"]
 WHO_HEAD = ["reviewer", "kind", "status", "submitted_at", "revised_after_unblinding"]
 WIDE_HEAD = STUDY_HEAD + WHO_HEAD
 ANSWER_HEAD = ["item", "item_label", "choices", "points", "na", "evidence", "page"]
 LONG_HEAD = ["study_uuid", "title", "reviewer", "kind", *ANSWER_HEAD]
 LONG_HEAD += ["comment", "updated_at"]
-
-Cell = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -120,16 +125,6 @@ def check_format(fmt: str) -> None:
         )
 
 
-def _labels(definition: Definition) -> dict[str, str]:
-    entries: list[Condition | Item] = [*definition.conditions, *definition.items]
-    return {entry.code: entry.label for entry in entries}
-
-
-def _judgement_keys(definition: Definition) -> list[str]:
-    aspects = dict.fromkeys(i.judgement for i in definition.items if i.judgement)
-    return [f"overall_{aspect}" for aspect in aspects]
-
-
 # --- wide -----------------------------------------------------------------------------
 
 
@@ -150,12 +145,6 @@ def _wide_sheet(data: ExportData) -> Sheet:
         for a in data.assessments
     ]
     return Sheet("wide", WIDE_HEAD + codes + tail, rows)
-
-
-def _who(assessment: Assessment) -> str:
-    if assessment.is_consensus or assessment.reviewer is None:
-        return "consensus"
-    return assessment.reviewer.get_username()
 
 
 def _study_cells(a: Assessment) -> list[Cell]:
@@ -196,10 +185,12 @@ def _item_cell(answer: dict[str, Any] | None, na: bool, by_points: bool) -> Cell
 
 
 def _score_cells(a: Assessment) -> list[Cell]:
-    # The percentage as the pages show it: one decimal, the project's convention.
-    shown = (a.result or {}).get("percent_display")
-    percent = Decimal(shown) if shown is not None else a.percent
-    return [_number(a.total), _number(a.maximum), _number(percent), a.band or None]
+    return [
+        _number(a.total),
+        _number(a.maximum),
+        _number(shown_percent(a)),
+        a.band or None,
+    ]
 
 
 def _judgements(a: Assessment, keys: list[str]) -> list[Cell]:
@@ -220,17 +211,6 @@ def _long_sheet(data: ExportData) -> Sheet:
     return Sheet("long", LONG_HEAD, rows)
 
 
-def _ordered(
-    data: ExportData, answers: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Answers in the instrument's order; codes it no longer has at the end."""
-    order = data.order
-    return sorted(
-        answers.values(),
-        key=lambda r: (order.get(r["item_code"], len(order)), r["item_code"]),
-    )
-
-
 def _answer_cells(row: dict[str, Any], labels: dict[str, str]) -> list[Cell]:
     choices = row["choices"]
     return [
@@ -247,34 +227,6 @@ def _answer_cells(row: dict[str, Any], labels: dict[str, str]) -> list[Cell]:
 
 
 # --- JSON -----------------------------------------------------------------------------
-
-
-def _instrument_meta(data: ExportData) -> dict[str, Any]:
-    version, definition = data.version, data.definition
-    return {
-        "key": version.key,
-        "code": version.instrument.code,
-        "name": version.name,
-        "short_name": version.short_name,
-        "version": version.version,
-        "revision": version.revision,
-        "status": version.status,
-        "kind": version.kind,
-        "citation": version.citation,
-        "doi": version.doi,
-        "licence": version.licence,
-        "scoring_hash": version.scoring_hash or definition.scoring_fingerprint(),
-    }
-
-
-def _project_meta(project: Project) -> dict[str, Any]:
-    return {
-        "slug": project.slug,
-        "name": project.name,
-        "percent_convention": project.percent_convention,
-        "blinding": project.blinding,
-        "reviewers_per_study": project.reviewers_per_study,
-    }
 
 
 def _codebook(definition: Definition) -> list[dict[str, Any]]:
@@ -343,14 +295,6 @@ def _json_default(value: Any) -> Any:
 # --- cells and files ------------------------------------------------------------------
 
 
-def _number(value: Decimal | int | float | None) -> int | float | None:
-    """Decimals as plain numbers: integral values as int (-3, not -3.0000)."""
-    if value is None:
-        return None
-    number = Decimal(value)
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
 def _when(value: datetime | None) -> str | None:
     return (
         None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
@@ -373,13 +317,6 @@ def _csv_cell(value: Cell, european: bool) -> str:
     return neutralise(str(value))
 
 
-def _xlsx_cell(value: Cell) -> Cell:
-    if isinstance(value, str):
-        # openpyxl refuses control characters that PDFs sometimes paste along.
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))[:XLSX_MAX_CELL]
-    return value
-
-
 def _csv_bytes(sheet: Sheet, european: bool) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if european else ",", lineterminator="\r\n")
@@ -389,38 +326,12 @@ def _csv_bytes(sheet: Sheet, european: bool) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
-    workbook = Workbook(write_only=True)
-    for sheet in sheets:
-        worksheet = workbook.create_sheet(title=sheet.name)
-        worksheet.append([_xlsx_cell(h) for h in sheet.headers])
-        for row in sheet.rows:
-            worksheet.append([_xlsx_cell(v) for v in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _about_sheet(data: ExportData) -> Sheet:
-    meta = {**_instrument_meta(data), **_project_meta(data.project)}
-    rows: list[list[Cell]] = [[key, _plain(value)] for key, value in meta.items()]
-    rows.append(["exported_at", _when(timezone.now())])
-    return Sheet("about", ["field", "value"], rows)
-
-
-def _plain(value: Any) -> Cell:
-    return (
-        value
-        if isinstance(value, str | int | float | bool) or value is None
-        else str(value)
-    )
-
-
 def _finish(
     data: ExportData, sheet: Sheet, form: str, fmt: str, european: bool
 ) -> ExportFile:
     if fmt == "xlsx":
-        content = _xlsx_bytes([sheet, _about_sheet(data)])
+        # The same rows, for people: labels instead of codes, and a codebook.
+        content = workbook.workbook_bytes(data, form)
     else:
         content = _csv_bytes(sheet, european)
     return ExportFile(

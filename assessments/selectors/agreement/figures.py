@@ -1,0 +1,304 @@
+"""The agreement figures a methods section needs, each with its n and CI."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+from django.utils import timezone
+
+from ... import access
+from ... import agreement as ag
+from ...agreement import reporting
+from ...instruments import Definition
+from ...models import Assessment, InstrumentVersion, Project
+from .ratings import (
+    Matrix,
+    Rating,
+    RatingData,
+    Scale,
+    as_float,
+    complete_studies,
+    independent_ratings,
+    item_scale,
+    rating_data,
+)
+
+# --- figures -----------------------------------------------------------------------
+
+
+def _sample(key: str, n_subjects: int, n_raters: int) -> dict[str, Any]:
+    """The n behind a figure, and whether it is enough for a reliable estimate."""
+    minimum = reporting.minimum_studies(key)
+    reliable = n_subjects >= minimum
+    return {
+        "n_subjects": n_subjects,
+        "n_raters": n_raters,
+        "min_subjects": minimum,
+        "reliable": reliable,
+        "caveat": "" if reliable else reporting.too_few_studies(n_subjects),
+    }
+
+
+def _coefficient(
+    key: str, c: ag.Coefficient, n_subjects: int, n_raters: int
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "label": ag.COEFFICIENT_LABELS[key],
+        "value": c.value,
+        "ci95": list(c.ci95) if c.ci95 else None,
+        "note": c.note,
+        **_sample(key, n_subjects, n_raters),
+    }
+
+
+def _item_coefficient(key: str, matrix: Matrix, scale: Scale) -> ag.Coefficient:
+    if key == "percent_agreement":
+        value = ag.percent_agreement(matrix)
+        note = None if value is not None else "no study has two or more ratings"
+        return ag.Coefficient(value, None, note)
+    if key == "cohen_kappa":
+        weights: ag.Weights = "linear" if scale.level == "ordinal" else None
+        return ag.cohen_kappa(matrix, weights, categories=scale.categories)
+    if key == "fleiss_kappa":
+        return ag.fleiss_kappa(matrix)
+    if key == "krippendorff_alpha":
+        return ag.krippendorff_alpha(matrix, scale.level, scale.categories)
+    if key == "gwet_ac1":
+        return ag.gwet_ac1(matrix, scale.categories)
+    raise ValueError(f"unknown item coefficient {key!r}")
+
+
+def _item_figures(
+    definition: Definition, data: RatingData, keys: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    figures = []
+    for item in definition.items:
+        matrix, scale = data.items[item.code], item_scale(item)
+        paired = sum(1 for row in matrix if sum(v is not None for v in row) >= 2)
+        figures.append(
+            {
+                "code": item.code,
+                "label": item.label,
+                "level": scale.level,
+                "n_studies": paired,
+                "n_raters": len(data.raters),
+                "coefficients": [
+                    _coefficient(
+                        key,
+                        _item_coefficient(key, matrix, scale),
+                        paired,
+                        len(data.raters),
+                    )
+                    for key in keys
+                ],
+            }
+        )
+    return figures
+
+
+def _score_figures(
+    matrix: list[list[float | None]],
+    iccs: dict[str, ag.Coefficient],
+    applicable: tuple[str, ...],
+    raters: list[str],
+) -> dict[str, Any]:
+    n = sum(1 for row in matrix if all(v is not None for v in row))
+    out: dict[str, Any] = {
+        "n_studies": n,
+        "n_raters": len(raters),
+        "icc": [
+            {**_coefficient(key, c, n, len(raters)), "applies": key in applicable}
+            for key, c in iccs.items()
+        ],
+        "bland_altman": None,
+    }
+    if len(raters) == 2:
+        first, second = zip(*matrix, strict=True) if matrix else ((), ())
+        limits = ag.bland_altman(first, second)
+        out["bland_altman"] = {
+            **limits,
+            "difference": f"{raters[0]} \N{MINUS SIGN} {raters[1]}",
+            **_sample("bland_altman", limits["n"], 2),
+        }
+    return out
+
+
+# Fewer complete studies than this and a reviewer's mean difference from the
+# consensus comes close to giving away their individual totals.
+LENIENCY_MIN_STUDIES = 3
+
+
+def _leniency(
+    project: Project, version: InstrumentVersion, ratings: list[Rating]
+) -> list[dict[str, Any]]:
+    """Each reviewer's independent total minus the final consensus total.
+
+    Only over studies every assigned reviewer has submitted, and only for
+    reviewers with enough of them.
+    """
+    complete, _ = complete_studies(ratings)
+    ratings = [r for rs in complete.values() for r in rs]
+    finals = dict(
+        Assessment.objects.filter(
+            study__project=project,
+            version=version,
+            kind=Assessment.Kind.CONSENSUS,
+            status=Assessment.Status.SUBMITTED,
+            study__excluded=False,
+        ).values_list("study_id", "total")
+    )
+    pairs = [
+        (r.reviewer, f"{timezone.localtime(r.submitted_at):%Y-%m}", r.total, final)
+        for r in ratings
+        if r.submitted_at is not None
+        and (final := as_float(finals.get(r.study_id))) is not None
+    ]
+    by_reviewer = sorted(ag.leniency(pairs).items(), key=lambda p: str(p[0]))
+    return [
+        _leniency_row(str(name), result)
+        for name, result in by_reviewer
+        if result.overall.n >= LENIENCY_MIN_STUDIES
+    ]
+
+
+def _leniency_row(reviewer: str, result: ag.Leniency) -> dict[str, Any]:
+    periods = sorted(result.periods.items(), key=lambda p: str(p[0]))
+    return {
+        "reviewer": reviewer,
+        "mean": result.overall.mean,
+        "n": result.overall.n,
+        "periods": [
+            {"period": p, "mean": d.mean, "n": d.n}
+            for p, d in periods
+            if d.n >= LENIENCY_MIN_STUDIES
+        ],
+    }
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: undefined numbers become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+DESIGN_NOTES = {
+    "fixed": "The same reviewers scored every study: reviewers are a fixed set, so "
+    "Cohen's kappa (Fleiss' kappa for more than two) and the two-way ICCs, "
+    "ICC(2,1) for absolute agreement and ICC(3,1) for consistency, fit.",
+    "interchangeable": "Studies were scored by different reviewers: reviewers are "
+    "interchangeable (columns are the first, second ... reviewer of each study), "
+    "so the one-way ICC(1,1), Fleiss' kappa and Krippendorff's alpha fit.",
+}
+NOTES = [
+    "Computed on each reviewer's first independent submission; answers revised "
+    "after unblinding do not change these figures.",
+    "Only studies every assigned reviewer has submitted enter; excluded studies "
+    "are left out.",
+    "Items that do not apply (N/A) are missing ratings, not a category.",
+    "Single items whose options carry points are compared as ordinal on the "
+    "points (weighted kappa with linear weights); other items as nominal.",
+]
+
+
+def project_agreement(
+    project: Project, version: InstrumentVersion, user: Any = None
+) -> dict[str, Any]:
+    """JSON-safe agreement figures for one project and instrument version.
+
+    With a user, the figures that user may see: without the studies they still
+    review, and without per-reviewer figures unless they lead the project.
+    """
+    definition = version.as_definition()
+    original = reporting.modified_from(version, definition)
+    name = definition.short_name or definition.name
+    ratings = independent_ratings(project, version, user)
+    per_reviewer = user is None or access.sees_per_reviewer_figures(user, project)
+    data = rating_data(project, version, ratings)
+    out: dict[str, Any] = {
+        "project": project.slug,
+        "instrument": version.key,
+        "instrument_name": reporting.instrument_name(name, original),
+        "modified_from": original,
+        "minimum_studies": {
+            "icc": reporting.MIN_STUDIES_ICC,
+            "items": reporting.MIN_STUDIES_ITEMS,
+        },
+        "n_studies": len(data.studies),
+        "n_pending": data.n_pending,
+        "n_reviewers": data.n_reviewers,
+        "reviewers_per_study": data.per_study,
+        "design": data.design,
+        "design_note": DESIGN_NOTES.get(data.design or "", ""),
+        "raters": data.raters,
+        "leniency": _leniency(project, version, ratings) if per_reviewer else [],
+        "leniency_shown": per_reviewer,
+        "notes": NOTES,
+    }
+    if data.design is None:
+        return _clean({**out, **_no_figures()})
+    return _clean({**out, **_figures(definition, data, out["instrument_name"])})
+
+
+def _no_figures() -> dict[str, Any]:
+    return {
+        "coefficients": {"items": [], "totals": []},
+        "items": [],
+        "item_summary": None,
+        "totals": None,
+        "percents": None,
+        "methods_sentence": "",
+        "methods_reliable": False,
+    }
+
+
+def _figures(
+    definition: Definition, data: RatingData, instrument: str
+) -> dict[str, Any]:
+    assert data.design is not None
+    applicable = ag.coefficients_for_design(data.design, len(data.raters))
+    items = _item_figures(definition, data, applicable.items)
+    summary = ag.summarize_items(
+        applicable.items[0], [i["coefficients"][0]["value"] for i in items]
+    )
+    total_iccs = ag.icc(data.totals)
+    totals = _score_figures(data.totals, total_iccs, applicable.total, data.raters)
+    percents = _score_figures(
+        data.percents, ag.icc(data.percents), applicable.total, data.raters
+    )
+    methods = reporting.reported_methods(
+        n_reviewers=data.n_reviewers,
+        n_studies=len(data.studies),
+        instrument=instrument,
+        design=data.design,
+        total_icc=total_iccs[ag.TOTAL_ICC_KEY[data.design]],
+        item_summary=summary,
+        reviewers_per_study=data.per_study,
+        # Judgement instruments have no totals: their studies count instead.
+        n_total_studies=totals["n_studies"] or None,
+    )
+    return {
+        "coefficients": {
+            "items": [_label(k) for k in applicable.items],
+            "totals": [_label(k) for k in applicable.total],
+        },
+        "items": items,
+        "item_summary": None if summary is None else asdict(summary),
+        "totals": totals,
+        "percents": percents,
+        # Below the minimum this is the reason there is no sentence, so a
+        # report that prints it says so rather than printing a weak estimate.
+        "methods_sentence": methods.text,
+        "methods_reliable": methods.reliable,
+    }
+
+
+def _label(key: str) -> dict[str, str]:
+    return {"key": key, "label": ag.COEFFICIENT_LABELS[key]}
