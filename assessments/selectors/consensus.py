@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from ..instruments import Definition, Result, score
 from ..models import Answer, Assessment, InstrumentVersion, Resolution, Study
+from .audit import choices_text, person, status_label, version_name
 
 Choices = list[str] | None
 
 
 @dataclass(frozen=True)
 class ReviewerAnswer:
-    reviewer: str
+    reviewer: str  # user name: the key of Resolution.sources
     choices: Choices
     labels: tuple[str, ...]
     points: Decimal | None
@@ -27,6 +30,17 @@ class ReviewerAnswer:
     evidence: str = ""
     page: str = ""
     comment: str = ""
+    name: str = ""  # as people know the reviewer
+    text: str = ""  # the answer in words
+
+
+@dataclass(frozen=True)
+class Total:
+    """Someone's total in the instrument's own unit, as words."""
+
+    who: str
+    text: str
+    complete: bool = True
 
 
 @dataclass
@@ -43,6 +57,10 @@ class ItemRow:
     agreed_choices: Choices
     resolution: Resolution | None = None
     consensus_choices: Choices = None
+    # The consensus's answer as scored now: its words, points and N/A.
+    decided_text: str = ""
+    decided_points: Decimal | None = None
+    decided_na: bool = False
 
     @property
     def sources(self) -> dict[str, Choices]:
@@ -63,6 +81,20 @@ class ItemRow:
     def any_na(self) -> bool:
         return any(a.na for a in self.answers)
 
+    @property
+    def settled_how(self) -> str:
+        """How the item was settled, in words: agreed, decided by whom, or not yet."""
+        r = self.resolution
+        if r is None:
+            return ""
+        local = timezone.localtime(r.resolved_at) if r.resolved_at else None
+        when = f"{local.day} {local:%b %Y, %H:%M}" if local else "an unknown date"
+        if r.rationale:
+            return f"Decided by {person(r.resolved_by)} on {when}"
+        if r.agreed:
+            return "The reviewers agreed"
+        return "Not decided yet"
+
 
 @dataclass
 class DisagreementView:
@@ -73,6 +105,22 @@ class DisagreementView:
     rows: list[ItemRow]
     consensus: Assessment | None = None
     problems: list[str] = field(default_factory=list)
+    totals: list[Total] = field(default_factory=list)
+    consensus_total: Total | None = None
+
+    @property
+    def instrument(self) -> str:
+        return version_name(self.definition)
+
+    @property
+    def status(self) -> str:
+        """The consensus's state in words ('Final' once finalised)."""
+        c = self.consensus
+        if c is None:
+            return "Not started"
+        if c.stale:
+            return "Out of date: a reviewer's answers changed"
+        return status_label(c.kind, c.status)
 
     @property
     def disputed(self) -> list[ItemRow]:
@@ -120,8 +168,13 @@ def disagreements(study: Study, version: InstrumentVersion) -> DisagreementView:
         by_assessment[answer.assessment_id][answer.item_code] = answer
     definition = version.as_definition()
     entries = [(a, by_assessment[a.pk]) for a in reviewers]
-    rows = _compare(definition, entries, study.project.floor_percent)
+    floor = study.project.floor_percent
+    rows, results = _compare(definition, entries, floor)
     view = DisagreementView(study, version, definition, reviewers, rows)
+    view.totals = [
+        Total(person(a.reviewer), total_text(definition, r), r.complete)
+        for a, r in zip(reviewers, results, strict=True)
+    ]
     view.consensus = (
         Assessment.objects.filter(
             study=study, version=version, kind=Assessment.Kind.CONSENSUS
@@ -130,7 +183,10 @@ def disagreements(study: Study, version: InstrumentVersion) -> DisagreementView:
         .first()
     )
     if view.consensus is not None:
-        _attach_consensus(view.rows, view.consensus)
+        decided = _attach_consensus(view.rows, view.consensus, definition, floor)
+        view.consensus_total = Total(
+            "Consensus", total_text(definition, decided), decided.complete
+        )
     view.problems = start_problems(view)
     return view
 
@@ -139,7 +195,7 @@ def _compare(
     definition: Definition,
     entries: list[tuple[Assessment, dict[str, Answer]]],
     floor: bool,
-) -> list[ItemRow]:
+) -> tuple[list[ItemRow], list[Result]]:
     results = [
         score(
             definition,
@@ -157,7 +213,7 @@ def _compare(
             for (assessment, answers), result in zip(entries, results, strict=True)
         ]
         rows.append(_row(entry, is_condition, cells))
-    return rows
+    return rows, results
 
 
 def _cell(
@@ -170,15 +226,18 @@ def _cell(
     item = (result.conditions if is_condition else result.items).get(entry.code)
     choices = None if answer is None or answer.choices is None else answer.choices
     labels = {o.code: o.label for o in entry.options}
+    na = result.is_na(entry.code)
     return ReviewerAnswer(
         reviewer=assessment.reviewer.get_username() if assessment.reviewer else "",
         choices=None if choices is None else list(choices),
         labels=tuple(labels.get(c, c) for c in choices or []),
         points=item.points if item else None,
-        na=result.is_na(entry.code),
+        na=na,
         evidence=answer.evidence if answer else "",
         page=answer.page if answer else "",
         comment=answer.comment if answer else "",
+        name=person(assessment.reviewer),
+        text=choices_text(entry, choices, na=na and choices is None),
     )
 
 
@@ -199,14 +258,68 @@ def _row(entry: Any, is_condition: bool, cells: list[ReviewerAnswer]) -> ItemRow
     )
 
 
-def _attach_consensus(rows: list[ItemRow], consensus: Assessment) -> None:
-    resolutions = {r.item_code: r for r in consensus.resolutions.all()}
+def _attach_consensus(
+    rows: list[ItemRow], consensus: Assessment, definition: Definition, floor: bool
+) -> Result:
+    """Each row's resolution and decided answer; the consensus scored as it stands."""
+    resolutions = {
+        r.item_code: r for r in consensus.resolutions.select_related("resolved_by")
+    }
     answers = dict(
         Answer.objects.filter(assessment=consensus).values_list("item_code", "choices")
     )
+    given = {code: c for code, c in answers.items() if c is not None}
+    result = score(definition, given, floor_percent=floor)
     for row in rows:
         row.resolution = resolutions.get(row.code)
         row.consensus_choices = answers.get(row.code)
+        scored = (result.conditions if row.is_condition else result.items).get(row.code)
+        row.decided_points = scored.points if scored else None
+        row.decided_na = result.is_na(row.code)
+        entry = definition.entry(row.code)
+        na_only = row.decided_na and row.consensus_choices is None
+        row.decided_text = choices_text(entry, row.consensus_choices, na=na_only)
+    return result
+
+
+def total_text(definition: Definition, result: Result) -> str:
+    """A total in the instrument's unit: points of the maximum, a percentage and
+    band, or the overall judgements."""
+    if result.kind == "judgement":
+        return "; ".join(
+            f"{label}: {_judgement_label(definition, result.judgements.get(key))}"
+            for key, label in JUDGEMENTS
+        )
+    pct = f"{result.percent_display}%" if result.percent_display is not None else ""
+    band = f", {result.band}" if result.band else ""
+    if result.kind == "weighted":
+        return f"{pct or '0.0%'}{band}"
+    unit = "items reported" if result.kind == "checklist" else "points"
+    total = _number(result.total)
+    of = f" of {_number(result.maximum)}" if result.maximum is not None else ""
+    return f"{total}{of} {unit}" + (f" ({pct}{band})" if pct else band)
+
+
+JUDGEMENTS = (
+    ("overall_risk_of_bias", "Overall risk of bias"),
+    ("overall_applicability", "Overall applicability concerns"),
+)
+
+
+def _judgement_label(definition: Definition, code: str | None) -> str:
+    if code is None:
+        return "not yet judged"
+    for item in definition.items:
+        option = item.option(code) if item.judgement else None
+        if option is not None:
+            return option.label
+    return code.capitalize()
+
+
+def _number(value: Decimal | None) -> str:
+    if value is None:
+        return "0"
+    return f"{value.normalize():f}"
 
 
 def start_problems(view: DisagreementView) -> list[str]:

@@ -162,7 +162,12 @@ def resolve_item(
         user,
         "consensus-resolve",
         str(locked.study),
-        {"item": item_code, "choices": choices, "sources": resolution.sources},
+        {
+            "version": locked.version.key,
+            "item": item_code,
+            "choices": choices,
+            "sources": resolution.sources,
+        },
     )
     changes.bump_data_revision(locked.study.project_id)
     return resolution

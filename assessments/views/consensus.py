@@ -18,6 +18,9 @@ from ..selectors import agreement as agreement_figures
 from ..selectors import consensus as consensus_reads
 from ..services import answering, consensus
 
+# The query parameter of the "disputed items only" filter.
+DISPUTED = "disputed"
+
 BLINDED = (
     "Blinded: the reviewers' answers to this study can be compared once every "
     "assigned reviewer has submitted, and once you have submitted your own "
@@ -53,9 +56,16 @@ def _consensus_of(user: Any, study: Study, version: InstrumentVersion) -> Assess
 
 
 def _back(
-    slug: str, uuid: uuid.UUID, version_key: str, anchor: str = ""
+    slug: str,
+    uuid: uuid.UUID,
+    version_key: str,
+    anchor: str = "",
+    disputed_only: bool = False,
 ) -> HttpResponse:
     response = redirect("consensus-view", slug=slug, uuid=uuid, version_key=version_key)
+    if disputed_only:
+        # Back to the filtered list the decision was taken from.
+        response["Location"] += f"?{DISPUTED}=1"
     if anchor:
         response["Location"] += f"#row-{anchor}"
     return response
@@ -94,6 +104,7 @@ def _detail(
         "version": version,
         "view": consensus_reads.disagreements(study, version),
         "can_manage": access.allows(request.user, project, Action.MANAGE),
+        "disputed_only": request.GET.get(DISPUTED) == "1",
     }
     return render(request, "assessments/consensus_detail.html", context, status=status)
 
@@ -137,7 +148,8 @@ def consensus_resolve(
         _report(request, exc)
     else:
         messages.success(request, f"Item {item} resolved.")
-    return _back(slug, uuid, version.key, anchor=item)
+    filtered = request.POST.get(DISPUTED) == "1"
+    return _back(slug, uuid, version.key, anchor=item, disputed_only=filtered)
 
 
 def _conflict(
