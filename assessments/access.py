@@ -245,6 +245,31 @@ def sees_per_reviewer_figures(user: AnyUser, project: Project) -> bool:
     return allows(user, project, Action.MANAGE)
 
 
+def sees_everyones_progress(user: AnyUser, project: Project) -> bool:
+    """Who has done how much names people: leads and staff; others see their own."""
+    return allows(user, project, Action.MANAGE)
+
+
+def comparable_studies(
+    user: AnyUser, project: Project, version: InstrumentVersion
+) -> QuerySet[Study]:
+    """The studies whose disagreements in the version the user may open.
+
+    `may_compare` for a whole list, in one query.
+    """
+    if not allows(user, project, Action.ADJUDICATE):
+        return Study.objects.none()
+    reviewers = Assessment.objects.filter(
+        study_id=OuterRef("pk"), version=version, kind=REVIEWER
+    )
+    return (
+        Study.objects.filter(project=project)
+        .filter(Exists(reviewers))
+        .exclude(Exists(reviewers.filter(first_submitted_at=None)))
+        .exclude(pk__in=pending_studies(user, project).values("pk"))
+    )
+
+
 def may_compare(user: AnyUser, study: Study, version: InstrumentVersion) -> bool:
     """May open the study's disagreements and consensus in this version."""
     project = study.project

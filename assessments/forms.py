@@ -10,7 +10,13 @@ from django.core.validators import MaxLengthValidator
 from django.db.models import Q
 
 from . import bibliography
-from .models import InstrumentVersion, Membership, Project, Study
+from .models import (
+    InstrumentVersion,
+    Membership,
+    NotificationPreferences,
+    Project,
+    Study,
+)
 
 # The fields a study form edits are the fields an import reads.
 STUDY_FIELDS = list(bibliography.STUDY_FIELDS)
@@ -55,7 +61,9 @@ class ProjectForm(forms.ModelForm):
                 .distinct()
             )
             field.help_text += (
-                " A version can be removed while no assessment in this project uses it."
+                " A version can be removed while no assessment in this project uses"
+                " it; once used it stays, so no score changes behind a reviewer's"
+                " back."
             )
             self.initial.setdefault("versions", list(self.instance.instruments.all()))
 
@@ -99,9 +107,13 @@ class ScoreImportForm(forms.Form):
         self.fields["version"].queryset = project.instruments.all()  # type: ignore[attr-defined]
 
 
+# Most people added to a project review; lead is the exception to choose.
+DEFAULT_ROLE = Membership.Role.REVIEWER
+
+
 class MemberForm(forms.Form):
     username = forms.CharField(help_text="An existing user's username or email.")
-    role = forms.ChoiceField(choices=Membership.Role.choices)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=DEFAULT_ROLE)
     adjudicator = forms.BooleanField(required=False)
 
     def clean_username(self) -> Any:
@@ -174,7 +186,7 @@ class NewAccountForm(forms.Form):
         f"{USERNAME.max_length} characters, starting with a letter or digit.",
     )
     email = forms.EmailField(help_text="A link to choose a password is sent here.")
-    role = forms.ChoiceField(choices=Membership.Role.choices)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=DEFAULT_ROLE)
 
     def clean_username(self) -> str:
         value: str = self.cleaned_data["username"]
@@ -213,3 +225,83 @@ class AssignForm(forms.Form):
     study = forms.UUIDField()
     version = forms.IntegerField()
     reviewer = forms.IntegerField()
+
+
+class NotificationForm(forms.ModelForm):
+    class Meta:
+        model = NotificationPreferences
+        fields = ["assigned", "reopened", "consensus_needed", "report_ready"]
+
+
+BULK_ACTIONS = [
+    ("assign", "Assign reviewers"),
+    ("exclude", "Exclude"),
+    ("include", "Include again"),
+]
+
+
+class BulkStudyForm(forms.Form):
+    """The study list's bulk actions: chosen studies, what to do, its details."""
+
+    studies = forms.TypedMultipleChoiceField(
+        coerce=str,
+        error_messages={"required": "Tick at least one study first."},
+    )
+    action = forms.ChoiceField(
+        choices=BULK_ACTIONS,
+        error_messages={"required": "Choose what to do with the ticked studies."},
+    )
+    version = forms.ModelChoiceField(
+        queryset=InstrumentVersion.objects.none(), required=False
+    )
+    per_study = forms.IntegerField(
+        min_value=1, max_value=10, required=False, label="Reviewers per study"
+    )
+    reviewer = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="Or this reviewer"
+    )
+    reason = forms.CharField(max_length=2000, required=False)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+        if self.is_bound:  # the page itself needs no list of every study
+            self.fields["studies"].choices = [  # type: ignore[attr-defined]
+                (str(u), str(u)) for u in project.studies.values_list("uuid", flat=True)
+            ]
+        self.fields["studies"].error_messages["invalid_choice"] = (
+            "One of the ticked studies is no longer in this project; reload the "
+            "list and try again."
+        )
+        self.fields["version"].queryset = project.instruments.select_related(  # type: ignore[attr-defined]
+            "instrument"
+        )
+        self.fields["reviewer"].queryset = self.reviewers_of(project)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def reviewers_of(project: Project) -> Any:
+        """Members who may review: the leads and the reviewers."""
+        return User.objects.filter(
+            memberships__project=project,
+            memberships__role__in=[Membership.Role.LEAD, Membership.Role.REVIEWER],
+        ).order_by("username")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action == "assign":
+            if data.get("version") is None:
+                versions = list(self.fields["version"].queryset)  # type: ignore[attr-defined]
+                if len(versions) != 1:
+                    raise forms.ValidationError("Choose the instrument to assign.")
+                data["version"] = versions[0]
+            if not data.get("per_study") and data.get("reviewer") is None:
+                raise forms.ValidationError(
+                    "Say how many reviewers each study needs, or choose a reviewer."
+                )
+        if action == "exclude" and not (data.get("reason") or "").strip():
+            raise forms.ValidationError("Give a reason for excluding the studies.")
+        return data
+
+    def problems(self) -> str:
+        return " ".join(str(m) for errors in self.errors.values() for m in errors)

@@ -8,6 +8,19 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("queue/", pages.queue, name="queue"),
     path("queue/next", pages.queue_next, name="queue-next"),
+    # Worklist, disagreements, bulk study actions, e-mail choices (issue 12).
+    path("start/", pages.landing, name="landing"),
+    path(
+        "account/notifications/",
+        pages.account_notifications,
+        name="account-notifications",
+    ),
+    path(
+        "p/<slug:slug>/disagreements/",
+        projects.project_disagreements,
+        name="project-disagreements",
+    ),
+    path("p/<slug:slug>/studies/bulk", studies.study_bulk, name="study-bulk"),
     path("instruments/", pages.instrument_list, name="instrument-list"),
     path("instruments/<str:key>/", pages.instrument_detail, name="instrument-detail"),
     path("accounts/relogin", assessments.relogin, name="relogin"),

@@ -139,7 +139,8 @@ if TESTING:
     # Hashing strength is not what the tests measure; speed is what CI needs.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+# A reviewer with open work lands on their worklist, everyone else on the projects.
+LOGIN_REDIRECT_URL = "landing"
 LOGOUT_REDIRECT_URL = "login"
 
 # A working day, sliding with activity.
@@ -235,6 +236,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "rqs@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people open the platform; links in notification e-mails start with it.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 
 # Celery. Saving answers never needs the broker; reports and dashboard
 # refreshes do.

@@ -513,6 +513,10 @@ SWEEP: dict[str, Urls] = {
     "password_reset_complete": _fixed("password_reset_complete"),
     "home": _fixed("home"),
     "queue": _fixed("queue"),
+    "queue-next": _fixed("queue-next"),
+    "landing": _fixed("landing"),
+    "account-notifications": _fixed("account-notifications"),
+    "project-disagreements": _per_project("project-disagreements"),
     "instrument-list": _fixed("instrument-list"),
     "instrument-detail": _instrument_details,
     "project-create": _fixed("project-create"),
@@ -555,6 +559,7 @@ STATIC = {
     "instrument-list",
     "instrument-detail",
     "project-create",
+    "account-notifications",
 }
 
 # Routes only some roles may open at all, whatever the blinding (who exactly is
@@ -563,6 +568,7 @@ STATIC = {
 GATED = {
     "assessment-history": "manage",
     "consensus-view": "adjudicate",
+    "project-disagreements": "adjudicate",
     "project-edit": "manage",
     "project-members": "manage",
     "project-assign": "manage",
@@ -590,6 +596,7 @@ EXCLUDED: dict[str, str] = {
     "logout": "post-only",
     "relogin": "post-only",
     "study-exclude": "action",
+    "study-bulk": "action",
     "study-conflict": "action",
     "study-assign": "action",
     "assessment-reassign": "action",

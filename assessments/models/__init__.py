@@ -1,6 +1,7 @@
 from .assessments import Answer, Assessment, Resolution
 from .instruments import Condition, Instrument, InstrumentVersion, Item, Option, Section
 from .outputs import DashboardSnapshot, Report
+from .preferences import NotificationPreferences
 from .projects import (
     AuditEvent,
     ConflictOfInterest,
@@ -21,6 +22,7 @@ __all__ = [
     "InstrumentVersion",
     "Item",
     "Membership",
+    "NotificationPreferences",
     "Option",
     "Project",
     "ProjectInstrument",

@@ -5,6 +5,7 @@ agreement (rating matrices and coefficients), consensus (disagreements side by
 side), reports (what a report shows), exports (what an export holds).
 """
 
+from .audit import assessment_history, audit_lines
 from .studies import (
     answers_by_item,
     next_open_assessment,
@@ -12,6 +13,7 @@ from .studies import (
     project_version,
     project_versions,
     queue_totals,
+    reviewer_progress,
     reviewer_queue,
     study_assessments,
     study_assignments,
@@ -21,11 +23,14 @@ from .studies import (
 
 __all__ = [
     "answers_by_item",
+    "assessment_history",
+    "audit_lines",
     "next_open_assessment",
     "project_progress",
     "project_version",
     "project_versions",
     "queue_totals",
+    "reviewer_progress",
     "reviewer_queue",
     "study_assessments",
     "study_assignments",

@@ -139,10 +139,11 @@ def annotated_studies(
     )
     if floor:
         percent = Greatest(percent, Value(0.0))
-    return qs.annotate(final_percent=percent, state=_state_expression())
+    return qs.annotate(final_percent=percent, state=state_expression())
 
 
-def _state_expression() -> Case:
+def state_expression() -> Case:
+    """A study's state from the counts `annotated_studies` names (n_assigned...)."""
     return Case(
         When(n_final__gt=0, then=Value("final")),
         When(n_consensus__gt=0, then=Value("in_consensus")),
@@ -203,14 +204,17 @@ def study_table(
     seen = for_viewer(every, user, project, version)
     states = {row.pk: row for row in every.exclude(pk__in=_pending(user, project))}
     results = {row.pk: row for row in seen}
-    rows = [
-        {
-            "study": study,
-            "state": getattr(states.get(study.pk), "state", ""),
-            "result": results.get(study.pk),
-        }
-        for study in page.object_list
-    ]
+    rows = []
+    for study in page.object_list:
+        state = getattr(states.get(study.pk), "state", "")
+        rows.append(
+            {
+                "study": study,
+                "state": state,
+                "state_label": STATE_LABELS.get(state, ""),
+                "result": results.get(study.pk),
+            }
+        )
     return page, rows
 
 

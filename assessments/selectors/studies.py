@@ -5,10 +5,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from .. import access
 from ..models import Answer, Assessment, InstrumentVersion, Project, Study
+from .dashboard import STATE_LABELS, STATES, state_expression
 
 STATUS_ORDER = ["assigned", "in_progress", "submitted", "reopened"]
 
@@ -49,15 +61,22 @@ def project_progress(project: Project) -> dict[int, dict[str, int]]:
     return out
 
 
-def study_list(project: Project, params: dict[str, str]) -> QuerySet[Study]:
-    """Studies with assignment and submission counts, filtered by the query string."""
-    qs = Study.objects.filter(project=project).annotate(
-        n_assigned=Count("assessments", filter=Q(assessments__kind="reviewer")),
-        n_submitted=Count(
-            "assessments",
-            filter=Q(assessments__kind="reviewer", assessments__status="submitted"),
-        ),
-    )
+STUDY_STATES: list[tuple[str, str]] = [
+    ("unassigned", "Not assigned"),
+    *((state, STATE_LABELS[state]) for state in STATES),
+    ("excluded", "Excluded"),
+]
+STATE_NAMES = dict(STUDY_STATES)
+HIDDEN_STATE = "Your review is open"
+STUDY_SORTS: dict[str, tuple[str, ...]] = {
+    "title": ("title",),
+    "year": ("year",),
+    "state": ("state_rank", "title"),
+    "submitted": ("shown_submitted", "title"),
+}
+
+
+def _search(qs: QuerySet[Study], params: dict[str, str]) -> QuerySet[Study]:
     if params.get("q"):
         qs = qs.filter(
             Q(title__icontains=params["q"])
@@ -70,11 +89,129 @@ def study_list(project: Project, params: dict[str, str]) -> QuerySet[Study]:
             qs = qs.filter(**{f"{field}__iexact": params[field]})
     if re.fullmatch(r"[0-9]{1,4}", params.get("year", "")):
         qs = qs.filter(year=int(params["year"]))
-    if params.get("excluded") == "1":
+    return qs
+
+
+def _with_state(
+    qs: QuerySet[Study], version: InstrumentVersion | None, hidden: Any
+) -> QuerySet[Study]:
+    """The dashboard's state of each study in the version, counts in one GROUP BY.
+
+    A study the viewer still has to review shows no state and no counts: they
+    would tell how far the co-reviewers are (the dashboard hides them too).
+    """
+    mine = Q(assessments__version=version) if version else Q()
+    rev = mine & Q(assessments__kind="reviewer")
+    any_consensus = mine & Q(assessments__kind="consensus")
+    qs = qs.annotate(
+        n_assigned=Count("assessments", filter=rev),
+        n_started=Count("assessments", filter=rev & ~Q(assessments__status="assigned")),
+        n_submitted=Count(
+            "assessments", filter=rev & Q(assessments__status="submitted")
+        ),
+        n_consensus=Count("assessments", filter=any_consensus),
+        n_final=Count(
+            "assessments",
+            filter=any_consensus
+            & Q(assessments__status="submitted", assessments__stale=False),
+        ),
+        state_hidden=Exists(hidden.filter(pk=OuterRef("pk"))),
+    )
+    progress = state_expression()
+    states: list[When] = [
+        When(excluded=True, then=Value("excluded")),
+        When(n_assigned=0, then=Value("unassigned")),
+        *progress.cases,
+    ]
+    qs = qs.annotate(state=Case(*states, default=progress.default))
+    ranks = [When(state_hidden=True, then=Value(len(STUDY_STATES)))]
+    ranks += [
+        When(state=code, then=Value(rank))
+        for rank, (code, _) in enumerate(STUDY_STATES)
+    ]
+    return qs.annotate(
+        state_rank=Case(*ranks, output_field=IntegerField()),
+        shown_submitted=Case(
+            When(state_hidden=True, then=Value(-1)),
+            default=F("n_submitted"),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def study_list(
+    project: Project,
+    params: dict[str, str],
+    *,
+    version: InstrumentVersion | None = None,
+    user: Any = None,
+) -> QuerySet[Study]:
+    """Studies with their state and review counts, filtered and sorted as asked.
+
+    States and counts are those of one instrument version (all versions when
+    none is given); `user` hides them where the user's own review is open.
+    """
+    hidden = (
+        access.pending_studies(user, project)
+        if user is not None
+        else Study.objects.none()
+    )
+    qs = _with_state(
+        _search(Study.objects.filter(project=project), params), version, hidden
+    )
+    state = params.get("state", "")
+    if state in STATE_NAMES:
+        qs = qs.filter(state=state, state_hidden=False)  # type: ignore[misc]
+    elif params.get("excluded") == "1":
         qs = qs.filter(excluded=True)
     elif params.get("excluded") != "all":
         qs = qs.filter(excluded=False)
-    return qs.order_by("title", "pk")
+    sort = params.get("sort", "")
+    fields = STUDY_SORTS.get(sort.removeprefix("-"), ("title",))
+    if sort.startswith("-"):
+        return qs.order_by(*(f"-{f}" for f in fields), "pk")
+    return qs.order_by(*fields, "pk")
+
+
+def reviewer_progress(
+    user: Any, project: Project, version: InstrumentVersion | None = None
+) -> list[dict[str, Any]]:
+    """Per reviewer: assignments by status and the share submitted, in one query.
+
+    Everyone's rows for those access.py lets see them, otherwise the user's
+    own; excluded studies no longer count as work.
+    """
+    rows = Assessment.objects.filter(
+        study__project=project, kind="reviewer", study__excluded=False
+    )
+    if version is not None:
+        rows = rows.filter(version=version)
+    if not access.sees_everyones_progress(user, project):
+        rows = rows.filter(reviewer_id=user.pk)
+
+    def of(status: str) -> Count:
+        return Count("pk", filter=Q(status=status))
+
+    table = (
+        rows.values("reviewer_id", "reviewer__username")
+        .annotate(
+            total=Count("pk"),
+            assigned=of("assigned"),
+            in_progress=of("in_progress"),
+            reopened=of("reopened"),
+            submitted=of("submitted"),
+        )
+        .order_by("reviewer__username")
+    )
+    return [
+        {
+            **row,
+            "name": row["reviewer__username"],
+            "is_me": row["reviewer_id"] == user.pk,
+            "percent": round(100 * row["submitted"] / row["total"]),
+        }
+        for row in table
+    ]
 
 
 # Work already started comes first (in progress, then reopened), then work not

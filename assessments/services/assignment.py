@@ -23,6 +23,7 @@ from ..models import (
 )
 from .answering import score_assessment, store_result
 from .changes import bump_data_revision
+from .notifications import notify_assigned
 
 REVIEWING_ROLES = (Membership.Role.LEAD, Membership.Role.REVIEWER)
 
@@ -106,6 +107,7 @@ def assign_reviewer(
             {"reviewer": str(reviewer), "version": version.key, "reason": reason},
         )
     bump_data_revision(project.pk)
+    notify_assigned([assessment])
     return assessment
 
 
@@ -122,6 +124,23 @@ def auto_assign(
             f"{per_study} reviewers per study need at least {per_study} reviewers; "
             f"the project has {len(reviewers)}."
         )
+    _, load, taken, existing = _balancing_state(project, version)
+    new = _balanced(project, version, per_study, load, taken, existing)
+    Assessment.objects.bulk_create(new, batch_size=1000)
+    if new:
+        AuditEvent.objects.record(
+            project.pk, user, "auto-assign", version.key, {"assessments": len(new)}
+        )
+        bump_data_revision(project.pk)
+        notify_assigned(new)
+    return len(new)
+
+
+def _balancing_state(
+    project: Project, version: InstrumentVersion
+) -> tuple[list[int], dict[int, int], dict[int, set[int]], Any]:
+    """Reviewers, their load, who may not take which study, existing assessments."""
+    reviewers = _reviewer_ids(project, [Membership.Role.REVIEWER])
     existing = Assessment.objects.filter(
         study__project=project, version=version, kind=Assessment.Kind.REVIEWER
     )
@@ -137,14 +156,119 @@ def auto_assign(
     ).values_list("study_id", "user_id"):
         taken.setdefault(study_id, set()).add(user_id)
     _keep_independent_raters(project, reviewers, taken)
-    new = _balanced(project, version, per_study, load, taken, existing)
-    Assessment.objects.bulk_create(new, batch_size=1000)
-    if new:
-        AuditEvent.objects.record(
-            project.pk, user, "auto-assign", version.key, {"assessments": len(new)}
+    return reviewers, load, taken, existing
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise ValidationError(
+            ["Nothing was changed.", *problems[:10], *_more(len(problems) - 10)]
         )
+
+
+def _more(n: int) -> list[str]:
+    return [f"... and {n} more."] if n > 0 else []
+
+
+@transaction.atomic
+def assign_studies(
+    *,
+    project: Project,
+    studies: Sequence[Study],
+    version: InstrumentVersion,
+    user: Any,
+    per_study: int | None = None,
+    reviewer: Any = None,
+) -> int:
+    """Assign the chosen studies, all or nothing: to one named reviewer, or
+    balanced up to `per_study` reviewers each. Returns the assignments made."""
+    if reviewer is not None:
+        made = _assign_one_reviewer(studies, version, reviewer, user)
+        detail: dict[str, Any] = {"reviewer": str(reviewer)}
+    else:
+        made = _top_up(project, studies, version, per_study or 1)
+        detail = {"reviewers_per_study": per_study or 1}
+    AuditEvent.objects.record(
+        project.pk,
+        user,
+        "bulk-assign",
+        version.key,
+        {**detail, "studies": len(studies), "assessments": len(made)},
+    )
+    if made:
         bump_data_revision(project.pk)
-    return len(new)
+        notify_assigned(made)
+    return len(made)
+
+
+def _assign_one_reviewer(
+    studies: Sequence[Study], version: InstrumentVersion, reviewer: Any, user: Any
+) -> list[Assessment]:
+    problems, made = [], []
+    for study in studies:
+        try:
+            # Its own savepoint: a refusal is collected, the rest rolled back below.
+            made.append(
+                assign_reviewer(
+                    study=study, version=version, reviewer=reviewer, user=user
+                )
+            )
+        except ValidationError as exc:
+            problems.append(f"{study}: {' '.join(exc.messages)}")
+    _refuse(problems)
+    return made
+
+
+def _top_up(
+    project: Project,
+    studies: Sequence[Study],
+    version: InstrumentVersion,
+    per_study: int,
+) -> list[Assessment]:
+    reviewers, load, taken, existing = _balancing_state(project, version)
+    counts = dict(
+        existing.values("study_id").annotate(n=Count("id")).values_list("study_id", "n")
+    )
+    started = set(
+        Assessment.objects.filter(
+            study__in=studies, version=version, kind=Assessment.Kind.CONSENSUS
+        ).values_list("study_id", flat=True)
+    )
+    problems: list[str] = []
+    new: list[Assessment] = []
+    for study in sorted(studies, key=lambda s: s.pk):
+        need = per_study - counts.get(study.pk, 0)
+        if need <= 0:
+            continue
+        if study.excluded or study.pk in started:
+            why = "it is excluded" if study.excluded else "its consensus has started"
+            problems.append(f"{study}: no reviewer can be added, {why}.")
+            continue
+        blocked = set(taken.get(study.pk, set()))
+        for _ in range(need):
+            candidates = [r for r in load if r not in blocked]
+            if not candidates:
+                problems.append(
+                    f"{study}: not enough reviewers who may take it (assigned "
+                    "already, a conflict of interest, or not independent)."
+                )
+                break
+            chosen = min(candidates, key=lambda r: (load[r], r))
+            load[chosen] += 1
+            blocked.add(chosen)
+            new.append(
+                Assessment(
+                    study=study,
+                    version=version,
+                    reviewer_id=chosen,
+                    kind=Assessment.Kind.REVIEWER,
+                )
+            )
+    if not reviewers:
+        problems.append("The project has no reviewers yet; add them under Members.")
+    _refuse(problems)
+    Assessment.objects.bulk_create(new, batch_size=1000)
+    return new
 
 
 def _keep_independent_raters(
@@ -262,6 +386,7 @@ def reassign_assessment(
         {"from": str(previous), "to": str(to_user), "assessment": str(locked.uuid)},
     )
     bump_data_revision(project.pk)
+    notify_assigned([locked])
     return locked
 
 
@@ -278,6 +403,41 @@ def exclude_study(*, study: Study, reason: str, user: Any) -> Study:
     )
     bump_data_revision(study.project_id)
     return study
+
+
+@transaction.atomic
+def exclude_studies(*, studies: Sequence[Study], reason: str, user: Any) -> int:
+    """Exclude the chosen studies, all or nothing (each audited as by hand)."""
+    if not reason.strip():
+        raise ValidationError("Give a reason for excluding the studies.")
+    already = [str(s) for s in studies if s.excluded]
+    _refuse([f"{title}: already excluded." for title in already])
+    for study in studies:
+        exclude_study(study=study, reason=reason, user=user)
+    return len(studies)
+
+
+@transaction.atomic
+def include_study(*, study: Study, user: Any) -> Study:
+    """Take an excluded study back into the review."""
+    if not study.excluded:
+        raise ValidationError(f"{study}: is not excluded.")
+    study.excluded = False
+    study.exclusion_reason = ""
+    study._change_reason = "included again"  # type: ignore[attr-defined]
+    study.save(update_fields=["excluded", "exclusion_reason"])
+    AuditEvent.objects.record(study.project_id, user, "include", str(study), {})
+    bump_data_revision(study.project_id)
+    return study
+
+
+@transaction.atomic
+def include_studies(*, studies: Sequence[Study], user: Any) -> int:
+    """Include the chosen excluded studies again, all or nothing."""
+    _refuse([f"{s}: is not excluded." for s in studies if not s.excluded])
+    for study in studies:
+        include_study(study=study, user=user)
+    return len(studies)
 
 
 @transaction.atomic

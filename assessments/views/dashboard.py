@@ -101,6 +101,10 @@ def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             else [],
             "states": [(s, dashboard.STATE_LABELS[s]) for s in dashboard.STATES],
             "can_manage": access.allows(request.user, project, access.Action.MANAGE),
+            "reviewer_rows": selectors.reviewer_progress(
+                request.user, project, version
+            ),
+            "sees_everyone": access.sees_everyones_progress(request.user, project),
             **view,
         },
     )

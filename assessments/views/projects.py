@@ -1,16 +1,20 @@
-"""Project pages: create, overview, settings, members, assignment, audit."""
+"""Project pages: create, overview, settings, members, assignment, audit,
+disagreements to resolve."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, selectors
 from ..access import Action
@@ -27,8 +31,8 @@ from ..models import (
     InstrumentVersion,
     Membership,
     Project,
-    Study,
 )
+from ..selectors import disagreements, worklist
 from ..services import assignment, projects
 
 
@@ -48,21 +52,72 @@ def project_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             return redirect("project-detail", slug=project.slug)
-    return render(request, "assessments/project_form.html", {"form": form})
+    return render(
+        request,
+        "assessments/project_form.html",
+        {"form": form, "time_zone": time_zone_words()},
+    )
 
 
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
     versions = selectors.project_versions(project)
     progress = selectors.project_progress(project)
+    counts = worklist.project_counts(project)
+    member = access.membership(request.user, project)
+    adjudicates = access.allows(request.user, project, Action.ADJUDICATE)
     context = {
         "project": project,
-        "versions": [(v, progress.get(v.pk, {})) for v in versions],
-        "n_studies": Study.objects.filter(project=project, excluded=False).count(),
+        "versions": [
+            (v, worklist.instrument_label(v), progress.get(v.pk, {})) for v in versions
+        ],
+        "n_studies": counts["studies"],
         "can_manage": access.allows(request.user, project, Action.MANAGE),
         "members": project.memberships.select_related("user"),
+        "next_steps": worklist.next_steps(request.user, project, member, counts),
+        "reviewers": selectors.reviewer_progress(request.user, project),
+        "sees_everyone": access.sees_everyones_progress(request.user, project),
+        "adjudicates": adjudicates,
+        "n_disagreements": disagreements.disagreement_count(request.user, project)
+        if adjudicates
+        else 0,
     }
     return render(request, "assessments/project_detail.html", context)
+
+
+@require_GET
+def project_disagreements(request: HttpRequest, slug: str) -> HttpResponse:
+    """Studies whose reviewers all submitted and disagree, for those who decide."""
+    project = access.get_project(request.user, slug, Action.ADJUDICATE)
+    rows = disagreements.project_disagreements(request.user, project)
+    return render(
+        request,
+        "assessments/project_disagreements.html",
+        {
+            "project": project,
+            "rows": [(row, worklist.instrument_label(row.version)) for row in rows],
+            "n_items": sum(row.n_disputed for row in rows),
+        },
+    )
+
+
+def time_zone_words() -> str:
+    """The server's time zone as a person reads it: "Amsterdam time (UTC+01:00)"."""
+    name = settings.TIME_ZONE
+    now = timezone.localtime(timezone.now(), ZoneInfo(name))
+    offset = now.strftime("%z")
+    utc = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    if name.upper() in {"UTC", "GMT", "ETC/UTC"}:
+        return "UTC (Coordinated Universal Time)"
+    place = name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{place} time ({name}; now {utc}, {now.tzname()})"
+
+
+def _used_versions(project: Project) -> list[str]:
+    used = InstrumentVersion.objects.filter(
+        assessments__study__project=project
+    ).select_related("instrument")
+    return sorted({worklist.instrument_label(v) for v in used.distinct()})
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,7 +141,12 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "assessments/project_form.html",
-        {"form": form, "project": project},
+        {
+            "form": form,
+            "project": project,
+            "used_versions": _used_versions(project),
+            "time_zone": time_zone_words(),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -242,6 +302,7 @@ def project_audit(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.MANAGE)
     events = AuditEvent.objects.filter(project=project).select_related("actor")
     page = Paginator(events, 100).get_page(request.GET.get("page"))
-    return render(
-        request, "assessments/project_audit.html", {"project": project, "page": page}
-    )
+    # issue 12 (audit log in words): the selector turns codes into sentences.
+    lines = selectors.audit_lines(request.user, project, list(page.object_list))
+    context = {"project": project, "page": page, "lines": lines}
+    return render(request, "assessments/project_audit.html", context)

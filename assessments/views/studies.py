@@ -1,22 +1,26 @@
-"""Study pages: list, add, import, detail, edit, exclude, conflicts, assignment."""
+"""Study pages: list and bulk actions, add, import, detail, edit, exclude,
+conflicts, assignment."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import access, selectors
 from ..access import Action
-from ..forms import ImportForm, ReasonForm, ScoreImportForm, StudyForm
+from ..forms import BulkStudyForm, ImportForm, ReasonForm, ScoreImportForm, StudyForm
 from ..models import Assessment, InstrumentVersion, Project
+from ..selectors.studies import HIDDEN_STATE, STATE_NAMES, STUDY_STATES
+from ..selectors.worklist import instrument_label
 from ..services import assignment, imports, score_imports, studies
 from . import uploads
 
@@ -28,12 +32,18 @@ def _pk(value: str | None) -> int:
     return int(value) if value and value.isdecimal() and len(value) < 19 else 0
 
 
+@require_GET
 def study_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug)
     params = {k: request.GET.get(k, "").strip() for k in request.GET}
-    page = Paginator(selectors.study_list(project, params), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    versions = selectors.project_versions(project)
+    wanted = params.get("version", "")
+    version = next((v for v in versions if v.key == wanted), None) or (
+        versions[0] if versions else None
     )
+    rows = selectors.study_list(project, params, version=version, user=request.user)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    can_manage = access.allows(request.user, project, Action.MANAGE)
     return render(
         request,
         "assessments/study_list.html",
@@ -41,8 +51,95 @@ def study_list(request: HttpRequest, slug: str) -> HttpResponse:
             "project": project,
             "page": page,
             "params": params,
-            "can_manage": access.allows(request.user, project, Action.MANAGE),
+            "version": version,
+            "versions": [(v, instrument_label(v)) for v in versions],
+            "states": STUDY_STATES,
+            "state_names": STATE_NAMES,
+            "hidden_state": HIDDEN_STATE,
+            "columns": _sort_columns(params),
+            "can_manage": can_manage,
+            "bulk_form": BulkStudyForm(project=project) if can_manage else None,
+            "bulk_reviewers": list(
+                BulkStudyForm.reviewers_of(project).values_list("pk", "username")
+            )
+            if can_manage
+            else [],
         },
+    )
+
+
+def _sort_columns(params: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (again: reversed), aria-sort."""
+    sort = params.get("sort", "")
+    keep = {k: v for k, v in params.items() if k not in {"sort", "page"} and v}
+    out = {}
+    for key in ("title", "year", "state", "submitted"):
+        ascending = sort == key or (key == "title" and not sort)
+        query = {**keep, "sort": f"-{key}" if ascending else key}
+        out[key] = {
+            "href": "?" + urlencode(query),
+            "aria": "ascending"
+            if ascending
+            else ("descending" if sort == f"-{key}" else "none"),
+        }
+    return out
+
+
+@require_POST
+def study_bulk(request: HttpRequest, slug: str) -> HttpResponse:
+    """Assign, exclude or include the ticked studies: all of them, or none."""
+    project = access.get_project(request.user, slug, Action.MANAGE)
+    form = BulkStudyForm(request.POST, project=project)
+    back = redirect("study-list", slug=slug)
+    back["Location"] += _back_query(request.POST.get("back", ""))
+    if not form.is_valid():
+        messages.error(request, "Nothing was changed. " + form.problems())
+        return back
+    d = form.cleaned_data
+    chosen = list(project.studies.filter(uuid__in=d["studies"]).order_by("title"))
+    try:
+        done = _apply_bulk(request, project, chosen, d)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return back
+
+
+def _back_query(value: str) -> str:
+    """The list's own filters and sort, so the lead returns to the same view."""
+    kept = QueryDict(value.lstrip("?")[:2000], mutable=True)
+    kept.pop("page", None)
+    encoded = kept.urlencode()
+    return "?" + encoded if encoded else ""
+
+
+def _apply_bulk(
+    request: HttpRequest, project: Project, chosen: list[Any], d: dict[str, Any]
+) -> str:
+    n = len(chosen)
+    studies_words = f"{n} stud{'y' if n == 1 else 'ies'}"
+    if d["action"] == "exclude":
+        assignment.exclude_studies(
+            studies=chosen, reason=d["reason"], user=request.user
+        )
+        return f"{studies_words} excluded."
+    if d["action"] == "include":
+        assignment.include_studies(studies=chosen, user=request.user)
+        return f"{studies_words} included again."
+    made = assignment.assign_studies(
+        project=project,
+        studies=chosen,
+        version=d["version"],
+        per_study=d["per_study"],
+        reviewer=d["reviewer"],
+        user=request.user,
+    )
+    if not made:
+        return f"Nothing to assign: the {studies_words} already have their reviewers."
+    return (
+        f"{made} assignment{'' if made == 1 else 's'} made over {studies_words} "
+        f"({instrument_label(d['version'])})."
     )
 
 

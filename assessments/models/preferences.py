@@ -1,0 +1,48 @@
+"""Per-person settings that belong to no project: which e-mails they receive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class NotificationPreferences(models.Model):
+    """Which notification e-mails one person receives; no row means all of them."""
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "A study is assigned to me"
+        REOPENED = "reopened", "One of my assessments is reopened"
+        CONSENSUS_NEEDED = (
+            "consensus_needed",
+            "Reviewers disagree and a consensus is needed (leads, adjudicators)",
+        )
+        REPORT_READY = "report_ready", "A report I asked for is ready"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+    )
+    assigned = models.BooleanField(Kind.ASSIGNED.label, default=True)
+    reopened = models.BooleanField(Kind.REOPENED.label, default=True)
+    consensus_needed = models.BooleanField(Kind.CONSENSUS_NEEDED.label, default=True)
+    report_ready = models.BooleanField(Kind.REPORT_READY.label, default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "notification preferences"
+        verbose_name_plural = "notification preferences"
+
+    def __str__(self) -> str:
+        return f"E-mail notifications of {self.user}"
+
+    @classmethod
+    def of(cls, user: Any) -> NotificationPreferences:
+        """The user's preferences, unsaved defaults when they never changed them."""
+        found = cls.objects.filter(user_id=user.pk).first()
+        return found or cls(user_id=user.pk)
+
+    def wants(self, kind: str) -> bool:
+        return bool(getattr(self, kind))
