@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 
 from assessments.models import Answer, Assessment, InstrumentVersion
 from assessments.services import assignment
@@ -292,3 +293,62 @@ def test_history_is_exportable_as_csv(setup: dict) -> None:
         .status_code
         == 403
     )
+
+
+ITEM9_WORDS = (
+    "Item 9 (Discrimination statistics): 'Resampling (e.g. bootstrap, "
+    "cross-validation) also applied' counts only together with 'Discrimination "
+    "statistic reported with its significance'."
+)
+
+
+def test_problems_name_options_by_their_labels_not_codes(setup: dict) -> None:
+    c = client_for(setup["r1"])
+    body = save(c, setup["a1"], "9", ["resampling"]).json()
+    assert body["problems"] == {"9": ITEM9_WORDS}
+    page = c.get(f"/a/{setup['a1'].uuid}/").content.decode()
+    assert "counts only together with &#x27;Discrimination statistic" in page
+    assert "&#x27;stat&#x27;" not in page
+
+
+def test_a_refused_submit_lists_each_item_with_a_link_and_marks_it(
+    setup: dict,
+) -> None:
+    c = client_for(setup["r1"])
+    fill(c, setup["a1"], {**dict(list(RQS_COMPLETE.items())[:15]), "9": ["resampling"]})
+    first = c.get(f"/a/{setup['a1'].uuid}/").content.decode()
+    assert "is-missing" not in first and "submit-errors" not in first
+    response = c.post(f"/a/{setup['a1'].uuid}/submit")
+    assert response.status_code == 302
+    page = c.get(response["Location"]).content.decode()
+    assert '<a href="#item-16" data-goto="16">Item 16 (Open science and data)' in page
+    assert f'data-goto="9">{escape(ITEM9_WORDS)}</a>' in page
+    assert page.count("item card mb-2 is-missing") == 1
+
+
+def test_a_stale_save_carries_the_current_score_and_lists(setup: dict) -> None:
+    c = client_for(setup["r1"])
+    save(c, setup["a1"], "2", ["yes"], seen=0)
+    save(c, setup["a1"], "9", ["resampling"], seen=0)
+    response = save(c, setup["a1"], "2", ["no"], seen=0)
+    assert response.status_code == 409
+    body = response.json()
+    assert body["saved"] is False and body["current"]["choices"] == ["yes"]
+    assert 'data-testid="total">1<' in body["score_html"]
+    assert body["problems"] == {"9": ITEM9_WORDS}
+    assert "2" not in body["missing"] and "3" in body["missing"]
+    assert body["points"]["2"] == "+1" and body["status"] == "In progress"
+
+
+def test_a_submitted_form_shows_answers_as_text_and_the_final_score(
+    setup: dict,
+) -> None:
+    c = client_for(setup["r1"])
+    fill(c, setup["a1"], RQS_COMPLETE)
+    save(c, setup["a1"], "5", ["either"], evidence="LASSO, p. 4")
+    c.post(f"/a/{setup['a1'].uuid}/submit")
+    page = c.get(f"/a/{setup['a1'].uuid}/").content.decode()
+    assert "Final score <strong>13 of 36 points (36.1%)</strong>, submitted on" in page
+    assert f"/queue/next?after={setup['a1'].uuid}" in page
+    assert "<input" not in page.split('id="assessment"')[1].split("</form>")[0]
+    assert "Reduction or adjustment applied" in page and "LASSO, p. 4" in page

@@ -66,10 +66,18 @@ class Subtotal:
 
 @dataclass(frozen=True)
 class Problem:
+    """An answer the instrument's rules refuse.
+
+    `message` uses option codes (as a spreadsheet cell holds them, and as the
+    cached result keeps it); `text` names the item and its options by label,
+    for the people who read it on the form and in submit errors.
+    """
+
     item: str
     value: tuple[str, ...]
     allowed: tuple[str, ...]
     message: str
+    text: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -233,7 +241,9 @@ class _Collector:
             noun = "Item" if isinstance(entry, Item) else "Condition"
             message = f"{noun} {entry.code}: {found[0].detail}"
             self.problems.append(
-                Problem(entry.code, value, entry.option_codes, message)
+                Problem(
+                    entry.code, value, entry.option_codes, message, found[0].message
+                )
             )
             return ItemResult(entry.code, INVALID, value=value)
         if value == (NA,):

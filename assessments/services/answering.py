@@ -25,6 +25,7 @@ from ..models import (
     AuditEvent,
 )
 from .changes import bump_data_revision
+from .notifications import notify_if_consensus_needed, notify_reopened
 
 MAX_EVIDENCE = 20_000
 MAX_COMMENT = 10_000
@@ -240,6 +241,7 @@ def submit_assessment(*, assessment: Assessment, user: Any) -> Result:
         if not locked.is_consensus:
             access.newly_unblinded(locked.study).update(unblinded_at=now)
     bump_data_revision(locked.study.project_id)
+    notify_if_consensus_needed(locked)
     return result
 
 
@@ -258,7 +260,7 @@ def _incomplete_messages(assessment: Assessment, result: Result) -> list[str]:
         f"Item {code} ({labels.get(code, '')}) is not answered."
         for code in result.missing
     ]
-    messages += [p.message for p in result.problems]
+    messages += [p.text or p.message for p in result.problems]
     return messages
 
 
@@ -291,4 +293,5 @@ def reopen_assessment(*, assessment: Assessment, user: Any, reason: str) -> Asse
         locked.study.project_id, user, "reopen", str(locked), {"reason": reason}
     )
     bump_data_revision(locked.study.project_id)
+    notify_reopened(locked, reason)
     return locked

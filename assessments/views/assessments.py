@@ -25,7 +25,10 @@ from ..models import Answer, Assessment, AuditEvent
 from ..renderers.exports import neutralise
 from ..services import answering
 from .errors import lockout_json
-from .formview import build_form_context, points_text, score_context
+from .formview import build_form_context, points_text, problem_texts, score_context
+
+# Session key: the assessments whose last submit was refused as incomplete.
+REFUSED_SUBMITS = "refused-submits"
 
 
 def _session_expiry(request: HttpRequest) -> str:
@@ -40,9 +43,14 @@ def assessment_form(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     result = answering.score_assessment(
         assessment, {k: a.choices for k, a in answers.items() if a.choices is not None}
     )
-    context = build_form_context(assessment, answers, result, editable=editable)
+    # Items still to answer are marked only once a submit was refused.
+    attempted = str(assessment.uuid) in request.session.get(REFUSED_SUBMITS, [])
+    context = build_form_context(
+        assessment, answers, result, editable=editable, attempted=attempted
+    )
     context.update(
         {
+            "is_own": assessment.reviewer_id == request.user.pk,
             "can_reopen": access.allows(
                 request.user, assessment.study.project, Action.MANAGE
             )
@@ -89,17 +97,25 @@ def assessment_answer(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
     except answering.LockedAssessment as exc:
         return JsonResponse({"error": str(exc)}, status=423)
     except answering.StaleSave as exc:
-        return JsonResponse(
-            {
-                "error": str(exc),
-                "item": exc.answer.item_code,
-                "current": _answer_json(exc.answer),
-            },
-            status=409,
-        )
+        return JsonResponse(_stale_json(request, assessment, exc), status=409)
     return JsonResponse(
         _saved_json(request, outcome.assessment, outcome.answer, outcome.result)
     )
+
+
+def _stale_json(
+    request: HttpRequest, assessment: Assessment, exc: answering.StaleSave
+) -> dict[str, Any]:
+    """The refusal, with the score and lists as they stand now (another tab
+    may have changed other items too), so the stale page shows them current."""
+    assessment.refresh_from_db()
+    result = answering.score_assessment(assessment, answering.answers_of(assessment))
+    return {
+        **_saved_json(request, assessment, exc.answer, result),
+        "saved": False,
+        "error": str(exc),
+        "current": _answer_json(exc.answer),
+    }
 
 
 def _answer_json(answer: Answer) -> dict[str, Any]:
@@ -126,8 +142,10 @@ def _saved_json(
         # Conditions that no longer apply (METRICS C2 once C1 is no) hide too.
         "na": sorted(result.na_codes),
         "missing": list(result.missing),
-        "problems": {p.item: p.message for p in result.problems},
+        "problems": problem_texts(result),
         "points": {code: points_text(r.points) for code, r in result.items.items()},
+        "complete": result.complete,
+        "status": assessment.get_status_display(),
         "session_expires": _session_expiry(request),
     }
 
@@ -139,14 +157,28 @@ def assessment_submit(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
         raise PermissionDenied("You can only submit your own assessment.")
     try:
         answering.submit_assessment(assessment=assessment, user=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+    except ValidationError:
+        # The form then lists what is missing, each line a link to its item.
+        _remember_refused_submit(request, assessment, refused=True)
     except answering.LockedAssessment as exc:
         messages.info(request, str(exc))
     else:
+        _remember_refused_submit(request, assessment, refused=False)
         messages.success(request, "Submitted. The assessment is now locked.")
     return redirect("assessment-form", uuid=assessment.uuid)
+
+
+def _remember_refused_submit(
+    request: HttpRequest, assessment: Assessment, *, refused: bool
+) -> None:
+    # Kept in the session, not the URL: a refused submit redirects to the
+    # form's own address, and the marks last until the submit goes through.
+    kept = [
+        u for u in request.session.get(REFUSED_SUBMITS, []) if u != str(assessment.uuid)
+    ]
+    if refused:
+        kept = [*kept[-49:], str(assessment.uuid)]
+    request.session[REFUSED_SUBMITS] = kept
 
 
 @require_POST
@@ -192,6 +224,7 @@ def assessment_history(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
             "assessment": assessment,
             "changes": changes,
             "statuses": statuses,
+            "history": selectors.assessment_history(assessment),
         },
     )
 

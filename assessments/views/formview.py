@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..instruments import Definition, Result
+from ..instruments import Condition, Definition, Item, Result
+from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Answer, Assessment
+
+JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
+NONE_OF_THESE = "None of these"
 
 
 @dataclass
@@ -39,6 +43,18 @@ class ItemView:
     def revision(self) -> int:
         return self.answer.revision if self.answer else 0
 
+    @property
+    def has_notes(self) -> bool:
+        """Evidence, page or comment hold text: their fields start open."""
+        a = self.answer
+        return bool(a and (a.evidence.strip() or a.page.strip() or a.comment.strip()))
+
+    @property
+    def chosen_labels(self) -> list[str]:
+        """The answer in words, for a form that is read, not edited."""
+        chosen = [o.label for o in self.options if o.checked]
+        return chosen or ([NONE_OF_THESE] if self.answered_none else [])
+
 
 def points_text(value: Decimal | None) -> str:
     if value is None:
@@ -47,12 +63,63 @@ def points_text(value: Decimal | None) -> str:
     return f"+{text}" if value > 0 else text
 
 
+def problem_texts(result: Result) -> dict[str, str]:
+    """Each invalid item's problem, naming its options by label."""
+    return {p.item: p.text or p.message for p in result.problems}
+
+
+def decimal_words(value: Decimal | None) -> str:
+    """36 -> "36", 2.50 -> "2.5", as the score panel prints numbers."""
+    if value is None:
+        return "0"
+    return format(value.normalize(), "f")
+
+
+def judgement_label(code: str | None) -> str:
+    return JUDGEMENT_LABELS.get(code or "", code or "not yet judged")
+
+
+def score_summary(result: Result) -> str:
+    """The running score in one sentence, for screen readers and the final line."""
+    if result.kind == "judgement":
+        return (
+            "Overall risk of bias: "
+            f"{judgement_label(result.judgements.get('overall_risk_of_bias'))}; "
+            "applicability concerns: "
+            f"{judgement_label(result.judgements.get('overall_applicability'))}"
+        )
+    percent = "" if result.percent_display is None else f"{result.percent_display}%"
+    if result.kind == "weighted":
+        band = f", {result.band}" if result.band else ""
+        return f"{percent or '0.0%'}{band}"
+    unit = "items met" if result.kind == "checklist" else "points"
+    text = f"{decimal_words(result.total)} of {decimal_words(result.maximum)} {unit}"
+    return f"{text} ({percent})" if percent else text
+
+
+def submit_errors(definition: Definition, result: Result) -> list[dict[str, str]]:
+    """Why submitting is refused, one line per item, in form order."""
+    problems = problem_texts(result)
+    entries: list[tuple[str, Condition | Item]] = [
+        *(("Condition", c) for c in definition.conditions),
+        *(("Item", i) for i in definition.items),
+    ]
+    errors = []
+    for noun, entry in entries:
+        if entry.code in result.missing:
+            text = f"{noun} {entry.code} ({entry.label}) is not answered."
+            errors.append({"code": entry.code, "text": text})
+        elif entry.code in problems:
+            errors.append({"code": entry.code, "text": problems[entry.code]})
+    return errors
+
+
 def _item_view(
     entry: Any, answers: dict[str, Answer], result: Result, is_condition: bool
 ) -> ItemView:
     answer = answers.get(entry.code)
     chosen = set(answer.choices or []) if answer else set()
-    problems = {p.item: p.message for p in result.problems}
+    problems = problem_texts(result)
     item_result = (result.conditions if is_condition else result.items).get(entry.code)
     options = [
         OptionView(
@@ -92,6 +159,13 @@ def score_context(
         "result": result,
         "n_missing": len(result.missing),
         "n_problems": len(result.problems),
+        "summary": score_summary(result),
+        "overall_risk": judgement_label(result.judgements.get("overall_risk_of_bias")),
+        "overall_applicability": judgement_label(
+            result.judgements.get("overall_applicability")
+        ),
+        "maximum_text": decimal_words(result.maximum),
+        "total_text": decimal_words(result.total),
     }
 
 
@@ -101,7 +175,10 @@ def build_form_context(
     result: Result,
     *,
     editable: bool,
+    attempted: bool = False,
 ) -> dict[str, Any]:
+    """Everything the form shows; `attempted`: a submit was refused, and the
+    assessment is not submitted since."""
     definition = assessment.version.as_definition()
     conditions = [_item_view(c, answers, result, True) for c in definition.conditions]
     sections = [
@@ -118,6 +195,10 @@ def build_form_context(
         "conditions": conditions,
         "sections": sections,
         "editable": editable,
+        "attempted": attempted,
+        "submit_errors": (
+            submit_errors(definition, result) if attempted and editable else []
+        ),
         "study": assessment.study,
         "project": assessment.study.project,
     }

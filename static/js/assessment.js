@@ -9,13 +9,68 @@
 
 (function () {
   const form = document.getElementById("assessment");
-  if (!form || form.dataset.editable !== "1") return;
+  if (!form) return;
+
+  // --- What works on every form, read-only ones too ---------------------------
+
+  // A disclosure button (aria-expanded) shows or hides the element it controls.
+  function disclose(button, open) {
+    const target = document.getElementById(button.getAttribute("aria-controls"));
+    if (!target) return false;
+    const willOpen = open === undefined ? button.getAttribute("aria-expanded") !== "true" : open;
+    button.setAttribute("aria-expanded", willOpen ? "true" : "false");
+    target.hidden = !willOpen;
+    if (button.dataset.openLabel && button.firstChild && button.firstChild.nodeType === Node.TEXT_NODE) {
+      button.firstChild.nodeValue = willOpen ? button.dataset.openLabel : button.dataset.closedLabel;
+    }
+    return willOpen;
+  }
+
+  form.addEventListener("click", function (event) {
+    const help = event.target.closest(".help-toggle");
+    if (help) { disclose(help); return; }
+    const notes = event.target.closest(".evidence-toggle");
+    if (notes && disclose(notes)) {
+      // Opened to be used: the reviewer types the quote next.
+      const field = document.getElementById(notes.getAttribute("aria-controls")).querySelector("textarea, input");
+      if (field) field.focus();
+    }
+  });
+
+  // Puts an item in view and the keyboard on its answer; false if it is hidden.
+  function goToItem(code) {
+    const el = form.querySelector('[data-item="' + CSS.escape(code) + '"]');
+    if (!el || el.hidden) return false;
+    el.scrollIntoView({ block: "center" });
+    const target = el.querySelector("input:checked") || el.querySelector("input") || el.querySelector("button");
+    if (target) target.focus({ preventScroll: true });
+    return true;
+  }
+
+  const submitErrors = document.getElementById("submit-errors");
+  if (submitErrors) {
+    submitErrors.addEventListener("click", function (event) {
+      const link = event.target.closest("a[data-goto]");
+      if (link && goToItem(link.dataset.goto)) event.preventDefault();
+    });
+    // A refused submit: the first item to answer or correct gets the focus.
+    const first = submitErrors.querySelector("a[data-goto]");
+    if (first) goToItem(first.dataset.goto);
+  }
+
+  if (form.dataset.editable !== "1") return;
+
+  // --- Autosave ----------------------------------------------------------------
 
   const saveUrl = form.dataset.saveUrl;
   const storeKey = "rqs-pending-" + form.dataset.assessment;
   const statusEl = document.getElementById("save-status");
   const errorEl = document.getElementById("save-error");
   const dialog = document.getElementById("relogin");
+  const announcer = document.getElementById("score-announce");
+  const attempted = form.dataset.attempted === "1";
+  // Items whose last save was refused; the error box clears once all are saved.
+  const refused = new Set();
   const queue = [];
   const timers = {};
   let inFlight = false;
@@ -56,10 +111,15 @@
     // on an unanswered item is not "None of these").
     const answered = "answered" in state ? state.answered : Array.isArray(state.choices);
     if (none) none.checked = Boolean(answered) && (state.choices || []).length === 0;
+    let notes = false;
     ["evidence", "page", "comment"].forEach(function (name) {
       const field = el.querySelector('[name="' + name + '"]');
       if (field) field.value = state[name] || "";
+      notes = notes || Boolean((state[name] || "").trim());
     });
+    // Fields that hold text are always shown.
+    const toggle = el.querySelector(".evidence-toggle");
+    if (toggle && notes) disclose(toggle, true);
   }
 
   function loadPending() {
@@ -94,9 +154,15 @@
     statusEl.className = "small mt-2 mb-2 " + (kind === "error" ? "text-danger" : kind === "busy" ? "text-muted" : "text-success");
   }
 
-  function showError(text) {
+  function showError(text, code) {
+    if (code) refused.add(code);
     errorEl.textContent = text;
     errorEl.classList.toggle("d-none", !text);
+  }
+
+  function clearError(code) {
+    refused.delete(code);
+    if (!refused.size) showError("");
   }
 
   function itemState(code, text, kind) {
@@ -128,23 +194,48 @@
   }
 
   // As the server renders it on page load: "+3", "-5", "0", "+0.02".
-  function applyResult(data) {
+  function applyScore(html) {
     const score = document.getElementById("score");
-    const doc = new DOMParser().parseFromString(data.score_html, "text/html");
-    const fresh = doc.getElementById("score");
-    if (score && fresh) score.replaceWith(document.adoptNode(fresh));
+    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("score");
+    if (!score || !fresh) return;
+    const opened = score.querySelector("details[open]");
+    const details = fresh.querySelector("details");
+    if (opened && details) details.open = true;
+    const before = score.dataset.summary;
+    score.replaceWith(document.adoptNode(fresh));
+    // The live region stays in place; only its text changes (a replaced
+    // element would not be announced).
+    if (announcer && fresh.dataset.summary !== before) announcer.textContent = "Score: " + fresh.dataset.summary;
+  }
+
+  function applyResult(data) {
+    if (data.score_html) applyScore(data.score_html);
+    const status = document.getElementById("assessment-status");
+    if (status && data.status) status.textContent = data.status;
     const na = new Set(data.na);
     const missing = new Set(data.missing);
+    const problems = data.problems || {};
     form.querySelectorAll("[data-item]").forEach(function (el) {
       const code = el.dataset.item;
       el.hidden = na.has(code);
-      el.classList.toggle("is-missing", missing.has(code));
-      el.querySelector('[data-role="problem"]').textContent = (data.problems || {})[code] || "";
+      el.dataset.missing = missing.has(code) ? "1" : "0";
+      // Marked only once a submit was refused, never on a first visit.
+      el.classList.toggle("is-missing", attempted && missing.has(code));
+      const state = el.querySelector('[data-role="state"]');
+      if (state && !missing.has(code) && state.textContent.trim() === "Not answered yet") state.textContent = "";
+      el.querySelector('[data-role="problem"]').textContent = problems[code] || "";
       const pts = el.querySelector('[data-role="points"]');
       const value = (data.points || {})[code];
       // The server formats points as the page does on load ("+3", "0", "-5").
       if (pts) pts.textContent = value ? value + " pts" : "";
     });
+    if (submitErrors) {
+      submitErrors.querySelectorAll("li[data-item]").forEach(function (li) {
+        const code = li.dataset.item;
+        if (!missing.has(code) && !problems[code]) li.remove();
+      });
+      if (!submitErrors.querySelector("li")) submitErrors.hidden = true;
+    }
     scheduleExpiryWarning(data.session_expires);
   }
 
@@ -177,6 +268,7 @@
       el.dataset.revision = data.revision;
       forget(code, outcome.state);
       applyResult(data);
+      clearError(code);
       const changedSince = JSON.stringify(readItem(el)) !== JSON.stringify(outcome.state);
       if (changedSince) enqueue(code); else itemState(code, "Saved");
       return true;
@@ -185,12 +277,14 @@
       el.dataset.revision = data.current.revision;
       writeItem(el, data.current);
       forget(code, outcome.state);
+      // The score and lists as they stand on the server now.
+      applyResult(data);
       const mine = outcome.state;
       const kept = [mine.evidence && "evidence: " + mine.evidence, mine.comment && "comment: " + mine.comment]
         .filter(Boolean).join(" | ");
       // The refused text stays visible so the reviewer can copy it back.
       itemState(code, data.error + (kept ? " Your refused text: " + kept : ""), "error");
-      showError(data.error);
+      showError(data.error, code);
       return true;
     }
     if (outcome.status === 401) {
@@ -205,7 +299,7 @@
     if (outcome.status >= 400 && outcome.status < 500) {
       forget(code, outcome.state);
       itemState(code, data.error || "Not saved.", "error");
-      showError(data.error || "This change could not be saved.");
+      showError(data.error || "This change could not be saved.", code);
       return true;
     }
     return false;
@@ -322,18 +416,77 @@
     }
   });
 
+  function settled() {
+    return !queue.length && !inFlight && !Object.keys(timers).length;
+  }
+
+  // Runs `then` once every change has reached the server (text still in its
+  // typing pause is sent at once).
+  function whenSaved(then, busyText) {
+    Object.keys(timers).forEach(function (code) { enqueue(code); });
+    if (settled()) { then(); return; }
+    setStatus(busyText, "busy");
+    const wait = setInterval(function () {
+      if (settled()) { clearInterval(wait); then(); }
+    }, 200);
+  }
+
   const submitForm = document.getElementById("submit-form");
-  if (submitForm) {
+  const confirmDialog = document.getElementById("submit-confirm");
+  if (submitForm && confirmDialog) {
     submitForm.addEventListener("submit", function (event) {
-      if (queue.length || inFlight) {
-        event.preventDefault();
-        setStatus("Saving your last changes before submitting…", "busy");
-        const wait = setInterval(function () {
-          if (!queue.length && !inFlight) { clearInterval(wait); submitForm.submit(); }
-        }, 200);
-      }
+      event.preventDefault();
+      whenSaved(function () {
+        const score = document.getElementById("score");
+        if (score && score.dataset.complete === "1") {
+          document.getElementById("submit-confirm-score").textContent = score.dataset.summary;
+          confirmDialog.showModal();
+        } else {
+          // Incomplete: the server's answer lists what is missing, with links.
+          submitForm.submit();
+        }
+      }, "Saving your last changes before submitting…");
+    });
+    document.getElementById("submit-confirm-yes").addEventListener("click", function () {
+      confirmDialog.close();
+      setStatus("Submitting…", "busy");
+      submitForm.submit();
+    });
+    document.getElementById("submit-confirm-no").addEventListener("click", function () {
+      confirmDialog.close();
     });
   }
+
+  const saveNext = document.getElementById("save-next");
+  if (saveNext) {
+    saveNext.addEventListener("click", function (event) {
+      event.preventDefault();
+      whenSaved(function () { window.location.assign(saveNext.href); }, "Saving your last changes…");
+    });
+  }
+
+  let lastItem = null;
+  const nextUnanswered = document.getElementById("next-unanswered");
+  if (nextUnanswered) {
+    nextUnanswered.addEventListener("click", function () {
+      const items = Array.from(form.querySelectorAll("[data-item]")).filter(function (el) {
+        return !el.hidden && el.dataset.missing === "1";
+      });
+      if (!items.length) {
+        setStatus("Every item is answered.", "ok");
+        return;
+      }
+      // The next one after the item the keyboard was last in, wrapping round.
+      const current = lastItem && form.contains(lastItem) ? lastItem : null;
+      const after = current ? items.find(function (el) {
+        return current.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING;
+      }) : null;
+      goToItem((after || items[0]).dataset.item);
+    });
+  }
+  form.addEventListener("focusin", function (event) {
+    lastItem = event.target.closest("[data-item]") || lastItem;
+  });
 
   // Changes typed before a reload or a crash that never reached the server.
   const leftover = loadPending();

@@ -24,7 +24,12 @@ from .conftest import Assignment, PageErrors, login
 pytestmark = pytest.mark.browser
 
 SAVED = "All changes saved"
-ITEM9_PROBLEM = "Item 9: 'resampling' counts only together with 'stat'"
+# The reviewer reads the options as the form labels them, never their codes.
+ITEM9_PROBLEM = (
+    "Item 9 (Discrimination statistics): 'Resampling (e.g. bootstrap, "
+    "cross-validation) also applied' counts only together with 'Discrimination "
+    "statistic reported with its significance'."
+)
 
 # METRICS weights, typed by hand from /work/shared/reference/instruments.md
 # (not read from the definition, so the engine is checked against the paper).
@@ -74,6 +79,18 @@ def item(page: Any, code: str) -> Any:
     return page.locator(f"#item-{code}")
 
 
+def notes(page: Any, code: str, field: str = "ev") -> Any:
+    """Item `code`'s evidence ("ev"), page ("pg") or comment ("cm") field,
+    opened with its "Add evidence" button if it is still folded away."""
+    locator = page.locator(f"#{field}-{code}")
+    if not locator.is_visible():
+        page.get_by_role(
+            "button", name=f"Add evidence for item {code}", exact=True
+        ).click()
+        expect(page.locator(f"#ev-{code}")).to_be_focused()
+    return locator
+
+
 def pending(page: Any, assignment: Assignment) -> dict[str, Any]:
     raw = page.evaluate("key => localStorage.getItem(key)", assignment.store_key)
     return json.loads(raw) if raw else {}
@@ -108,6 +125,8 @@ def test_rqs_fill_reload_and_submit(
     expect(page).to_have_url(re.compile(re.escape(assignment.form_url) + "$"))
     expect(page.locator("[data-testid=status]")).to_have_text("Assigned")
     expect(total(page)).to_have_text("0")
+    # Nothing is marked missing on a first visit.
+    expect(page.locator(".item.is-missing")).to_have_count(0)
 
     # Each click is saved and the server's total comes back at once.
     for option, expected in [
@@ -121,6 +140,8 @@ def test_rqs_fill_reload_and_submit(
     ]:
         page.locator(f"#opt-{option}").click()
         expect(total(page)).to_have_text(expected)
+        # The header follows the real state, without a reload.
+        expect(page.locator("[data-testid=status]")).to_have_text("In progress")
     expect(item(page, "12").locator("[data-role=points]")).to_have_text("+3 pts")
 
     # Resampling without the statistic on item 9 is invalid: said at once, no point.
@@ -130,11 +151,11 @@ def test_rqs_fill_reload_and_submit(
     expect(total(page)).to_have_text("10")
 
     # Evidence, page and comment, typed key by key and pasted.
-    page.locator("#ev-5").press_sequentially(EV5)
-    page.locator("#pg-5").fill("4")
-    page.locator("#ev-12").fill(EV12)
-    page.locator("#pg-12").fill(PAGE12)
-    page.locator("#cm-12").fill(CM12)
+    notes(page, "5").press_sequentially(EV5)
+    notes(page, "5", "pg").fill("4")
+    notes(page, "12").fill(EV12)
+    notes(page, "12", "pg").fill(PAGE12)
+    notes(page, "12", "cm").fill(CM12)
     wait_saved(page, assignment)
     saved12 = answer(assignment, "12")
     assert saved12 is not None
@@ -153,6 +174,9 @@ def test_rqs_fill_reload_and_submit(
             expect(option).to_be_checked()
         else:
             expect(option).not_to_be_checked()
+    # Fields that hold text are open after a reload; the others stay folded.
+    expect(page.locator("#ev-5")).to_be_visible()
+    expect(page.locator("#ev-2")).to_be_hidden()
     expect(page.locator("#ev-5")).to_have_value(EV5)
     expect(page.locator("#pg-5")).to_have_value("4")
     expect(page.locator("#ev-12")).to_have_value(EV12)
@@ -170,9 +194,12 @@ def test_rqs_fill_reload_and_submit(
     expect(total(page)).to_have_text("15")
     expect(page.locator("[data-testid=completeness]")).to_have_text("1 to correct")
 
-    # Submit is refused while item 9 stands, and says why.
+    # Submit is refused while item 9 stands, says why, links to the item and
+    # puts the keyboard there; no confirmation is asked for an incomplete form.
     page.get_by_role("button", name="Submit assessment").click()
-    expect(page.locator("div[role=status] .alert-danger")).to_have_text(ITEM9_PROBLEM)
+    expect(page.locator("#submit-errors li")).to_have_text([ITEM9_PROBLEM])
+    expect(page.locator("#opt-9-resampling")).to_be_focused()
+    expect(page.locator("#submit-confirm")).to_be_hidden()
     expect(page.locator("[data-testid=status]")).to_have_text("In progress")
     assignment.assessment.refresh_from_db()
     assert assignment.assessment.status == Assessment.Status.IN_PROGRESS
@@ -184,21 +211,27 @@ def test_rqs_fill_reload_and_submit(
     expect(page.locator("[data-testid=completeness]")).to_have_text(
         "Complete: ready to submit"
     )
+    # The fixed line is gone from the list of what stops the submit.
+    expect(page.locator("#submit-errors")).to_be_hidden()
     page.get_by_role("button", name="Submit assessment").click()
+    confirm = page.get_by_role("dialog", name="Submit this assessment?")
+    expect(confirm).to_contain_text("17 of 36 points (47.2%)")
+    confirm.get_by_role("button", name="Submit and lock").click()
 
     expect(page.locator("[data-testid=status]")).to_have_text("Submitted")
     expect(page.get_by_text("Submitted. The assessment is now locked.")).to_be_visible()
-    expect(page.get_by_role("button", name="Submit assessment")).to_have_count(0)
-    choices = page.locator(
-        "#assessment input[type=radio], #assessment input[type=checkbox]"
+    expect(page.locator("[data-testid=final]")).to_contain_text(
+        "Final score 17 of 36 points (47.2%), submitted on"
     )
-    assert choices.count() > 40
-    for option in choices.all():
-        expect(option).to_be_disabled()
-    text_fields = page.locator("#assessment textarea, #assessment input[name=page]")
-    for field in text_fields.all():
-        expect(field).not_to_be_editable()
-    expect(page.locator("#ev-5")).to_have_value(EV5)
+    expect(page.get_by_role("button", name="Submit assessment")).to_have_count(0)
+    # Read-only: the answers as text, not greyed-out controls.
+    expect(page.locator("#assessment input, #assessment textarea")).to_have_count(0)
+    answer5 = page.locator("[data-testid=answer-5]")
+    expect(answer5).to_contain_text("Answer")
+    expect(answer5).to_contain_text("Reduction or adjustment applied")
+    expect(answer5).to_contain_text(EV5)
+    expect(page.locator("[data-testid=answer-12]")).to_contain_text(CM12)
+    expect(page.locator("[data-testid=answer-10]")).to_contain_text("None of these")
     assignment.assessment.refresh_from_db()
     assert assignment.assessment.status == Assessment.Status.SUBMITTED
     assert assignment.assessment.total == 17
@@ -231,7 +264,7 @@ def test_change_made_while_the_same_item_is_saving_is_sent(
         page.wait_for_timeout(10)
     assert held, "the first save did not start"
     page.locator("#opt-16-scans").click()
-    page.locator("#ev-16").fill("Code on GitHub, scans on TCIA.")
+    notes(page, "16").fill("Code on GitHub, scans on TCIA.")
     held[0].continue_()
     wait_saved(page, assignment)
     expect(total(page)).to_have_text("2")
@@ -256,8 +289,8 @@ def test_unsent_text_survives_a_crash_and_is_sent_later(
     and an item that had text but no answer stays unanswered."""
     open_form(page, assignment)
     page.route("**/answer", lambda route: route.abort("internetdisconnected"))
-    page.locator("#ev-16").fill("Code: github.com/example/radiomics")
-    page.locator("#ev-2").fill("Two readers segmented independently.")
+    notes(page, "16").fill("Code: github.com/example/radiomics")
+    notes(page, "2").fill("Two readers segmented independently.")
     expect(page.locator("#save-status")).to_contain_text("Not saved")
     page.close(run_before_unload=False)
     assert answer(assignment, "16") is None
@@ -369,7 +402,7 @@ def test_session_expiry_loses_no_typed_word(
 
     open_form(page, assignment)
     first = "Segmentation by two readers (Dice 0.87);"
-    page.locator("#ev-2").press_sequentially(first)
+    notes(page, "2").press_sequentially(first)
     wait_saved(page, assignment)
     assert answer(assignment, "2").evidence == first  # type: ignore[union-attr]
 
@@ -419,7 +452,7 @@ def test_a_locked_out_relogin_says_when_to_try_again(
 
     open_form(page, assignment)
     Session.objects.all().delete()
-    page.locator("#ev-2").press_sequentially("Two readers.")
+    notes(page, "2").press_sequentially("Two readers.")
     dialog = page.locator("#relogin")
     expect(dialog).to_be_visible()
     error = page.locator("#relogin-error")
@@ -454,7 +487,7 @@ def test_stale_tab_cannot_overwrite_a_newer_answer(
     open_form(fresh, assignment)
 
     fresh.locator("#opt-5-either").click()
-    fresh.locator("#ev-5").fill("Boruta feature selection (Methods, p. 5).")
+    notes(fresh, "5").fill("Boruta feature selection (Methods, p. 5).")
     wait_saved(fresh, assignment)
     expect(total(fresh)).to_have_text("3")
     # Leaving the field sends nothing more: a second save of the same text would
@@ -546,7 +579,14 @@ def test_keyboard_labels_landmarks_and_tablet_width(
     expect(page.locator("#opt-2-yes")).to_be_checked()
     expect(page.locator("#opt-2-yes")).to_be_focused()
     expect(total(page)).to_have_text("2")
+    # Tab reaches item 2's "?", then its "Add evidence"; Enter opens that and
+    # moves into it.
     page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_accessible_name("Explain item 2")
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_accessible_name("Add evidence for item 2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#ev-2")).to_be_focused()
     page.keyboard.type("Quoted from the methods.")
     expect(page.locator("#ev-2")).to_have_value("Quoted from the methods.")
     wait_saved(page, assignment)
@@ -602,7 +642,7 @@ def test_no_csp_violations_or_js_errors(
 
     page.locator("#opt-1-documented").click()
     page.locator("#opt-9-resampling").click()
-    page.locator("#ev-1").fill("Protocol in the supplement.")
+    notes(page, "1").fill("Protocol in the supplement.")
     wait_saved(page, assignment)
     page.locator("details summary").first.click()  # subtotals
     page.reload()
@@ -612,3 +652,147 @@ def test_no_csp_violations_or_js_errors(
 
     assert page.evaluate("() => window.__csp") == []
     page_errors.assert_none()
+
+
+# --- 8. Submitting: confirmation, refusal with links, the next assessment -----------
+
+
+def fill_by_service(assignment: Assignment, answers: dict[str, list[str]]) -> None:
+    """Answers saved as the form would save them, before the page is opened."""
+    from assessments.services import answering
+
+    for code, choices in answers.items():
+        answering.save_answer(
+            assessment=assignment.assessment,
+            user=assignment.reviewer,
+            data=answering.AnswerInput(item_code=code, choices=choices),
+            seen_revision=0,
+        )
+
+
+def test_submit_asks_first_then_shows_the_final_score_and_the_next_assessment(
+    assignment: Assignment, page: Any, page_errors: PageErrors
+) -> None:
+    from assessments.services import assignment as assigning
+    from tests.factories import RQS_13, StudyFactory
+
+    second = StudyFactory(project=assignment.project, title="The next study")
+    following = assigning.assign_reviewer(
+        study=second,
+        version=assignment.assessment.version,
+        reviewer=assignment.reviewer,
+        user=assignment.lead,
+    )
+    fill_by_service(assignment, RQS_13)
+    open_form(page, assignment)
+    expect(page.locator("[data-testid=completeness]")).to_have_text(
+        "Complete: ready to submit"
+    )
+
+    page.get_by_role("button", name="Submit assessment").click()
+    confirm = page.get_by_role("dialog", name="Submit this assessment?")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("13 of 36 points (36.1%)")
+    expect(confirm).to_contain_text("only a lead can reopen it")
+    confirm.get_by_role("button", name="Keep editing").click()
+    expect(confirm).to_be_hidden()
+    assignment.assessment.refresh_from_db()
+    assert assignment.assessment.status == Assessment.Status.IN_PROGRESS
+
+    page.get_by_role("button", name="Submit assessment").click()
+    confirm.get_by_role("button", name="Submit and lock").click()
+    final = page.locator("[data-testid=final]")
+    expect(final).to_contain_text("Final score 13 of 36 points (36.1%), submitted on")
+    assignment.assessment.refresh_from_db()
+    assert assignment.assessment.status == Assessment.Status.SUBMITTED
+    page.get_by_role("link", name="Next assessment").click()
+    expect(page).to_have_url(re.compile(rf"/a/{following.uuid}/$"))
+    expect(page.locator("h1")).to_have_text("The next study")
+    page_errors.assert_none()
+
+
+def test_a_refused_submit_marks_and_links_what_is_missing(
+    assignment: Assignment, page: Any
+) -> None:
+    from tests.factories import RQS_13
+
+    fill_by_service(assignment, dict(list(RQS_13.items())[:10]))  # items 1-10
+    open_form(page, assignment)
+    expect(page.locator(".item.is-missing")).to_have_count(0)
+    expect(page.locator("#submit-errors")).to_have_count(0)
+
+    page.get_by_role("button", name="Submit assessment").click()
+    errors = page.locator("#submit-errors li")
+    expect(errors).to_have_count(6)
+    expect(errors.first).to_have_text(
+        "Item 11 (Prospective study registered in a trial database) is not answered."
+    )
+    expect(page.locator(".item.is-missing")).to_have_count(6)
+    # Focus is on the first item to answer; each line links to its item.
+    expect(page.locator("#item-11 input").first).to_be_focused()
+    errors.filter(has_text="Item 14").get_by_role("link").click()
+    expect(page.locator("#item-14 input").first).to_be_focused()
+    page.keyboard.press("Space")
+    expect(errors).to_have_count(5)
+    expect(item(page, "14")).not_to_have_class(re.compile("is-missing"))
+    # "Next unanswered item" goes on from the item last worked on.
+    page.get_by_role("button", name="Next unanswered item").click()
+    expect(page.locator("#item-15 input").first).to_be_focused()
+    assignment.assessment.refresh_from_db()
+    assert assignment.assessment.status == Assessment.Status.IN_PROGRESS
+
+
+def test_after_a_two_tab_conflict_the_score_and_messages_are_current(
+    assignment: Assignment, context: Any, page: Any
+) -> None:
+    stale = page
+    open_form(stale, assignment)
+    fresh = context.new_page()
+    open_form(fresh, assignment)
+    for option in ("2-yes", "5-either", "9-resampling"):
+        fresh.locator(f"#opt-{option}").click()
+    wait_saved(fresh, assignment)
+    expect(total(fresh)).to_have_text("4")
+    completeness = fresh.locator("[data-testid=completeness]").text_content()
+
+    stale.locator("#opt-5-none").click()
+    expect(stale.locator("#save-error")).to_contain_text("was changed elsewhere")
+    # Items the other tab changed count in this tab's score and lists too.
+    expect(total(stale)).to_have_text("4")
+    expect(stale.locator("[data-testid=completeness]")).to_have_text(
+        (completeness or "").strip()
+    )
+    expect(item(stale, "9").locator("[data-role=problem]")).to_have_text(ITEM9_PROBLEM)
+    expect(item(stale, "5").locator("[data-role=points]")).to_have_text("+3 pts")
+
+    # A later save of that item goes through: its error and the box clear.
+    stale.locator("#opt-5-none").click()
+    expect(item(stale, "5").locator("[data-role=state]")).to_have_text("Saved")
+    expect(stale.locator("#save-error")).to_be_hidden()
+    expect(total(stale)).to_have_text("-2")
+
+
+def test_items_explain_themselves_and_score_changes_are_announced(
+    assignment: Assignment, page: Any
+) -> None:
+    open_form(page, assignment)
+    explain = page.get_by_role("button", name="Explain item 9")
+    expect(explain).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#help-9")).to_be_hidden()
+    explain.click()
+    expect(explain).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#help-9")).to_contain_text("ticking resampling alone")
+    expect(page.locator("#help-9 a")).to_have_attribute(
+        "href", "https://doi.org/10.1038/nrclinonc.2017.141"
+    )
+    explain.click()
+    expect(page.locator("#help-9")).to_be_hidden()
+
+    # One live region, kept in place while the score panel is re-rendered.
+    page.locator("#score-announce").evaluate("el => { el.dataset.kept = '1'; }")
+    page.locator("#opt-1-documented").click()
+    wait_saved(page, assignment)
+    announce = page.locator("#score-announce")
+    expect(announce).to_have_attribute("role", "status")
+    expect(announce).to_have_attribute("data-kept", "1")
+    expect(announce).to_have_text("Score: 1 of 36 points (2.8%); 15 still to answer")
