@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from ..models import InstrumentVersion, Option
@@ -32,7 +33,18 @@ class DraftOnlyMixin:
         )
 
 
+class LabelledInlineFormSet(BaseInlineFormSet):
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        # The "Delete?" column heads checkboxes that carry no label of their own.
+        if "DELETE" in form.fields:
+            row = "new row" if index is None else f"row {index + 1}"
+            form.fields["DELETE"].widget.attrs["aria-label"] = f"Delete {row}"
+
+
 class DraftOnlyInline(DraftOnlyMixin):
+    formset: Any = LabelledInlineFormSet
+
     def formfield_for_dbfield(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> Any:
