@@ -208,7 +208,7 @@ def test_study_report_does_not_show_reviewers_answers_on_disputed_items(
     assert "r1: " not in html and "r2: " not in html
     assert "EVIDENCE-r1" not in html and "EVIDENCE-r2" not in html
     lead_context = study_report(world, world["lead"])
-    assert "r1: yes" in render_to_string("reports/study.html", lead_context)
+    assert "r1: Yes" in render_to_string("reports/study.html", lead_context)
 
 
 # --- 3: blinding is per study, not per instrument ----------------------------------

@@ -42,6 +42,13 @@ def _extremes(labels: Sequence[str], values: Sequence[float], fmt: Any) -> str:
     )
 
 
+def _count_axis(ax: Axes, values: Sequence[float], horizontal: bool) -> None:
+    """Whole numbers (studies, items) get whole ticks: there is no half a study."""
+    if all(float(v).is_integer() for v in values):
+        axis = ax.xaxis if horizontal else ax.yaxis
+        axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def _percent_axis(ax: Axes, values: Sequence[float], horizontal: bool) -> None:
     # Raw RQS percentages can be negative; leave room for the value labels.
     low, high = min(0.0, *values), max(100.0, *values)
@@ -82,6 +89,8 @@ def bar_chart(
         ax.bar_label(bars, labels=[r[1] for r in rows], padding=2, fontsize=8)
         if percent:
             _percent_axis(ax, numbers, horizontal)
+        else:
+            _count_axis(ax, numbers, horizontal)
 
     n = len(labels)
     size = (7.0, min(2 + 0.3 * n, 20)) if horizontal else (min(4 + 0.5 * n, 12), 4.0)
@@ -174,6 +183,7 @@ def _stack(
             ax.bar(range(len(labels)), values, bottom=base, **style)
         base = base + values
     category_ticks(ax, [shorten(x, 28) for x in labels], horizontal)
+    _count_axis(ax, [float(v) for raw in series.values() for v in raw], horizontal)
 
 
 def box_by_group(

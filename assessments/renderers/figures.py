@@ -11,9 +11,11 @@ from .. import charts
 from ..selectors.dashboard import STATE_LABELS, STATES
 
 
-def _chart_dict(chart: charts.Chart) -> dict[str, Any]:
+def _chart_dict(chart: charts.Chart, *, results: bool = True) -> dict[str, Any]:
+    """`results`: drawn from studies' results (not only their states)."""
     return {
         "title": chart.title,
+        "results": results,
         "src": chart.data_uri,
         "alt": chart.alt,
         "table": {
@@ -91,10 +93,19 @@ def _bands(figures: dict[str, Any]) -> charts.Chart:
     )
 
 
-def _judgement_charts(figures: dict[str, Any]) -> list[charts.Chart]:
+def _domain_name(code: str, names: dict[str, str]) -> str:
+    """A domain by the name its risk-of-bias item gives it, not its code."""
+    label = names.get(code, "")
+    return label.split(":", 1)[-1].strip().capitalize() if label else code
+
+
+def _judgement_charts(
+    figures: dict[str, Any], names: dict[str, str]
+) -> list[charts.Chart]:
     counts = figures.get("judgements", {})
     domains = sorted(code for code in counts if code.endswith(".rob"))
-    labels = [code.removesuffix(".rob") for code in domains]
+    labels = [_domain_name(code, names) for code in domains]
+    label_of = dict(zip(domains, labels, strict=True))
     summary = charts.rob_summary(
         "Risk of bias: summary",
         labels,
@@ -103,7 +114,7 @@ def _judgement_charts(figures: dict[str, Any]) -> list[charts.Chart]:
     )
     rows = figures.get("traffic", [])
     judgements = {
-        (study, code.removesuffix(".rob")): value
+        (study, label_of.get(code) or _domain_name(code, names)): value
         for study, values in rows
         for code, value in values.items()
         if code.endswith(".rob")
@@ -125,6 +136,8 @@ def render_charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
 
     Charts are a pure function of the figures, so identical figures (a filter
     opened again, an unchanged progress chart) reuse the SVG drawn before.
+    An optional `figures["item_labels"]` (item code to label) names
+    risk-of-bias domains in words rather than by their codes.
     """
     key = json.dumps(figures, sort_keys=True, default=str)
     return copy.deepcopy(_render_cached(key))
@@ -136,10 +149,12 @@ def _render_cached(key: str) -> list[dict[str, Any]]:
 
 
 def _render(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    drawn = [_progress(figures)]
+    names: dict[str, str] = figures.get("item_labels") or {}
+    progress = _chart_dict(_progress(figures), results=False)
+    drawn: list[charts.Chart] = []
     if figures["kind"] == "judgement":
-        drawn += _judgement_charts(figures)
-        return [_chart_dict(c) for c in drawn]
+        drawn += _judgement_charts(figures, names)
+        return [progress, *(_chart_dict(c) for c in drawn)]
     drawn += [_distribution(figures), _adherence(figures)]
     if figures.get("domains"):
         drawn.append(_domains(figures))
@@ -150,4 +165,4 @@ def _render(figures: dict[str, Any]) -> list[dict[str, Any]]:
         _groups(figures, "by_modality", "modality"),
         _groups(figures, "by_disease", "disease"),
     ]
-    return [_chart_dict(c) for c in drawn]
+    return [progress, *(_chart_dict(c) for c in drawn)]

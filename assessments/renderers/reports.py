@@ -18,11 +18,20 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from ..selectors.reports import Progress, ReportRequest, report_context
+from ..selectors.reports import (
+    COLLECTING,
+    DRAWING,
+    LAYING_OUT,
+    SAVING,
+    Progress,
+    ReportRequest,
+    instrument_label,
+    report_context,
+)
 from .figures import render_charts
 
 logger = logging.getLogger(__name__)
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 
 class FetchRefused(ValueError):
@@ -66,16 +75,26 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_report(req: ReportRequest, progress: Progress | None = None) -> bytes:
-    """The PDF bytes of one report, for the requester's view (blinding applied)."""
+    """The PDF bytes of one report, for the requester's view (blinding applied).
+
+    `progress` receives the percent at which each stage starts (STAGES), which
+    the status page turns back into the stage's name.
+    """
     progress = progress or (lambda _: None)
-    progress(5)
+    progress(COLLECTING + 5)
     context = report_context(req, progress)
+    definition = req.version.as_definition()
     if req.kind == "project":
-        context["charts"] = render_charts(context["board"].figures)
+        progress(DRAWING)
+        names = {item.code: item.label for item in definition.items}
+        drawn = render_charts({**context["board"].figures, "item_labels": names})
+        context["charts"] = figure_pages(drawn)
+        context["agreement"] = agreement_section(context["agreement"])
     context.update(
         {
             "project": req.project,
             "version": req.version,
+            "instrument": instrument_label(definition, req.version),
             "generated_at": timezone.now(),
             "requested_by": req.user,
             "renderer_version": RENDERER_VERSION,
@@ -83,7 +102,82 @@ def render_report(req: ReportRequest, progress: Progress | None = None) -> bytes
         }
     )
     html = render_to_string(f"reports/{req.kind}.html", context)
-    progress(60)
+    progress(LAYING_OUT)
     pdf = html_to_pdf(html)
-    progress(95)
+    progress(SAVING)
     return pdf
+
+
+def figure_pages(charts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Charts two to a page, numbered: a supplement page holds two comfortably."""
+    numbered = [{**chart, "number": i} for i, chart in enumerate(charts, 1)]
+    return [numbered[i : i + 2] for i in range(0, len(numbered), 2)]
+
+
+def agreement_section(data: dict[str, Any]) -> dict[str, Any]:
+    """Agreement figures as table rows, each with its n and CI.
+
+    Below the minimum sample the reporting's sentence is its reason for giving
+    none ("too few studies ..."): it is printed as given, never a weak estimate.
+    """
+    figures = []
+    for title, key in (("Total score", "totals"), ("Percentage", "percents")):
+        block = data.get(key) or {}
+        n = block.get("n_studies")
+        for c in block.get("icc", []):
+            if c.get("applies"):
+                figures.append(_figure(f"{title}: {c['label']}", c, n))
+        limits = block.get("bland_altman")
+        if limits:
+            figures.append(_limits(f"{title}: Bland\N{EN DASH}Altman bias", limits))
+    items = [
+        {
+            "code": item["code"].split(".", 1)[0],
+            "label": item["label"],
+            "figures": [
+                _figure(c["label"], c, item["n_studies"])
+                for c in item["coefficients"][:1]
+            ],
+        }
+        for item in data.get("items", [])
+    ]
+    first = (data.get("coefficients", {}).get("items") or [{}])[0]
+    return {
+        "available": bool(data.get("design")),
+        "sentence": data.get("methods_sentence", ""),
+        "n_studies": data.get("n_studies", 0),
+        "n_pending": data.get("n_pending", 0),
+        "figures": figures,
+        "items": items,
+        "item_coefficient": first.get("label", ""),
+    }
+
+
+def _figure(name: str, c: dict[str, Any], n: Any) -> dict[str, Any]:
+    ci, value = c.get("ci95"), c.get("value")
+    return {
+        "name": name,
+        "value": _dash(value),
+        "ci": f"{_dash(ci[0])} to {_dash(ci[1])}" if ci else "\N{EM DASH}",
+        "n": c.get("n_subjects", n),
+        "note": c.get("caveat") or c.get("note") or "",
+    }
+
+
+def _limits(name: str, ba: dict[str, Any]) -> dict[str, Any]:
+    low, high = ba.get("lower"), ba.get("upper")
+    known = low is not None and high is not None
+    return {
+        "name": name,
+        "value": _dash(ba.get("bias")),
+        "ci": f"limits {_dash(low)} to {_dash(high)}" if known else "\N{EM DASH}",
+        "n": ba.get("n_subjects", ba.get("n")),
+        "note": ba.get("caveat") or ba.get("note") or "",
+    }
+
+
+def _dash(value: float | None) -> str:
+    """Two decimals with a true minus sign; a dash where there is no estimate."""
+    if value is None:
+        return "\N{EM DASH}"
+    return f"{value:.2f}".replace("-", "\N{MINUS SIGN}")

@@ -6,14 +6,18 @@ The renderer (renderers/reports.py) turns these contexts into PDF pages.
 from __future__ import annotations
 
 import logging
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import access
+from ..agreement import reporting
+from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from . import dashboard
 from .agreement import project_agreement
+from .consensus import is_resolved
 from .studies import study_assessments, study_assignments
 
 logger = logging.getLogger(__name__)
@@ -31,6 +35,109 @@ class ReportRequest:
     appendix: bool = False
 
 
+# --- labels: what a reader sees instead of codes -------------------------------------
+
+# The render's stages, by the progress percent the task stores on the Report
+# row when it enters each one. The status page names the stage from the
+# percent alone, so the stage needs no field of its own.
+STAGES: tuple[tuple[int, str], ...] = (
+    (0, "Collecting data"),
+    (40, "Drawing figures"),
+    (60, "Laying out the PDF"),
+    (95, "Saving the file"),
+)
+COLLECTING, DRAWING, LAYING_OUT, SAVING = (percent for percent, _ in STAGES)
+STATUS_WORDS = {"queued": "Waiting for a worker", "done": "Ready", "failed": "Failed"}
+# The dashboard's words, so the summary table and the progress figure agree.
+STATE_LABELS = {**dashboard.STATE_LABELS, "excluded": "Excluded"}
+JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
+
+
+def report_stage(status: str, progress: int) -> str:
+    """The stage a report is in, in words, from its status and stored percent."""
+    if status != "running":
+        return STATUS_WORDS.get(status, status.capitalize())
+    return next(name for start, name in reversed(STAGES) if progress >= start)
+
+
+def report_stages(progress: int) -> list[dict[str, Any]]:
+    """Every stage of a running render, each done, current or still to come."""
+    current = report_stage("running", progress)
+    names = [name for _, name in STAGES]
+    at = names.index(current)
+    return [
+        {"name": name, "state": "done" if i < at else "current" if i == at else "todo"}
+        for i, name in enumerate(names)
+    ]
+
+
+def instrument_label(definition: Any, version: Any = None) -> str:
+    """The instrument as a paper names it, marking an admin-modified copy."""
+    short = definition.short_name
+    name = (
+        f"{definition.name} ({short})"
+        if short
+        else f"{definition.name} {definition.version}"
+    )
+    return reporting.instrument_name(name, reporting.modified_from(definition, version))
+
+
+def choice_labels(entry: Any, choices: list[str] | None) -> str:
+    """Chosen options by their labels; "none" for an empty multi-choice answer."""
+    if choices is None:
+        return "\N{EM DASH}"
+    if not choices:
+        return "none"
+    options = {o.code: o.label for o in getattr(entry, "options", ())}
+    return "; ".join(options.get(c, JUDGEMENT_LABELS.get(c, c)) for c in choices)
+
+
+def judgement_label(value: str | None) -> str:
+    if not value:
+        return "not judged"
+    return JUDGEMENT_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def status_label(assessment: Assessment) -> str:
+    if assessment.kind == "consensus" and assessment.status == "submitted":
+        return "Final"
+    return assessment.get_status_display()
+
+
+def _number(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    return f"{round(float(value), 2):g}"
+
+
+def score_line(assessment: Assessment) -> dict[str, Any]:
+    """Points out of the maximum first, then the percentage, then the band."""
+    result = assessment.result or {}
+    if result.get("kind") == "judgement" or assessment.version.as_definition().kind == (
+        "judgement"
+    ):
+        judged = result.get("judgements", {})
+        return {
+            "judgement": True,
+            "risk": judgement_label(judged.get("overall_risk_of_bias")),
+            "applicability": judgement_label(judged.get("overall_applicability")),
+        }
+    percent = result.get("percent_display") or assessment.percent
+    return {
+        "judgement": False,
+        "total": _number(assessment.total),
+        "maximum": _number(assessment.maximum),
+        "percent": _number(percent),
+        "band": assessment.band or "",
+    }
+
+
+def item_number(entry: Any) -> str:
+    """The item's number as a reader cites it: "D1", not the key "D1.rob"."""
+    code = str(entry.code)
+    return code.split(".", 1)[0] if getattr(entry, "judgement", None) else code
+
+
 def item_rows(assessment: Assessment) -> list[dict[str, Any]]:
     definition = assessment.version.as_definition()
     # Prefetched where many assessments are listed (the project appendix).
@@ -40,16 +147,14 @@ def item_rows(assessment: Assessment) -> list[dict[str, Any]]:
     entries: tuple[Any, ...] = (*definition.conditions, *definition.items)
     for entry in entries:
         answer = answers.get(entry.code)
-        chosen = set(answer.choices or []) if answer else set()
-        labels = [o.label for o in entry.options if o.code in chosen]
         item = result.get("items", {}).get(entry.code, {})
+        points = item.get("points")
         rows.append(
             {
-                "code": entry.code,
+                "code": item_number(entry),
                 "label": entry.label,
-                "answer": "; ".join(labels)
-                or ("none" if answer and answer.choices == [] else "—"),
-                "points": item.get("points") or "",
+                "answer": choice_labels(entry, answer.choices if answer else None),
+                "points": "" if points in (None, "") else _number(points),
                 "na": entry.code in result.get("na", []),
                 "evidence": answer.evidence if answer else "",
                 "page": answer.page if answer else "",
@@ -59,13 +164,21 @@ def item_rows(assessment: Assessment) -> list[dict[str, Any]]:
     return rows
 
 
+def item_table(assessment: Assessment) -> dict[str, Any]:
+    """An assessment's items with the total row that closes the table."""
+    return {"rows": item_rows(assessment), "score": score_line(assessment)}
+
+
 def assessment_context(req: ReportRequest) -> dict[str, Any]:
     assessment = req.assessment
     assert assessment is not None
+    definition = assessment.version.as_definition()
     return {
         "assessment": assessment,
-        "rows": item_rows(assessment),
-        "definition": assessment.version.as_definition(),
+        "table": item_table(assessment),
+        "status": status_label(assessment),
+        "definition": definition,
+        "instrument": instrument_label(definition, assessment.version),
         "study": assessment.study,
     }
 
@@ -81,90 +194,208 @@ def study_context(req: ReportRequest) -> dict[str, Any]:
     columns = [item_rows(a) for a in reviewers]
     definition = req.version.as_definition()
     entries: tuple[Any, ...] = (*definition.conditions, *definition.items)
-    codes = [e.code for e in entries]
-    grid = (
-        [
-            {
-                "code": code,
-                "label": columns[0][i]["label"] if columns else code,
-                "cells": [col[i] for col in columns],
-            }
-            for i, code in enumerate(codes)
-        ]
+    grid = [
+        {
+            "code": item_number(entry),
+            "label": entry.label,
+            "cells": [col[i] for col in columns],
+        }
+        for i, entry in enumerate(entries)
         if columns
-        else []
-    )
+    ]
     # A resolution records each reviewer's answer: those sources reach the
     # report only for someone who may see every reviewer's answers on the study.
     show_sources = access.reviewers_visible(req.user, study, req.version)
-    resolutions = _resolutions(consensus, show_sources) if consensus else []
+    resolutions = _resolutions(consensus, definition, show_sources) if consensus else []
     hidden = study_assignments(study)
+    n_hidden = len(
+        [a for a in hidden if a.version_id == req.version.pk and a.kind == "reviewer"]
+    )
     return {
         "study": study,
         "reviewers": reviewers,
+        "columns": [
+            {"assessment": a, "name": str(a.reviewer), "score": score_line(a)}
+            for a in reviewers
+        ],
         "grid": grid,
         "consensus": consensus,
+        "consensus_status": status_label(consensus) if consensus else "",
+        "consensus_score": score_line(consensus) if consensus else None,
         "resolutions": resolutions,
+        "n_disputed": len([r for r in resolutions if not r["agreed"]]),
+        "n_resolved": len([r for r in resolutions if not r["agreed"] and r["done"]]),
         "show_sources": show_sources,
-        "consensus_rows": item_rows(consensus) if consensus else [],
+        "table": item_table(consensus) if consensus else None,
         "definition": definition,
-        "n_blinded": len(
-            [
-                a
-                for a in hidden
-                if a.version_id == req.version.pk and a.kind == "reviewer"
-            ]
-        )
-        - len(reviewers),
+        "instrument": instrument_label(definition, req.version),
+        "n_blinded": n_hidden - len(reviewers),
     }
 
 
-def _resolutions(consensus: Assessment, with_sources: bool) -> list[dict[str, Any]]:
+def _resolutions(
+    consensus: Assessment, definition: Any, with_sources: bool
+) -> list[dict[str, Any]]:
     rows = Resolution.objects.filter(consensus=consensus).select_related("resolved_by")
-    return [
-        {
-            "item_code": r.item_code,
-            "agreed": r.agreed,
-            "choices": r.choices,
-            "rationale": r.rationale,
-            "resolved_by": r.resolved_by,
-            "sources": r.sources if with_sources else {},
-        }
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        entry = definition.entry(r.item_code)
+        sources = r.sources if with_sources else {}
+        out.append(
+            {
+                "item_code": r.item_code,
+                "label": entry.label if entry else r.item_code,
+                "agreed": r.agreed,
+                "done": is_resolved(r),
+                "decided": choice_labels(entry, r.choices),
+                "rationale": r.rationale,
+                "resolved_by": r.resolved_by,
+                "sources": [
+                    (who, choice_labels(entry, choices))
+                    for who, choices in sources.items()
+                ],
+            }
+        )
+    return out
 
 
 def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
     project, version = req.project, req.version
+    definition = version.as_definition()
     board = dashboard.compute(project, version, dashboard.Filters(), user=req.user)
-    progress(30)
-    progress(50)
+    progress(COLLECTING + 10)
     studies = dashboard.filtered_studies(
         project, version, dashboard.Filters(), floor=project.floor_percent
     )
+    # The rule that decides whose results the report may show is access.py's,
+    # the same one report_scope records for the download check.
     studies = dashboard.for_viewer(studies, req.user, project, version)
-    rows = list(
-        studies.order_by("title", "pk").values(  # type: ignore[misc]
-            "uuid", "title", "year", "state", "final_total", "final_percent", "is_final"
+    rows = [
+        _study_row(row)
+        for row in studies.order_by("title", "pk").values(  # type: ignore[misc]
+            "uuid",
+            "title",
+            "year",
+            "state",
+            "final_total",
+            "final_max",
+            "final_percent",
+            "is_final",
+            "n_submitted",
         )
-    )
+    ]
+    agreement = _agreement(project, version, req.user)
+    progress(COLLECTING + 25)
     context = {
         "board": board,
         "rows": rows,
-        "methods": _methods(project, version, board, req.user),
-        "definition": version.as_definition(),
+        "summary": summary_table(project, definition, board, rows),
+        "n_single": len([r for r in rows if r["single"]]),
+        "methods": _methods(project, version),
+        "agreement": agreement,
+        "definition": definition,
+        "instrument": instrument_label(definition, version),
+        "adherence": _adherence(board),
     }
     if req.appendix:
         context["appendix"] = appendix(project, version, req.user)
     return context
 
 
-def _methods(
+def _study_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "state_label": STATE_LABELS.get(row["state"], row["state"]),
+        # One reviewer's word: no consensus yet and no second submission.
+        "single": not row["is_final"] and row["n_submitted"] == 1,
+    }
+
+
+def _adherence(board: dashboard.Dashboard) -> dict[str, Any]:
+    rows = [
+        {
+            "code": code,
+            "label": label,
+            "yes": yes,
+            "n": n,
+            "percent": round(100 * yes / n) if n else None,
+        }
+        for code, label, yes, n, _mean in board.figures.get("adherence", [])
+    ]
+    return {"rows": rows, "studies": max((r["n"] for r in rows), default=0)}
+
+
+def summary_table(
     project: Project,
-    version: InstrumentVersion,
+    definition: Any,
     board: dashboard.Dashboard,
-    user: Any,
-) -> str:
+    rows: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Studies per state, and the spread of the totals the reader may see."""
+    counts = board.figures.get("progress", {})
+    states = [
+        {"label": STATE_LABELS[s], "n": counts.get(s, 0)} for s in dashboard.STATES
+    ]
+    excluded = Study.objects.filter(project=project, excluded=True).count()
+    states.append({"label": STATE_LABELS["excluded"], "n": excluded})
+    scored = [r for r in rows if r["final_total"] is not None]
+    maxima = sorted({float(r["final_max"]) for r in scored if r["final_max"]})
+    return {
+        "states": states,
+        "n_studies": sum(s["n"] for s in states),
+        "judgement": definition.kind == "judgement",
+        "n_scored": len(scored),
+        "n_single": len([r for r in rows if r["single"]]),
+        "points": describe([float(r["final_total"]) for r in scored]),
+        "percent": describe(
+            [
+                float(r["final_percent"])
+                for r in scored
+                if r["final_percent"] is not None
+            ]
+        ),
+        "maximum": " to ".join(_number(m) for m in (maxima[0], maxima[-1]))
+        if len(maxima) > 1
+        else (_number(maxima[0]) if maxima else ""),
+    }
+
+
+def describe(values: list[float]) -> dict[str, str]:
+    """Mean +- SD, median [IQR] and range, as a table of a paper prints them."""
+    dash = "\N{EM DASH}"
+    if not values:
+        return {"mean_sd": dash, "median_iqr": dash, "range": dash, "n": "0"}
+    mean = statistics.fmean(values)
+    sd = (
+        f" \N{PLUS-MINUS SIGN} {statistics.stdev(values):.1f}"
+        if len(values) > 1
+        else ""
+    )
+    q1, q2, q3 = (
+        statistics.quantiles(values, n=4, method="inclusive")
+        if len(values) > 1
+        else (values[0],) * 3
+    )
+    return {
+        "n": str(len(values)),
+        "mean_sd": f"{mean:.1f}{sd}",
+        "median_iqr": f"{q2:.1f} [{q1:.1f}\N{EN DASH}{q3:.1f}]",
+        "range": f"{min(values):.1f}\N{EN DASH}{max(values):.1f}",
+    }
+
+
+def _agreement(
+    project: Project, version: InstrumentVersion, user: Any
+) -> dict[str, Any]:
+    """The agreement figures as agreement reporting gives them, for this viewer."""
+    try:
+        return project_agreement(project, version, user)
+    except Exception:  # agreement is optional context in the report, never fatal
+        logger.exception("Agreement figures unavailable for the report")
+        return {}
+
+
+def _methods(project: Project, version: InstrumentVersion) -> str:
     n_reviewers = (
         Assessment.objects.filter(
             study__project=project, version=version, kind="reviewer"
@@ -173,22 +404,19 @@ def _methods(
         .distinct()
         .count()
     )
-    sentence = ""
-    try:
-        sentence = project_agreement(project, version, user).get("methods_sentence", "")
-    except Exception:  # agreement is optional context in the report, never fatal
-        logger.exception("Agreement figures unavailable for the report")
     definition = version.as_definition()
     convention = (
         "floored at 0" if project.floor_percent else "raw (negative totals allowed)"
     )
+    doi = f" doi:{definition.doi}" if definition.doi else ""
+    name = instrument_label(definition, version)
     return (
-        f"Studies were appraised with {definition.name} (version "
-        f"{definition.version}, wording revision {definition.revision}; "
-        f"{definition.citation} doi:{definition.doi}) by {n_reviewers} reviewers, "
+        f"Studies were appraised with {name} (wording "
+        f"revision {definition.revision}; {definition.citation}{doi}) by "
+        f"{n_reviewers} reviewer{'' if n_reviewers == 1 else 's'}, "
         f"{project.reviewers_per_study} per study, "
         f"{'blinded' if project.blinding else 'unblinded'} to each other's "
-        f"answers until all had submitted. Percentages are {convention}. " + sentence
+        f"answers until all had submitted. Percentages are {convention}."
     )
 
 
@@ -199,7 +427,7 @@ def appendix(project: Project, version: InstrumentVersion, user: Any) -> list[An
         .select_related("study", "version__instrument")
         .prefetch_related("answers")
     )
-    return [{"assessment": a, "rows": item_rows(a)} for a in finals[:2000]]
+    return [{"assessment": a, "table": item_table(a)} for a in finals[:2000]]
 
 
 def report_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:

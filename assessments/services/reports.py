@@ -17,6 +17,7 @@ from .. import access, queue
 from ..models import AuditEvent, InstrumentVersion, Project, Report
 from ..renderers.reports import RENDERER_VERSION, render_report
 from ..selectors.reports import ReportRequest
+from .notifications import notify_report_ready
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +194,7 @@ def run_report(report_id: int) -> str:
         finished_at=timezone.now(),
         error="",
     )
+    notify_report_ready(report)
     return "done"
 
 

@@ -11,7 +11,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, selectors
 from ..models import Assessment, AuditEvent, Report
-from ..selectors.reports import ReportRequest
+from ..selectors.reports import (
+    ReportRequest,
+    instrument_label,
+    report_stage,
+    report_stages,
+)
 from ..services import reports as report_service
 
 
@@ -98,11 +103,13 @@ def report_request(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def report_status(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResponse:
     report = _own_report(request, slug, uuid)
+    stage = report_stage(report.status, report.progress)
     if request.GET.get("format") == "json":
         return JsonResponse(
             {
                 "status": report.status,
                 "progress": report.progress,
+                "stage": stage,
                 "error": report.error,
             }
         )
@@ -110,7 +117,14 @@ def report_status(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespo
     template = "assessments/report_status.html"
     if getattr(request, "htmx", False):
         template += "#report-state"
-    return render(request, template, {"project": report.project, "report": report})
+    context = {
+        "project": report.project,
+        "report": report,
+        "stage": stage,
+        "stages": report_stages(report.progress),
+        "instrument": instrument_label(report.version.as_definition(), report.version),
+    }
+    return render(request, template, context)
 
 
 @require_GET
