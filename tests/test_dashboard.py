@@ -212,3 +212,17 @@ def test_dashboard_queries_do_not_grow(
         assert client.get("/p/p/dashboard/").status_code == 200
     with django_assert_max_num_queries(20):
         assert client.get("/p/p/dashboard/").status_code == 200  # stored, current
+
+
+def test_risk_of_bias_charts_name_domains_in_words(db: None) -> None:
+    lead, alice = UserFactory(username="lead"), UserFactory(username="alice")
+    project = make_project(lead=lead, reviewers=[alice], keys=("quadas-2-1.0",))
+    version = InstrumentVersion.objects.get(instrument__code="quadas-2")
+    study = StudyFactory(project=project)
+    answers = {f"D{n}.rob": ["low"] for n in range(1, 5)} | {"1.1": ["yes"]}
+    create_submitted(study, version, alice, answers)
+    client = Client()
+    client.force_login(lead)
+    page = client.get(f"/p/{project.slug}/dashboard/").content.decode()
+    assert "Patient selection" in page  # "Risk of bias: patient selection"
+    assert ">D1.rob<" not in page and ">D1<" not in page

@@ -298,6 +298,8 @@ def compute(
     if definition.kind == "judgement":
         figures["judgements"] = judgement_counts(studies, version)
         figures["traffic"] = traffic_rows(studies, version)
+        # The risk-of-bias charts name domains in words, not by their codes.
+        figures["item_labels"] = {item.code: item.label for item in definition.items}
     dashboard = Dashboard(
         version,
         definition,
