@@ -173,8 +173,15 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
+# Full texts of studies: private, outside MEDIA_ROOT, with no URL of their own;
+# they reach a browser only through the access-checked paper view.
+PAPERS_ROOT = Path(os.environ.get("PAPERS_ROOT", DATA_DIR / "papers"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "papers": {
+        "BACKEND": "rqs.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": str(PAPERS_ROOT)},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -312,6 +319,8 @@ BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 # Study and score imports: a bigger upload is refused before its body is read
 # (a 47 MB RIS file once held a request thread for a minute and 730 MB).
 UPLOAD_MAX_BYTES = int(float(os.environ.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024)
+# Papers have their own limit: full texts with figures are large.
+PAPER_MAX_BYTES = int(float(os.environ.get("PAPER_MAX_MB", "100")) * 1024 * 1024)
 FILE_UPLOAD_HANDLERS = [
     "assessments.views.uploads.UploadLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -90,6 +90,8 @@ class Item:
     stage: int | None = None
     tracks: tuple[str, ...] = ()
     judgement: str | None = None
+    # Phrases and synonyms the evidence finder searches for (our own words).
+    evidence_hints: tuple[str, ...] = ()
 
     @property
     def is_multi(self) -> bool:
@@ -289,6 +291,7 @@ def _item(raw: Document, section: str) -> Item:
         stage=raw.get("stage"),
         tracks=tuple(raw.get("tracks", [])),
         judgement=raw.get("judgement"),
+        evidence_hints=tuple(raw.get("evidence_hints", [])),
     )
 
 

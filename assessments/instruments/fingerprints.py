@@ -120,6 +120,8 @@ def _wording_view(d: Definition) -> dict[str, Any]:
             entry.label,
             entry.help,
             [[o.code, o.label, o.help] for o in entry.options],
+            # Finder hints are wording: a change needs a wording revision.
+            list(getattr(entry, "evidence_hints", ())),
         ]
 
     return {

@@ -1,7 +1,8 @@
 from .assessments import Answer, Assessment, Resolution
 from .instruments import Condition, Instrument, InstrumentVersion, Item, Option, Section
 from .outputs import DashboardSnapshot, Report
-from .preferences import NotificationPreferences
+from .papers import Paper, PaperFinding, PaperText
+from .preferences import NotificationPreferences, ReadingPreferences
 from .projects import (
     AuditEvent,
     ConflictOfInterest,
@@ -24,8 +25,12 @@ __all__ = [
     "Membership",
     "NotificationPreferences",
     "Option",
+    "Paper",
+    "PaperFinding",
+    "PaperText",
     "Project",
     "ProjectInstrument",
+    "ReadingPreferences",
     "Report",
     "Resolution",
     "Section",

@@ -142,6 +142,11 @@ class Answer(models.Model):
     evidence = models.TextField(blank=True)
     page = models.CharField(max_length=20, blank=True)
     comment = models.TextField(blank=True)
+    # Quotes from the study's paper, W3C Web Annotation selectors and all:
+    # [{"id", "paper", "sha256", "page", "exact", "prefix", "suffix", "start",
+    # "end", "verified", "by", "at"}]. Part of the answer, so blinded, saved,
+    # revision-checked and kept in the history exactly like it.
+    quotes = models.JSONField(default=list, blank=True)
     # First independent submission, for agreement on items.
     independent_choices = models.JSONField(null=True, blank=True)
     independent_points = models.DecimalField(

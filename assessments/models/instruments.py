@@ -275,6 +275,8 @@ class Item(models.Model):
     stage = models.PositiveSmallIntegerField(null=True, blank=True)
     tracks = models.JSONField(default=list, blank=True)
     judgement = models.CharField(max_length=20, blank=True)
+    # Phrases the evidence finder searches for: wording, never scoring.
+    evidence_hints = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -318,6 +320,8 @@ class Item(models.Model):
             doc["tracks"] = self.tracks
         if self.judgement:
             doc["judgement"] = self.judgement
+        if self.evidence_hints:
+            doc["evidence_hints"] = list(self.evidence_hints)
         return doc
 
 

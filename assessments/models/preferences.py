@@ -46,3 +46,31 @@ class NotificationPreferences(models.Model):
 
     def wants(self, kind: str) -> bool:
         return bool(getattr(self, kind))
+
+
+class ReadingPreferences(models.Model):
+    """How one person reads papers beside the form; no row means the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reading_preferences",
+    )
+    # "Where the paper may say this" under each item; some reviewers would
+    # rather not be steered at all, so it can be switched off.
+    evidence_finder = models.BooleanField(
+        "Show where the paper may address each item", default=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "reading preferences"
+        verbose_name_plural = "reading preferences"
+
+    def __str__(self) -> str:
+        return f"Reading preferences of {self.user}"
+
+    @classmethod
+    def of(cls, user: Any) -> ReadingPreferences:
+        found = cls.objects.filter(user_id=user.pk).first()
+        return found or cls(user_id=user.pk)

@@ -139,6 +139,7 @@ def _create_item(
         stage=raw.get("stage"),
         tracks=raw.get("tracks", []),
         judgement=raw.get("judgement", ""),
+        evidence_hints=list(raw.get("evidence_hints", [])),
         position=pos,
     )
     Option.objects.bulk_create(

@@ -1,0 +1,105 @@
+"""Full texts of studies: the PDF, its extracted page text, and finder results.
+
+Papers are private files: they live in their own storage (``STORAGES["papers"]``,
+outside MEDIA_ROOT and every public URL) and reach a browser only through an
+access-checked view. A replaced paper is kept, no longer current, because
+quotes in answers point at it by its uuid and SHA-256.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+
+from .instruments import InstrumentVersion
+from .projects import Study
+
+
+def paper_storage() -> object:
+    # Resolved when used, so tests can point STORAGES["papers"] elsewhere.
+    return storages["papers"]
+
+
+class Paper(models.Model):
+    class TextState(models.TextChoices):
+        QUEUED = "queued", "Text extraction queued"
+        RUNNING = "running", "Extracting text"
+        DONE = "done", "Text extracted"
+        NO_TEXT = "no_text", "No text layer: scanned PDF"
+        FAILED = "failed", "Text extraction failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="papers")
+    file = models.FileField(storage=paper_storage, upload_to="%Y/%m/", max_length=200)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(default=0)
+    # One current paper per study; replaced ones stay for the quotes on them.
+    current = models.BooleanField(default=True)
+    page_count = models.PositiveIntegerField(default=0)
+    text_state = models.CharField(
+        max_length=8, choices=TextState.choices, default=TextState.QUEUED
+    )
+    text_error = models.TextField(blank=True)
+    extracted_at = models.DateTimeField(null=True, blank=True)
+    extraction_ms = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    replaced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study"], condition=Q(current=True), name="one_current_paper"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Paper of {self.study} ({self.sha256[:12]})"
+
+
+class PaperText(models.Model):
+    """The extracted text, kept apart so that listing papers never loads it."""
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="text")
+    # pages[0] is page 1: the text as extracted, quotes' offsets index into it.
+    pages = models.JSONField(default=list)
+    # Finder windows: [{"page": n, "start": i, "end": j, "text": "..."}].
+    passages = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"Text of {self.paper}"
+
+
+class PaperFinding(models.Model):
+    """The evidence finder's candidates for one paper and instrument version.
+
+    ``hints`` is the fingerprint of the queries (item wording and evidence
+    hints): a wording revision makes the cached candidates stale.
+    """
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="findings")
+    version = models.ForeignKey(
+        InstrumentVersion, on_delete=models.CASCADE, related_name="+"
+    )
+    hints = models.CharField(max_length=64)
+    # {item code: [{"page", "start", "end", "text", "score"}, ...]}, best first.
+    items = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["paper", "version"], name="one_finding_per_paper_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Finder results for {self.paper} / {self.version.key}"
