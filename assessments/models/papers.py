@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
 
@@ -19,7 +19,7 @@ from .instruments import InstrumentVersion
 from .projects import Study
 
 
-def paper_storage() -> object:
+def paper_storage() -> Storage:
     # Resolved when used, so tests can point STORAGES["papers"] elsewhere.
     return storages["papers"]
 
