@@ -28,6 +28,7 @@ from ..models import (
     Project,
     Study,
 )
+from .quote_history import quote_changes, quote_details
 
 HIDDEN = "Details hidden: they show reviewers' answers you may not see yet."
 Said = tuple[str, list[str]]  # a sentence and its detail lines
@@ -469,7 +470,7 @@ def _answer_line(definition: Definition, h: Any) -> HistoryLine:
             f"{label}: {_short(getattr(h, name))}"
             for name, label in ANSWER_FIELDS
             if getattr(h, name)
-        ]
+        ] + quote_details(h.quotes)
         sentence = f"{actor} answered {what}: {new}"
         return HistoryLine(h.history_date, actor, sentence, details)
     details = list(_changes(entry, old_row, h))
@@ -490,6 +491,7 @@ def _changes(entry: Any, old: Any, new: Any) -> Iterable[str]:
         before, after = getattr(old, name), getattr(new, name)
         if before != after:
             yield f"{label}: {_short(before)} -> {_short(after)}"
+    yield from quote_changes(old.quotes, new.quotes)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -26,6 +26,7 @@ from ..models import (
 )
 from .changes import bump_data_revision
 from .notifications import notify_if_consensus_needed, notify_reopened
+from .quotes import QuoteInput, resolve_quotes
 
 MAX_EVIDENCE = 20_000
 MAX_COMMENT = 10_000
@@ -112,6 +113,8 @@ class AnswerInput:
     evidence: str = ""
     page: str = ""
     comment: str = ""
+    # None: the save leaves the item's quotes as they are.
+    quotes: tuple[QuoteInput, ...] | None = None
 
 
 def validate_answer_input(definition: Definition, data: AnswerInput) -> None:
@@ -178,6 +181,14 @@ def save_answer(
         data.page,
         data.comment,
     )
+    if data.quotes is not None:
+        answer.quotes = resolve_quotes(
+            study=locked.study,
+            item_code=data.item_code,
+            incoming=data.quotes,
+            existing=list(answer.quotes or []),
+            user=user,
+        )
     answer.revision = locked.revision
     answer.updated_by = user
     result = score_assessment(locked, _answers(rows))

@@ -23,7 +23,8 @@ from ..forms import ReasonForm
 from ..instruments import Result
 from ..models import Answer, Assessment, AuditEvent
 from ..renderers.exports import neutralise
-from ..services import answering
+from ..selectors.quote_history import quote_text
+from ..services import answering, quotes
 from .errors import lockout_json
 from .formview import build_form_context, points_text, problem_texts, score_context
 
@@ -77,6 +78,11 @@ def _input(request: HttpRequest) -> tuple[answering.AnswerInput, int]:
         evidence=post.get("evidence", ""),
         page=post.get("page", "").strip(),
         comment=post.get("comment", ""),
+        quotes=(
+            quotes.parse_quotes(post["quotes"], post.get("item", ""))
+            if "quotes" in post
+            else None
+        ),
     )
     return data, seen
 
@@ -124,6 +130,7 @@ def _answer_json(answer: Answer) -> dict[str, Any]:
         "evidence": answer.evidence,
         "page": answer.page,
         "comment": answer.comment,
+        "quotes": answer.quotes,
         "revision": answer.revision,
     }
 
@@ -136,6 +143,7 @@ def _saved_json(
         "saved": True,
         "item": answer.item_code,
         "revision": answer.revision,
+        "quotes": answer.quotes,
         "score_html": render_to_string(
             "includes/_score.html", score_context(assessment, definition, result)
         ),
@@ -239,7 +247,17 @@ def _history_csv(request: HttpRequest, assessment: Assessment) -> HttpResponse:
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(
-        ["when", "who", "change", "item", "choices", "evidence", "page", "comment"]
+        [
+            "when",
+            "who",
+            "change",
+            "item",
+            "choices",
+            "evidence",
+            "page",
+            "comment",
+            "quotes",
+        ]
     )
     changes = (
         Answer.history.filter(assessment_id=assessment.pk)
@@ -258,6 +276,7 @@ def _history_csv(request: HttpRequest, assessment: Assessment) -> HttpResponse:
                 neutralise(h.evidence),
                 neutralise(h.page),
                 neutralise(h.comment),
+                neutralise(" | ".join(quote_text(q) for q in h.quotes or [])),
             ]
         )
     AuditEvent.objects.record(

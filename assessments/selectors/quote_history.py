@@ -1,0 +1,30 @@
+"""Quotes in an answer's history, in words: which were added and which removed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def quote_text(quote: dict[str, Any], limit: int = 120) -> str:
+    exact = " ".join(str(quote.get("exact", "")).split())
+    if len(exact) > limit:
+        exact = f"{exact[: limit - 1]}…"
+    return f"“{exact}” (p. {quote.get('page', '?')})"
+
+
+def quote_changes(
+    old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> Iterable[str]:
+    before = {q.get("id"): q for q in old or []}
+    after = {q.get("id"): q for q in new or []}
+    for key, quote in after.items():
+        if key not in before:
+            yield f"Quote added: {quote_text(quote)}"
+    for key, quote in before.items():
+        if key not in after:
+            yield f"Quote removed: {quote_text(quote)}"
+
+
+def quote_details(quotes: list[dict[str, Any]]) -> list[str]:
+    return [f"Quote: {quote_text(q)}" for q in quotes or []]
