@@ -324,3 +324,90 @@ def test_points_and_preview_pages_take_a_fixed_number_of_queries(
     for page in ("points", "preview"):
         with django_assert_max_num_queries(16):
             assert client.get(f"{ADMIN}{draft.pk}/{page}/").status_code == 200
+
+
+# --- Search hints: one per line, never a score ----------------------------------
+
+
+def item_post(item: Any, hints: str) -> dict[str, Any]:
+    """The item's own values as its change form posts them, with new hints."""
+    return {
+        "section": item.section_id,
+        "code": item.code,
+        "label": item.label,
+        "help": item.help,
+        "type": item.type,
+        "applies_when": "[]",
+        "tracks": "[]",
+        "essential": "on",
+        "position": item.position,
+        "evidence_hints": hints,
+        "options-TOTAL_FORMS": "0",
+        "options-INITIAL_FORMS": "0",
+    }
+
+
+@pytest.mark.django_db
+def test_an_items_search_hints_are_edited_one_per_line() -> None:
+    published = load_instrument("rqs-1.0")
+    draft = catalogue.new_draft_from(version=published, new_version="1.1")
+    item = draft.items.get(code="14")
+    url = f"/admin/assessments/item/{item.pk}/change/"
+    client = superuser_client()
+    html = client.get(url).content.decode()
+    assert "Search hints for the evidence finder (one per line)" in html
+    assert "finder beside the form and never change a score" in html
+    shown = re.search(
+        r'<textarea name="evidence_hints"[^>]*>(.*?)</textarea>', html, re.S
+    )
+    assert shown and shown.group(1).strip().splitlines() == item.evidence_hints
+    typed = "decision curve analysis\r\n\r\n  net   benefit \r\nDCA\r\ndca\r\nuse"
+    assert client.post(url, item_post(item, typed)).status_code == 302
+    item.refresh_from_db()
+    hints = ["decision curve analysis", "net benefit", "DCA", "use"]
+    assert item.evidence_hints == hints
+    draft = InstrumentVersion.objects.get(pk=draft.pk)
+    assert draft.as_definition().item("14").evidence_hints == tuple(hints)
+    assert draft.as_definition().scoring_fingerprint() == published.scoring_hash
+    # A list pasted from an exported definition reads as the same hints.
+    pasted = '["decision curve analysis", "net benefit", "DCA", "use"]'
+    assert client.post(url, item_post(item, pasted)).status_code == 302
+    item.refresh_from_db()
+    assert item.evidence_hints == hints
+    assert f"{hints[0]}\n{hints[1]}" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_unusable_search_hints_are_refused_naming_the_line() -> None:
+    draft = catalogue.new_draft_from(
+        version=load_instrument("rqs-1.0"), new_version="1.1"
+    )
+    item = draft.items.get(code="14")
+    before = list(item.evidence_hints)
+    url = f"/admin/assessments/item/{item.pk}/change/"
+    client = superuser_client()
+    page = client.post(url, item_post(item, "net benefit\nx\n" + "y" * 201))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Line “x” is too short: a hint needs at least 2 characters." in html
+    assert "is 201 characters long; a hint may have at most 200." in html
+    many = "\n".join(f"hint {n}" for n in range(41))
+    html = client.post(url, item_post(item, many)).content.decode()
+    assert "There are 41 hints; an item may have at most 40." in html
+    item.refresh_from_db()
+    assert item.evidence_hints == before
+
+
+@pytest.mark.django_db
+def test_search_hints_of_a_published_item_are_shown_not_edited() -> None:
+    published = load_instrument("rqs-1.0")
+    item = published.items.get(code="3")
+    url = f"/admin/assessments/item/{item.pk}/change/"
+    client = superuser_client()
+    html = client.get(url).content.decode()
+    assert '<textarea name="evidence_hints"' not in html
+    assert "phantom" in html
+    refused = client.post(url, item_post(item, "something else"))
+    assert refused.status_code == 403
+    item.refresh_from_db()
+    assert "something else" not in item.evidence_hints

@@ -1,7 +1,9 @@
-"""Forms of the instrument admin's own pages: import, compare, new draft, points."""
+"""Forms of the instrument admin's own pages and rows: import, compare, new
+draft, points, and an item's search hints."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -114,3 +116,95 @@ class PointsForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if name.startswith(f"{prefix}-")
         }
+
+
+# As the definition schema allows (schema.json, item.evidence_hints): a hint
+# the form accepts must never make the draft fail to publish.
+HINT_MIN_CHARS, HINT_MAX_CHARS, MAX_HINTS = 2, 200, 40
+
+
+def pasted_list(text: Any) -> list[Any] | None:
+    """A JSON list pasted in (as an exported definition writes it), or None."""
+    if not isinstance(text, str) or not text.lstrip().startswith("["):
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, list) else None
+
+
+class HintsField(forms.CharField):
+    """An item's evidence hints as one phrase per line; the JSON list they make."""
+
+    widget = forms.Textarea(attrs={"rows": 8, "cols": 60})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return "\n".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        lines = value if isinstance(value, list | tuple) else pasted_list(value)
+        if lines is None:
+            lines = str(value or "").splitlines()
+        hints: list[str] = []
+        seen: set[str] = set()
+        for line in (" ".join(str(raw).split()) for raw in lines):
+            # Blank lines and repeats add nothing to a search.
+            if line and line.casefold() not in seen:
+                seen.add(line.casefold())
+                hints.append(line)
+        return hints
+
+    def validate(self, value: Any) -> None:
+        problems = [
+            f"Line “{hint}” is too short: a hint needs at least "
+            f"{HINT_MIN_CHARS} characters."
+            for hint in value
+            if len(hint) < HINT_MIN_CHARS
+        ]
+        problems += [
+            f"Line “{hint[:40]}…” is {len(hint)} characters long; a hint may "
+            f"have at most {HINT_MAX_CHARS}."
+            for hint in value
+            if len(hint) > HINT_MAX_CHARS
+        ]
+        if len(value) > MAX_HINTS:
+            problems.append(
+                f"There are {len(value)} hints; an item may have at most {MAX_HINTS}."
+            )
+        if problems:
+            raise ValidationError(problems)
+
+
+class ItemForm(forms.ModelForm):  # type: ignore[type-arg]
+    evidence_hints = HintsField(
+        required=False,
+        label="Search hints for the evidence finder (one per line)",
+        help_text=(
+            "Words and phrases a paper would use when it reports what this item "
+            "asks, with abbreviations and their expansions (e.g. “decision curve "
+            "analysis”, “DCA”, “net benefit”). They only steer the “Where the "
+            "paper may say this” finder beside the form and never change a score."
+        ),
+    )
+
+    class Meta:
+        model = Item
+        fields = (
+            "version",
+            "section",
+            "code",
+            "label",
+            "help",
+            "type",
+            "weight",
+            "applies_when",
+            "essential",
+            "stage",
+            "tracks",
+            "judgement",
+            "evidence_hints",
+            "position",
+        )

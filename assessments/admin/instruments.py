@@ -16,7 +16,7 @@ from django.urls import path
 from ..models import Condition, InstrumentVersion, Item, Option, Section
 from ..services import catalogue
 from .base import DraftOnlyInline, DraftOnlyMixin, int_or_none, object_id
-from .forms import SectionChoiceField
+from .forms import ItemForm, SectionChoiceField
 from .pages import VersionPagesMixin
 
 
@@ -189,6 +189,7 @@ class InstrumentVersionAdmin(
 
 @admin.register(Item)
 class ItemAdmin(DraftOnlyMixin, admin.ModelAdmin):
+    form = ItemForm
     list_display = ("code", "label", "version", "type")
     list_filter = ("version",)
     list_select_related = ("version",)

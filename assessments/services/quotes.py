@@ -57,7 +57,7 @@ def _quote_input(raw: Any, where: str) -> QuoteInput:
     if not isinstance(raw, dict):
         raise ValidationError(f"{where} could not be read.")
     try:
-        page = int(raw.get("page"))
+        page = int(raw.get("page", ""))
     except (TypeError, ValueError):
         raise ValidationError(f"{where}: a quote has no page number.") from None
     texts = {k: raw.get(k) or "" for k in ("paper", "exact", "prefix", "suffix", "id")}

@@ -279,6 +279,12 @@ def _entry_wording_rows(
 ) -> Iterator[Difference]:
     yield from _row(WORDING, f"{what}: wording", a.label, b.label)
     yield from _row(WORDING, f"{what}: help", a.help, b.help)
+    yield from _row(
+        WORDING,
+        f"{what}: search hints",
+        "; ".join(getattr(a, "evidence_hints", ())),
+        "; ".join(getattr(b, "evidence_hints", ())),
+    )
     for position, (_code, x, y) in enumerate(_common(a.options, b.options), 1):
         yield from _row(WORDING, f"{what}, option {position}", x.label, y.label)
         yield from _row(WORDING, f"{what}, option {position}: help", x.help, y.help)
