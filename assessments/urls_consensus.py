@@ -16,6 +16,11 @@ urlpatterns = [
     path(f"{CONSENSUS}refresh", consensus.consensus_refresh, name="consensus-refresh"),
     path(f"{CONSENSUS}discard", consensus.consensus_discard, name="consensus-discard"),
     path(
+        f"{CONSENSUS}adopt-quote",
+        consensus.consensus_adopt_quote,
+        name="consensus-adopt-quote",
+    ),
+    path(
         "p/<slug:slug>/agreement/",
         consensus.project_agreement,
         name="project-agreement",

@@ -31,7 +31,8 @@ from ..selectors.reports import (
 from .figures import render_charts
 
 logger = logging.getLogger(__name__)
-RENDERER_VERSION = "2"
+# Raised when what a report prints changes, so cached reports render again.
+RENDERER_VERSION = "3"
 
 
 class FetchRefused(ValueError):

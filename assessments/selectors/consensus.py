@@ -7,6 +7,7 @@ writes; this module only reads.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,68 @@ from ..models import Answer, Assessment, InstrumentVersion, Resolution, Study
 from .audit import choices_text, person, status_label, version_name
 
 Choices = list[str] | None
+
+# The server's verdict on a quote, in words (None: the paper's text was not
+# there yet when the quote was saved).
+VERIFIED_WORDS = {
+    True: "verified in the paper",
+    False: "not found in the paper",
+    None: "not checked yet: the paper's text is still being extracted",
+}
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    """One quote of an answer as pages and reports print it."""
+
+    id: str
+    exact: str
+    page: int | None
+    verified: bool | None
+    paper: str
+    prefix: str = ""
+    suffix: str = ""
+    by: str = ""
+    adopted_by: str = ""
+    # What the paper viewer needs to find it again: page and W3C selectors.
+    show: str = ""
+
+    @property
+    def mark(self) -> str:
+        return VERIFIED_WORDS.get(self.verified, VERIFIED_WORDS[None])
+
+    @property
+    def place(self) -> tuple[str, int | None, str]:
+        """Two quotes of the same text at the same place are one quote."""
+        return (self.paper, self.page, self.exact)
+
+
+def quote_views(quotes: Any) -> tuple[QuoteView, ...]:
+    """An answer's stored quotes (Answer.quotes) for display; junk is skipped."""
+    out = []
+    for q in quotes if isinstance(quotes, list) else []:
+        if not isinstance(q, dict) or not str(q.get("exact") or "").strip():
+            continue
+        page, verified = q.get("page"), q.get("verified")
+        selectors = {k: q.get(k) or "" for k in ("exact", "prefix", "suffix")}
+        out.append(
+            QuoteView(
+                id=str(q.get("id") or ""),
+                exact=str(q["exact"]),
+                page=page if isinstance(page, int) else None,
+                verified=verified if isinstance(verified, bool) else None,
+                paper=str(q.get("paper") or ""),
+                prefix=str(selectors["prefix"]),
+                suffix=str(selectors["suffix"]),
+                by=str(q.get("by") or ""),
+                adopted_by=str(q.get("adopted_by") or ""),
+                show=json.dumps(
+                    {"paper": q.get("paper") or "", "page": page, **selectors},
+                    ensure_ascii=False,
+                ),
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -32,6 +95,8 @@ class ReviewerAnswer:
     comment: str = ""
     name: str = ""  # as people know the reviewer
     text: str = ""  # the answer in words
+    quotes: tuple[QuoteView, ...] = ()
+    assessment: str = ""  # the reviewer's assessment's uuid: where quotes come from
 
 
 @dataclass(frozen=True)
@@ -61,6 +126,22 @@ class ItemRow:
     decided_text: str = ""
     decided_points: Decimal | None = None
     decided_na: bool = False
+    # The consensus's own quotes on the item, and the revision of its answer
+    # (0: no answer yet) that adopting a quote must be based on.
+    consensus_quotes: tuple[QuoteView, ...] = ()
+    consensus_revision: int = 0
+
+    @property
+    def adopted(self) -> set[str]:
+        """Ids of the reviewers' quotes that the consensus holds already."""
+        held = {q.id for q in self.consensus_quotes}
+        held_text = {q.place for q in self.consensus_quotes}
+        return {
+            q.id
+            for a in self.answers
+            for q in a.quotes
+            if q.id in held or q.place in held_text
+        }
 
     @property
     def sources(self) -> dict[str, Choices]:
@@ -238,6 +319,8 @@ def _cell(
         comment=answer.comment if answer else "",
         name=person(assessment.reviewer),
         text=choices_text(entry, choices, na=na and choices is None),
+        quotes=quote_views(answer.quotes) if answer else (),
+        assessment=str(assessment.uuid),
     )
 
 
@@ -265,14 +348,21 @@ def _attach_consensus(
     resolutions = {
         r.item_code: r for r in consensus.resolutions.select_related("resolved_by")
     }
-    answers = dict(
-        Answer.objects.filter(assessment=consensus).values_list("item_code", "choices")
-    )
+    stored = {
+        code: (choices, quotes, revision)
+        for code, choices, quotes, revision in Answer.objects.filter(
+            assessment=consensus
+        ).values_list("item_code", "choices", "quotes", "revision")
+    }
+    answers = {code: value[0] for code, value in stored.items()}
     given = {code: c for code, c in answers.items() if c is not None}
     result = score(definition, given, floor_percent=floor)
     for row in rows:
         row.resolution = resolutions.get(row.code)
         row.consensus_choices = answers.get(row.code)
+        _, quotes, revision = stored.get(row.code, (None, [], 0))
+        row.consensus_quotes = quote_views(quotes)
+        row.consensus_revision = revision
         scored = (result.conditions if row.is_condition else result.items).get(row.code)
         row.decided_points = scored.points if scored else None
         row.decided_na = result.is_na(row.code)

@@ -13,10 +13,17 @@ from typing import Any
 
 from .. import access
 from ..instruments import Definition
-from ..models import Answer, Assessment, InstrumentVersion, Project, ProjectInstrument
+from ..models import (
+    Answer,
+    Assessment,
+    InstrumentVersion,
+    Paper,
+    Project,
+    ProjectInstrument,
+)
 
 ANSWER_FIELDS = ["assessment_id", "item_code", "choices", "points", "na", "evidence"]
-ANSWER_FIELDS += ["page", "comment", "updated_at"]
+ANSWER_FIELDS += ["page", "comment", "updated_at", "quotes"]
 
 
 class ExportError(ValueError):
@@ -43,6 +50,15 @@ class ExportData:
         if self.definition.kind != "points":
             return set()
         return {item.code for item in self.definition.items}
+
+    @cached_property
+    def has_papers(self) -> bool:
+        """Whether any study of the project has a paper, so answers may quote it.
+
+        Papers are no secret among members (blinding hides answers, not the
+        paper), so this says nothing about anyone's answers.
+        """
+        return Paper.objects.filter(study__project=self.project).exists()
 
 
 def export_data(user: Any, project: Project, version: InstrumentVersion) -> ExportData:

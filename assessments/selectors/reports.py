@@ -17,7 +17,7 @@ from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from . import dashboard
 from .agreement import project_agreement
-from .consensus import is_resolved
+from .consensus import is_resolved, quote_views
 from .studies import study_assessments, study_assignments
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ def item_rows(assessment: Assessment) -> list[dict[str, Any]]:
                 "evidence": answer.evidence if answer else "",
                 "page": answer.page if answer else "",
                 "comment": answer.comment if answer else "",
+                # Part of the answer: shown wherever the answer is.
+                "quotes": quote_views(answer.quotes) if answer else (),
             }
         )
     return rows

@@ -10,6 +10,7 @@ only when it does not apply for every reviewer.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -34,6 +35,7 @@ from ..selectors.consensus import (
     normal_choices,
 )
 from . import answering, changes
+from .quotes import MAX_QUOTES, QuoteInput
 
 STALE = "A reviewer's answers changed since this consensus began; refresh it first."
 
@@ -220,6 +222,128 @@ def _save_consensus_answer(
         data=data,
         seen_revision=answer.revision if answer else 0,
     )
+
+
+def _place(quote: dict[str, Any]) -> tuple[Any, Any, Any]:
+    # The same text at the same place of the same paper is one quote.
+    return (quote.get("paper"), quote.get("page"), quote.get("exact"))
+
+
+def _reviewer_quote(
+    consensus: Assessment, item_code: str, source: str, quote_id: str
+) -> dict[str, Any]:
+    """The quote as a reviewer of the consensus's study and version stored it.
+
+    Only the answers the disagreement view shows (the reviewers' assessments
+    of this study in this version) can be adopted from.
+    """
+    try:
+        source_uuid = uuid.UUID(source)
+    except ValueError:
+        answer = None
+    else:
+        answer = Answer.objects.filter(
+            assessment__uuid=source_uuid,
+            assessment__study_id=consensus.study_id,
+            assessment__version_id=consensus.version_id,
+            assessment__kind=Assessment.Kind.REVIEWER,
+            item_code=item_code,
+        ).first()
+    found = next(
+        (
+            q
+            for q in (answer.quotes if answer else [])
+            if isinstance(q, dict) and q.get("id") == quote_id
+        ),
+        None,
+    )
+    if found is None:
+        raise ValidationError(
+            f"Item {item_code}: that quote is not one of the reviewers' quotes on "
+            "this item, so it cannot be adopted."
+        )
+    return dict(found)
+
+
+def _quote_input(quote: dict[str, Any]) -> QuoteInput:
+    return QuoteInput(
+        paper=str(quote.get("paper") or ""),
+        page=int(quote.get("page") or 0),
+        exact=str(quote.get("exact") or ""),
+        prefix=str(quote.get("prefix") or ""),
+        suffix=str(quote.get("suffix") or ""),
+        id=str(quote.get("id") or ""),
+    )
+
+
+@transaction.atomic
+def adopt_quote(
+    *,
+    consensus: Assessment,
+    item_code: str,
+    source: str,
+    quote_id: str,
+    user: Any,
+    revision: int,
+) -> dict[str, Any]:
+    """Copy a reviewer's quote into the consensus's answer to the same item.
+
+    The copy keeps the quote's id, paper, selectors, verdict and who quoted it,
+    and records who adopted it and when. It is saved through autosave, based on
+    the consensus answer's revision the page showed (StaleSave when it changed
+    meanwhile), so the history keeps it like any other change of the answer.
+    """
+    locked = _lock_consensus(consensus)
+    _decidable(locked, item_code)
+    quote = _reviewer_quote(locked, item_code, source, quote_id)
+    answer = Answer.objects.filter(assessment=locked, item_code=item_code).first()
+    if answer is not None and answer.revision != revision:
+        raise answering.StaleSave(answer)
+    held = [q for q in (answer.quotes if answer else []) if isinstance(q, dict)]
+    if any(q.get("id") == quote_id or _place(q) == _place(quote) for q in held):
+        raise ValidationError(
+            f"Item {item_code}: the consensus already has this quote."
+        )
+    if len(held) >= MAX_QUOTES:
+        raise ValidationError(
+            f"Item {item_code}: the consensus holds {MAX_QUOTES} quotes already, "
+            "the most an item can hold."
+        )
+    adopted = {
+        **quote,
+        "adopted_by": user.get_username(),
+        "adopted_at": timezone.now().isoformat(),
+    }
+    quotes = [*held, adopted]
+    # Stored first, exactly as it will stay: autosave then keeps every quote it
+    # already holds as stored (its author, time and verdict included).
+    if answer is None:
+        Answer.objects.bulk_create(
+            [Answer(assessment=locked, item_code=item_code, quotes=quotes)]
+        )
+    else:
+        Answer.objects.filter(pk=answer.pk).update(quotes=quotes)
+    answering.save_answer(
+        assessment=locked,
+        user=user,
+        data=answering.AnswerInput(
+            item_code=item_code,
+            choices=answer.choices if answer else None,
+            evidence=answer.evidence if answer else "",
+            page=answer.page if answer else "",
+            comment=answer.comment if answer else "",
+            quotes=tuple(_quote_input(q) for q in quotes),
+        ),
+        seen_revision=answer.revision if answer else 0,
+    )
+    AuditEvent.objects.record(
+        locked.study.project_id,
+        user,
+        "consensus-adopt-quote",
+        str(locked.study),
+        {"version": locked.version.key, "item": item_code, "quote": quote_id},
+    )
+    return adopted
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from ..models import Answer, Paper, PaperText, Study
 from ..papers.quotes import locate
+from .changes import bump_data_revision
 
 MAX_QUOTES = 30
 MAX_EXACT = 5_000
@@ -201,4 +202,7 @@ def verify_pending_quotes(paper: Paper) -> int:
                 checked += 1
         if changed:
             Answer.objects.filter(pk=answer.pk).update(quotes=answer.quotes)
+    if checked:
+        # Reports made before the verdicts said "not checked yet".
+        bump_data_revision(paper.study.project_id)
     return checked

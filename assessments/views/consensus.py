@@ -9,13 +9,22 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, selectors
 from ..access import Action
-from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
+from ..models import (
+    Assessment,
+    InstrumentVersion,
+    Paper,
+    Project,
+    Resolution,
+    Study,
+)
 from ..selectors import agreement as agreement_figures
 from ..selectors import consensus as consensus_reads
+from ..selectors import papers as paper_reads
 from ..services import answering, consensus
 
 # The query parameter of the "disputed items only" filter.
@@ -98,6 +107,7 @@ def _detail(
     status: int = 200,
 ) -> HttpResponse:
     """The disagreements page, for someone access.may_compare let in."""
+    paper = paper_reads.current_paper(study)
     context = {
         "project": project,
         "study": study,
@@ -105,6 +115,11 @@ def _detail(
         "view": consensus_reads.disagreements(study, version),
         "can_manage": access.allows(request.user, project, Action.MANAGE),
         "disputed_only": request.GET.get(DISPUTED) == "1",
+        # The paper opens on this page beside the quotes ("Show in paper").
+        "paper": paper,
+        "paper_key": str(paper.uuid) if paper else "",
+        "paper_file_url": reverse("paper-file", args=[paper.uuid]) if paper else "",
+        "paper_has_text": bool(paper and paper.text_state == Paper.TextState.DONE),
     }
     return render(request, "assessments/consensus_detail.html", context, status=status)
 
@@ -168,6 +183,47 @@ def _conflict(
         "again if you disagree.",
     )
     return _detail(request, project, study, version, status=409)
+
+
+@require_POST
+def consensus_adopt_quote(
+    request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
+) -> HttpResponse:
+    """Copy a reviewer's quote into the consensus's answer to the same item."""
+    project, study, version = _target(request, slug, uuid, version_key)
+    target = _consensus_of(request.user, study, version)
+    item = request.POST.get("item", "")
+    raw = request.POST.get("revision", "")
+    filtered = request.POST.get(DISPUTED) == "1"
+    if not raw.isdecimal():
+        messages.error(
+            request,
+            "The page did not say which version of the consensus answer it "
+            "showed; reload it and adopt the quote again.",
+        )
+        return _back(slug, uuid, version.key, anchor=item, disputed_only=filtered)
+    try:
+        consensus.adopt_quote(
+            consensus=target,
+            item_code=item,
+            source=request.POST.get("source", ""),
+            quote_id=request.POST.get("quote", ""),
+            user=request.user,
+            revision=int(raw),
+        )
+    except answering.StaleSave:
+        messages.error(
+            request,
+            f"Item {item} of the consensus was changed by someone else while you "
+            "were looking at it, so the quote was not adopted. The item as it is "
+            "now is shown below: adopt the quote again if it is still needed.",
+        )
+        return _detail(request, project, study, version, status=409)
+    except (ValidationError, answering.LockedAssessment) as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, f"Quote adopted into the consensus on item {item}.")
+    return _back(slug, uuid, version.key, anchor=item, disputed_only=filtered)
 
 
 @require_POST

@@ -18,6 +18,7 @@ from ..services import exports
 FORM_CHOICES = [
     ("wide", "Wide: a row per study and reviewer, a column per item, totals"),
     ("long", "Long: a row per answer, with evidence, page and comment"),
+    ("quotes", "Quotes: a row per quote from a paper, with its page and selectors"),
     ("json", "JSON: with the instrument version's metadata and a codebook"),
 ]
 FORMAT_CHOICES = [("csv", "CSV"), ("xlsx", "Excel (XLSX)")]
@@ -31,7 +32,7 @@ class ExportForm(forms.Form):
         label="Form", choices=FORM_CHOICES, initial="wide", widget=forms.RadioSelect
     )
     format = forms.ChoiceField(
-        label="File format (wide and long)",
+        label="File format (wide, long and quotes)",
         choices=FORMAT_CHOICES,
         initial="csv",
         required=False,

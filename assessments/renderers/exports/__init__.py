@@ -1,8 +1,10 @@
 """Export files of a project's assessments for one instrument version.
 
 Wide (a row per study x reviewer, a column per item), long (a row per answer,
-with evidence) and JSON (with the instrument version's metadata and a codebook),
-as CSV or XLSX, ready for R, Stata or a supplement.
+with evidence), quotes (a row per quote from a paper, with its page and W3C
+selectors; in the XLSX long form too) and JSON (with the instrument version's
+metadata, a codebook and each answer's quotes in full), as CSV or XLSX, ready
+for R, Stata or a supplement.
 
 The rows are what selectors/exports.py read for the user (blinding applied);
 services/exports.py records every export. Text a spreadsheet would run as a
@@ -35,8 +37,9 @@ from .common import number as _number
 from .common import ordered_answers as _ordered
 from .common import project_meta as _project_meta
 from .common import reviewer_name as _who
+from .quotes import QUOTE_HEAD, quote_cells, quote_doc
 
-FORMS = ("wide", "long", "json")
+FORMS = ("wide", "long", "quotes", "json")
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -81,6 +84,8 @@ def export(
         return export_wide(data, fmt, european=european)
     if form == "long":
         return export_long(data, fmt, european=european)
+    if form == "quotes":
+        return export_quotes(data, fmt, european=european)
     raise ExportError(f"Unknown form {form!r}; choose one of {', '.join(FORMS)}.")
 
 
@@ -94,6 +99,13 @@ def export_long(data: ExportData, fmt: str, *, european: bool = False) -> Export
     """A row per answer, with evidence, page and comment."""
     check_format(fmt)
     return _finish(data, _long_sheet(data), "long", fmt, european)
+
+
+def export_quotes(data: ExportData, fmt: str, *, european: bool = False) -> ExportFile:
+    """A row per quote from a paper: the answer's item, page, selectors, verdict."""
+    check_format(fmt)
+    sheet = Sheet("quotes", QUOTE_HEAD, quote_cells(data))
+    return _finish(data, sheet, "quotes", fmt, european)
 
 
 def export_json(data: ExportData) -> ExportFile:
@@ -279,8 +291,13 @@ def _assessment_doc(data: ExportData, a: Assessment) -> dict[str, Any]:
 
 
 def _answer_doc(row: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
-    doc = dict(zip(LONG_HEAD[4:], _answer_cells(row, labels), strict=True))
+    doc: dict[str, Any] = dict(
+        zip(LONG_HEAD[4:], _answer_cells(row, labels), strict=True)
+    )
     doc["choices"] = row["choices"]  # a list in JSON, not joined with "+"
+    doc["quotes"] = [
+        quote_doc(q) for q in row.get("quotes") or [] if isinstance(q, dict)
+    ]
     return doc
 
 

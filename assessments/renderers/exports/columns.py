@@ -42,7 +42,7 @@ def local_datetime(value: datetime | None) -> datetime | None:
     return None if value is None else timezone.localtime(value).replace(tzinfo=None)
 
 
-def _when_unit() -> str:
+def when_unit() -> str:
     return f"date and time ({timezone.get_current_timezone_name()})"
 
 
@@ -51,7 +51,7 @@ def _who(a: Assessment) -> str:
     return "Consensus" if a.is_consensus or a.reviewer is None else name
 
 
-def _head(data: ExportData) -> list[Column]:
+def head_columns(data: ExportData) -> list[Column]:
     """Columns naming the study and the assessment, shared by both tables."""
     return [
         Column(
@@ -84,7 +84,7 @@ def _head(data: ExportData) -> list[Column]:
 
 def study_columns(data: ExportData) -> list[Column]:
     """The study's details and where its assessment stands."""
-    study_id, title, reviewer, role = _head(data)
+    study_id, title, reviewer, role = head_columns(data)
     return [
         study_id,
         title,
@@ -122,7 +122,7 @@ def study_columns(data: ExportData) -> list[Column]:
         Column(
             "Submitted at",
             "When the assessment was last submitted; empty until then.",
-            _when_unit(),
+            when_unit(),
             "submitted_at",
             value=lambda a: local_datetime(a.submitted_at),
         ),
@@ -254,7 +254,7 @@ def long_columns(data: ExportData) -> list[Column]:
         return answer_text(options.get(row["item_code"], {}), row["choices"])
 
     return [
-        *(on_assessment(c) for c in _head(data)),
+        *(on_assessment(c) for c in head_columns(data)),
         Column(
             "Item",
             "The item's number (or code) in the instrument.",
@@ -305,7 +305,7 @@ def long_columns(data: ExportData) -> list[Column]:
         Column(
             "Last changed",
             "When the answer was last saved.",
-            _when_unit(),
+            when_unit(),
             "updated_at",
             value=lambda p: local_datetime(p[1]["updated_at"]),
         ),

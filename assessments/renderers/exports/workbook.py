@@ -39,7 +39,15 @@ from .common import (
     ordered_answers,
     shown_percent,
 )
+from .quotes import quote_columns, quote_rows
 
+TABLE_WORDS = {
+    "wide": "Scores: a row per study and reviewer",
+    "long": "Answers: a row per answer; Quotes (once the project has papers): a "
+    "row per quote from a paper, with its page and where it is in the paper",
+    "quotes": "Quotes: a row per quote from a paper, with its page and where it "
+    "is in the paper",
+}
 XLSX_MAX_CELL = 32_767  # Excel's limit on the characters of one cell
 MIN_WIDTH, MAX_WIDTH = 8, 60  # in characters: readable, never a screen wide
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -55,12 +63,13 @@ class Table:
 
 
 def workbook_bytes(data: ExportData, form: str) -> bytes:
-    """The wide ("Scores") or long ("Answers") table, its codebook and an About."""
-    table = _scores(data) if form == "wide" else _answers(data)
+    """The wide ("Scores"), long ("Answers", with "Quotes" once the project has
+    papers) or quotes table, its codebook and an About."""
+    tables = _tables(data, form)
     about = _about(data, form)
-    codebook = _codebook([table, about])
+    codebook = _codebook([*tables, about])
     book = Workbook(write_only=True)
-    for sheet in (table, codebook, about):
+    for sheet in (*tables, codebook, about):
         _write(book, sheet)
     out = io.BytesIO()
     book.save(out)
@@ -68,6 +77,15 @@ def workbook_bytes(data: ExportData, form: str) -> bytes:
 
 
 # --- the tables ------------------------------------------------------------------
+
+
+def _tables(data: ExportData, form: str) -> list[Table]:
+    if form == "wide":
+        return [_scores(data)]
+    if form == "quotes":
+        return [_quotes(data)]
+    # Quotes need a paper: a project without any keeps the sheets it always had.
+    return [_answers(data), _quotes(data)] if data.has_papers else [_answers(data)]
 
 
 def _scores(data: ExportData) -> Table:
@@ -84,6 +102,12 @@ def _answers(data: ExportData) -> Table:
         for row in ordered_answers(data, data.answers[a.pk])
     ]
     return Table("Answers", columns, rows)
+
+
+def _quotes(data: ExportData) -> Table:
+    columns = quote_columns(data)
+    rows = [[column.value(entry) for column in columns] for entry in quote_rows(data)]
+    return Table("Quotes", columns, rows)
 
 
 def _tail(data: ExportData) -> list[Column]:
@@ -166,12 +190,7 @@ def _about(data: ExportData, form: str) -> Table:
         ("Percentages", project.get_percent_convention_display()),
         ("Reviewers blinded to each other", "yes" if project.blinding else "no"),
         ("Reviewers per study", project.reviewers_per_study),
-        (
-            "Table",
-            "Scores: a row per study and reviewer"
-            if form == "wide"
-            else "Answers: a row per answer",
-        ),
+        ("Table", TABLE_WORDS.get(form, TABLE_WORDS["long"])),
         ("Exported at", local_datetime(timezone.now())),
         ("Time zone of dates and times", timezone.get_current_timezone_name()),
     ]
