@@ -19,6 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import evidence
 from bench.common import (
     BENCH_PREFIX,
     Session,
@@ -30,6 +31,8 @@ from bench.common import (
     setup_django,
     start_gunicorn,
 )
+from bench.viewer import TARGET_S as VIEWER_TARGET_S
+from bench.viewer import measure_viewer
 
 N_STUDIES = int(os.environ.get("BENCH_STUDIES", "10000"))
 CLIENTS = 4
@@ -377,6 +380,8 @@ TARGETS = [
     ("project_pdf_1000_s", "<=", 30),
     ("project_pdf_1000_rss_mb", "<=", 1024),
     ("import_10k_s", "<=", 10),
+    *evidence.TARGETS,
+    ("viewer_first_page_s", "<=", VIEWER_TARGET_S),
 ]
 
 
@@ -394,15 +399,20 @@ def report_table(figures: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    # The evidence finder needs no database: its figures print even without one.
+    evidence_figures, details = evidence.measure()
+    evidence.report(evidence_figures, details)
     require_database()
     setup_django()
     ensure_bench_database()
     print(f"Seeding {N_STUDIES} studies x 3 reviewers x RQS 1.0 ...", flush=True)
     world = seed()
     figures: dict[str, Any] = {"studies": N_STUDIES, "seed_s": world["seed_s"]}
-    for step in (measure_autosave, measure_pages, measure_pdfs, measure_import):
+    steps = (measure_autosave, measure_pages, measure_pdfs, measure_import)
+    for step in (*steps, measure_viewer):
         print(f"Measuring {step.__name__.removeprefix('measure_')} ...", flush=True)
         figures.update(step(world))
+    figures.update(evidence_figures)
     report_table(figures)
     print(json.dumps(figures))
 
