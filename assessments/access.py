@@ -32,7 +32,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from .models import Assessment, InstrumentVersion, Membership, Project, Report, Study
+from .models import (
+    Assessment,
+    InstrumentVersion,
+    Membership,
+    Paper,
+    Project,
+    Report,
+    Study,
+)
 
 AnyUser = AbstractBaseUser | AnonymousUser
 REVIEWER = Assessment.Kind.REVIEWER
@@ -344,6 +352,34 @@ def may_edit(user: AnyUser, assessment: Assessment) -> bool:
     if assessment.is_consensus:
         return may_compare(user, assessment.study, assessment.version)
     return assessment.reviewer_id == user.pk
+
+
+# --- papers ----------------------------------------------------------------------
+
+
+def get_paper(user: AnyUser, paper_uuid: Any) -> Paper:
+    """A study's paper (current or replaced), 404 unless a member of its project.
+
+    Blinding hides other people's work, not the paper everyone appraises.
+    """
+    paper = (
+        Paper.objects.select_related("study__project").filter(uuid=paper_uuid).first()
+    )
+    if paper is None or not allows(user, paper.study.project, Action.VIEW):
+        raise Http404("No such paper")
+    return paper
+
+
+def may_upload_paper(user: AnyUser, study: Study) -> bool:
+    """Leads and staff, or a reviewer assigned to the study."""
+    project = study.project
+    if allows(user, project, Action.MANAGE):
+        return True
+    if not allows(user, project, Action.REVIEW):
+        return False
+    return Assessment.objects.filter(
+        study=study, kind=REVIEWER, reviewer_id=user.pk
+    ).exists()
 
 
 # --- reports ---------------------------------------------------------------------

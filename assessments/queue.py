@@ -19,6 +19,7 @@ PING = "assessments.tasks.ping_task"
 SWEEP = "assessments.tasks.sweep_task"
 REFRESH_DASHBOARD = "assessments.tasks.refresh_dashboard_task"
 RENDER_REPORT = "assessments.tasks.render_report_task"
+EXTRACT_PAPER = "assessments.tasks.extract_paper_task"
 
 # A short delay coalesces a burst of changes into one dashboard computation.
 REFRESH_DELAY = 3
@@ -57,3 +58,28 @@ def render_report(report_id: int) -> str:
         logger.warning("Broker unavailable for report %s: %s", report_id, exc)
         raise QueueUnavailable(str(exc)) from exc
     return result.id or ""
+
+
+def extract_paper_on_commit(paper_id: int) -> None:
+    """After the upload commits, ask for the paper's text extraction."""
+    transaction.on_commit(lambda: extract_paper(paper_id))
+
+
+def extract_paper(paper_id: int) -> bool:
+    """Queue a paper's text extraction; False when the broker is down.
+
+    The upload never fails for it: the paper stays queued and the sweep
+    asks again.
+    """
+    task = current_app.tasks.get(EXTRACT_PAPER)
+    if task is None:
+        return False
+    try:
+        task.apply_async(args=(paper_id,))
+    except Exception:
+        logger.warning(
+            "Broker unavailable: text extraction of paper %s left to the sweep",
+            paper_id,
+        )
+        return False
+    return True

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from . import queue
+from .services.papers import run_extraction
 from .services.reports import run_report
 from .services.snapshots import refresh_project_dashboards
 from .services.sweeps import run_sweeps
@@ -49,3 +50,16 @@ def refresh_dashboard_task(project_id: int) -> dict[str, int]:
 def render_report_task(report_id: int) -> str:
     """Render a requested PDF report and store it on its Report row."""
     return run_report(report_id)
+
+
+@shared_task(
+    name=queue.EXTRACT_PAPER,
+    acks_late=True,
+    # A worker killed mid-extraction (a huge PDF) puts the job back on the queue.
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def extract_paper_task(paper_id: int) -> str:
+    """Extract a paper's text and the evidence finder's candidates."""
+    # A redelivered or swept job finds the work done and stops.
+    return run_extraction(paper_id, force=False)

@@ -1,7 +1,16 @@
 from django.conf import settings
 from django.urls import include, path
 
-from .views import assessments, dashboard, health, pages, projects, reports, studies
+from .views import (
+    assessments,
+    dashboard,
+    health,
+    pages,
+    papers,
+    projects,
+    reports,
+    studies,
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -21,6 +30,14 @@ urlpatterns = [
         name="project-disagreements",
     ),
     path("p/<slug:slug>/studies/bulk", studies.study_bulk, name="study-bulk"),
+    # The paper beside the form (issue 13): papers stream only through here.
+    path(
+        "p/<slug:slug>/studies/<uuid:uuid>/paper/",
+        papers.study_paper,
+        name="study-paper",
+    ),
+    path("papers/<uuid:paper>/file", papers.paper_file, name="paper-file"),
+    path("account/reading/", papers.reading_preferences, name="reading-preferences"),
     path("instruments/", pages.instrument_list, name="instrument-list"),
     path("instruments/<str:key>/", pages.instrument_detail, name="instrument-detail"),
     path("accounts/relogin", assessments.relogin, name="relogin"),

@@ -21,17 +21,18 @@ asking `assessments/access.py`, so the sweep catches access.py being wrong:
 Where the policy leaves a case open, the oracle takes the lenient reading
 (visible): the sweep only reports what must be hidden and shows up.
 
-Every answer of every assessment carries unique markers in its evidence and
-comment (`MARK-<pk>-EV`, `-CM`), its cached band carries `MARK-<pk>-BD` (it is
-printed next to the score), a consensus's rationales `MARK-<pk>-RA`, and the
-reviewers' choices a resolution (and the audit log) records as its sources
-become each reviewer's `MARK-<pk>-SC`. Each member requests every read path of
-the URLconf (pages, JSON, CSV, XLSX) and the report context builders are called
-in place of the PDF renderer (the whole context is searched; a finding says
-whether the report's HTML shows it); no marker of an assessment the oracle
-hides from that member may appear. Scores and aggregates carry no text, so the
-dashboard's study rows and counts, the project report's rows, the agreement
-figures and the leniency table are checked structurally.
+Every answer of every assessment carries unique markers in its evidence,
+comment and a quote from the paper (`MARK-<pk>-EV`, `-CM`, `-QT`), its cached
+band carries `MARK-<pk>-BD` (it is printed next to the score), a consensus's
+rationales `MARK-<pk>-RA`, and the reviewers' choices a resolution (and the
+audit log) records as its sources become each reviewer's `MARK-<pk>-SC`. Each
+member requests every read path of the URLconf (pages, JSON, CSV, XLSX) and the
+report context builders are called in place of the PDF renderer (the whole
+context is searched; a finding says whether the report's HTML shows it); no
+marker of an assessment the oracle hides from that member may appear. Scores
+and aggregates carry no text, so the dashboard's study rows and counts, the
+project report's rows, the agreement figures and the leniency table are checked
+structurally.
 
 A route of the URLconf that is neither swept (`SWEEP`, `BUILDERS`) nor listed
 in `EXCLUDED` fails `test_every_route_is_swept_or_excluded`.
@@ -76,6 +77,7 @@ from assessments.models import (
     AuditEvent,
     InstrumentVersion,
     Membership,
+    Paper,
     Project,
     Report,
     Resolution,
@@ -96,13 +98,14 @@ from tests.urlsweep import app_routes
 KEYS = ("rqs-1.0", "metrics-1.0")
 REVIEWING = (Membership.Role.LEAD, Membership.Role.REVIEWER)
 OTHERS = ("lead", "observer", "adjudicator", "unassigned", "staff")
-MARKER = re.compile(r"MARK-(\d+)-(EV|CM|BD|RA|SC)")
+MARKER = re.compile(r"MARK-(\d+)-(EV|CM|BD|RA|SC|QT)")
 MARKER_KINDS = {
     "EV": "evidence",
     "CM": "comment",
     "BD": "band (printed with the score)",
     "RA": "rationale",
     "SC": "choices (as a consensus resolution's source)",
+    "QT": "quote from the paper",
 }
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -439,7 +442,7 @@ def _instrument_details(w: World) -> list[str]:
 
 FILE_EXPORTS = [
     {"form": form, "format": fmt, **extra}
-    for form in ("wide", "long")
+    for form in ("wide", "long", "quotes")
     for fmt, extra in (("csv", {}), ("csv", {"european": "1"}), ("xlsx", {}))
 ]
 
@@ -544,6 +547,11 @@ SWEEP: dict[str, Urls] = {
     "project-reports": _per_project("project-reports"),
     "report-status": _per_report("report-status", {"format": "json"}),
     "report-download": _per_report("report-download"),
+    # Blinding hides people's work, not the paper: any member may read it.
+    "paper-file": lambda w: [
+        reverse("paper-file", kwargs={"paper": p.uuid})
+        for p in Paper.objects.filter(study__project=w.project)
+    ],
 }
 
 # Pages that show no project data at all (auth, the instrument catalogue).
@@ -608,7 +616,10 @@ EXCLUDED: dict[str, str] = {
     "consensus-finalise": "action",
     "consensus-refresh": "action",
     "consensus-discard": "action",
+    "consensus-adopt-quote": "action",
     "report-retry": "action",
+    "study-paper": "action",
+    "reading-preferences": "action",
     "bench-baseline": "post-only",
 }
 
@@ -1032,6 +1043,25 @@ def marked_sources(consensus: Assessment) -> dict[str, list[str]]:
     return {a.reviewer.get_username(): [f"MARK-{a.pk}-SC"] for a in reviewers}
 
 
+def marked_quote(a: Assessment) -> dict[str, Any]:
+    """A quote (Answer.quotes) whose text and selectors carry the marker."""
+    mark = f"MARK-{a.pk}-QT"
+    return {
+        "id": f"{a.pk:032x}",
+        "paper": "00000000-0000-4000-8000-000000000000",
+        "sha256": "0" * 64,
+        "page": 1,
+        "exact": mark,
+        "prefix": mark,
+        "suffix": mark,
+        "start": None,
+        "end": None,
+        "verified": False,
+        "by": "someone",
+        "at": "2025-01-01T00:00:00+00:00",
+    }
+
+
 def write_markers(w: World) -> None:
     """Unique markers in every answer, band and rationale (survive as .update()).
 
@@ -1040,7 +1070,9 @@ def write_markers(w: World) -> None:
     """
     for a in Assessment.objects.filter(study__project=w.project):
         Answer.objects.filter(assessment=a).update(
-            evidence=f"MARK-{a.pk}-EV", comment=f"MARK-{a.pk}-CM"
+            evidence=f"MARK-{a.pk}-EV",
+            comment=f"MARK-{a.pk}-CM",
+            quotes=[marked_quote(a)],
         )
         Assessment.objects.filter(pk=a.pk).update(band=f"MARK-{a.pk}-BD")
         if a.kind == "consensus":

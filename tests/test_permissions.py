@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 
-from assessments.models import InstrumentVersion, Membership
+from assessments.models import InstrumentVersion, Membership, Paper
 from assessments.services import assignment, projects
+from rqs.storage import PrivateFileSystemStorage
 from tests.factories import StudyFactory, UserFactory, make_project
 from tests.urlsweep import app_routes
 
@@ -66,6 +68,7 @@ RULES: dict[str, str] = {
     "consensus-finalise": "lead-post",
     "consensus-refresh": "lead-post",
     "consensus-discard": "lead-post",
+    "consensus-adopt-quote": "lead-post",
     "project-agreement": "member",
     "project-agreement-json": "member",
     "project-export": "member",
@@ -77,6 +80,9 @@ RULES: dict[str, str] = {
     "report-status": "requester",
     "report-download": "requester",
     "report-retry": "member-post",
+    "study-paper": "reviewer-post",
+    "paper-file": "member",
+    "reading-preferences": "any-post",
 }
 
 USERS = (
@@ -92,7 +98,10 @@ USERS = (
 
 
 @pytest.fixture
-def world(db: None) -> dict[str, Any]:
+def world(db: None, monkeypatch: Any, tmp_path: Any) -> dict[str, Any]:
+    # Papers in a folder of this test's own (the storage has no URL anyway).
+    storage = PrivateFileSystemStorage(location=tmp_path)
+    monkeypatch.setattr(Paper._meta.get_field("file"), "storage", storage)
     lead = UserFactory(username="lead")
     reviewer = UserFactory(username="reviewer")
     co_reviewer = UserFactory(username="co_reviewer")
@@ -123,12 +132,15 @@ def world(db: None) -> dict[str, Any]:
         observer=observer,
         other_reviewer=other.memberships.get(role="reviewer").user,
     )
+    paper = Paper(study=study, sha256="0" * 64, size=9, original_name="paper.pdf")
+    paper.file.save("paper.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
     return {
         "users": users,
         "project": project,
         "study": study,
         "assessment": mine,
         "version": version,
+        "paper": paper,
     }
 
 
@@ -144,6 +156,7 @@ def _values(route: Any, world: dict[str, Any]) -> dict[str, str]:
     )
     if route.name.startswith("report"):
         values["uuid"] = "00000000-0000-4000-8000-000000000000"
+    values["paper"] = str(world["paper"].uuid)
     return values
 
 
@@ -169,7 +182,9 @@ def _expected(rule: str, who: str, route: Any) -> set[int]:
     if who == "anonymous":
         return {302}
     allowed = _allowed(rule, who)
-    project_scoped = "<slug:slug>" in route.pattern or route.pattern.startswith("a/")
+    project_scoped = "<slug:slug>" in route.pattern or route.pattern.startswith(
+        ("a/", "papers/")
+    )
     if allowed and rule.endswith("-blinded"):
         # The disagreement view waits until every reviewer has submitted.
         return {403}

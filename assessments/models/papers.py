@@ -20,7 +20,8 @@ from .projects import Study
 
 
 def paper_storage() -> Storage:
-    # Resolved when used, so tests can point STORAGES["papers"] elsewhere.
+    # A callable keeps the storage out of migrations; Django calls it once,
+    # when the model class is built, so tests swap the field's storage instead.
     return storages["papers"]
 
 

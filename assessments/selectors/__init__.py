@@ -5,7 +5,8 @@ agreement (rating matrices and coefficients), consensus (disagreements side by
 side), reports (what a report shows), exports (what an export holds).
 """
 
-from .audit import assessment_history, audit_lines
+from .audit import audit_lines
+from .history import assessment_history
 from .studies import (
     answers_by_item,
     next_open_assessment,

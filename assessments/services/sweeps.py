@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .imports import sweep_import_previews
+from .papers import sweep_queued_papers
 from .reports import sweep_stuck_reports
 from .snapshots import sweep_stale_dashboards
 
 SWEEPS: tuple[Callable[[], int], ...] = (
     sweep_import_previews,
     sweep_stuck_reports,
+    sweep_queued_papers,
     sweep_stale_dashboards,
 )
 

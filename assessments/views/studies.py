@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -19,9 +20,11 @@ from .. import access, selectors
 from ..access import Action
 from ..forms import BulkStudyForm, ImportForm, ReasonForm, ScoreImportForm, StudyForm
 from ..models import Assessment, InstrumentVersion, Project
+from ..selectors import papers as paper_selectors
 from ..selectors.studies import HIDDEN_STATE, STATE_NAMES, STUDY_STATES
 from ..selectors.worklist import instrument_label
 from ..services import assignment, imports, score_imports, studies
+from ..services import papers as paper_service
 from . import uploads
 
 PAGE_SIZE = 50
@@ -201,8 +204,21 @@ def study_detail(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
             "reviewers": reviewers if can_manage else [],
             "reason_form": ReasonForm(),
             "conflicts": study.conflicts.select_related("user"),
+            **_paper_context(request, study),
         },
     )
+
+
+def _paper_context(request: HttpRequest, study: Any) -> dict[str, Any]:
+    """The study page's Paper card: current paper, earlier ones, who may upload."""
+    paper = paper_selectors.current_paper(study)
+    return {
+        "paper": paper,
+        "paper_state": paper_selectors.text_state_words(paper) if paper else "",
+        "earlier_papers": paper_selectors.earlier_papers(study),
+        "may_upload_paper": access.may_upload_paper(request.user, study),
+        "paper_limit": paper_service.size_words(int(settings.PAPER_MAX_BYTES)),
+    }
 
 
 @require_POST

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import Resolver404, resolve, reverse
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -22,6 +23,25 @@ _FORM_ALLOWANCE = 64 * 1024
 
 def _body_limit() -> int:
     return int(settings.UPLOAD_MAX_BYTES) + _FORM_ALLOWANCE
+
+
+# Papers (full texts with figures) have their own, larger limit; only the
+# paper upload address may send such a body.
+PAPER_URL_NAME = "study-paper"
+
+
+def paper_body_limit() -> int:
+    return int(settings.PAPER_MAX_BYTES) + _FORM_ALLOWANCE
+
+
+def _limit_for(request: HttpRequest | None) -> int:
+    if request is None:
+        return _body_limit()
+    try:
+        name = resolve(request.path_info).url_name
+    except Resolver404:
+        return _body_limit()
+    return paper_body_limit() if name == PAPER_URL_NAME else _body_limit()
 
 
 class UploadLimitHandler(FileUploadHandler):
@@ -40,7 +60,7 @@ class UploadLimitHandler(FileUploadHandler):
         boundary: Any,
         encoding: str | None = None,
     ) -> tuple[QueryDict, MultiValueDict[str, Any]] | None:
-        if content_length > _body_limit():
+        if content_length > _limit_for(self.request):
             return QueryDict(), MultiValueDict()
         return None
 
@@ -51,8 +71,8 @@ class UploadLimitHandler(FileUploadHandler):
         return None
 
 
-def limit_text() -> str:
-    limit = settings.UPLOAD_MAX_BYTES
+def limit_text(limit: int | None = None) -> str:
+    limit = settings.UPLOAD_MAX_BYTES if limit is None else limit
     if limit < 2**20:
         return f"{limit:,} bytes"
     return f"{round(limit / 2**20, 1):g} MB"
@@ -101,3 +121,36 @@ def oversized(form: ImportForm | ScoreImportForm) -> bool:
         return False
     form.add_error("file", _too_large_text())
     return True
+
+
+def paper_too_large_text() -> str:
+    return (
+        f"The paper is larger than the limit of {limit_text(settings.PAPER_MAX_BYTES)} "
+        "for papers. Compress the PDF (for example with lower-resolution figures) "
+        "and upload it again."
+    )
+
+
+def paper_size_limited(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """size_limited for the paper upload, against PAPER_MAX_BYTES."""
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _declared_size(request) > paper_body_limit():
+            return render(
+                request,
+                "assessments/import_too_large.html",
+                {
+                    "message": paper_too_large_text(),
+                    "back": reverse("study-detail", kwargs=kwargs),
+                    "back_label": "Back to the study",
+                },
+                status=413,
+            )
+        return protected(request, *args, **kwargs)
+
+    return wrapper

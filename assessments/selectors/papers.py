@@ -1,0 +1,59 @@
+"""Reads about a study's full text: the current paper, earlier ones, page text.
+
+Paper rows are light (the text lives in PaperText), so listing them loads
+nothing heavy; page text is read only when someone needs it.
+"""
+
+from __future__ import annotations
+
+from ..models import Paper, PaperText, Study
+
+
+def current_paper(study: Study) -> Paper | None:
+    """The study's current paper, None when it has none."""
+    return (
+        Paper.objects.select_related("uploaded_by")
+        .filter(study=study, current=True)
+        .first()
+    )
+
+
+def earlier_papers(study: Study) -> list[Paper]:
+    """Replaced papers of the study, newest first: quotes may still point at them."""
+    return list(
+        Paper.objects.select_related("uploaded_by")
+        .filter(study=study, current=False)
+        .order_by("-uploaded_at", "-pk")
+    )
+
+
+def page_texts(paper: Paper) -> list[str]:
+    """The stored text of each page (index 0 is page 1); empty before extraction."""
+    pages = (
+        PaperText.objects.filter(paper=paper).values_list("pages", flat=True).first()
+    )
+    return list(pages or [])
+
+
+def papers_by_uuid(uuids: list[str]) -> dict[str, Paper]:
+    """Papers named by quotes, by their uuid string (unknown uuids are left out)."""
+    wanted = [u for u in uuids if u]
+    found = Paper.objects.filter(uuid__in=wanted) if wanted else Paper.objects.none()
+    return {str(paper.uuid): paper for paper in found}
+
+
+def text_state_words(paper: Paper) -> str:
+    """Where the paper's text extraction stands, in a reader's words."""
+    state = paper.text_state
+    if state == Paper.TextState.DONE:
+        pages = paper.page_count
+        return f"Text extracted from {pages} page{'' if pages == 1 else 's'}"
+    if state == Paper.TextState.FAILED:
+        reason = paper.text_error or "no reason was recorded"
+        return f"Text extraction failed: {reason}"
+    if state == Paper.TextState.NO_TEXT:
+        return (
+            "No text layer: scanned PDF. It can be read, but quotes cannot be "
+            "checked against it and the evidence finder has nothing to search."
+        )
+    return str(Paper.TextState(state).label)
