@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from .bibliography import normalise_title
+from .demo_paper import demo_paper_pdf
 from .models import Assessment, InstrumentVersion, Membership, Project, Study
-from .services import answering, assignment, projects
+from .services import answering, assignment, papers, projects
 
 STUDIES = [
     (
@@ -114,9 +116,18 @@ RQS_TYPICAL = {
 def ensure_demo_project(users: dict[str, Any]) -> Project:
     """Create what is missing of the demo project; never touch what exists."""
     existing = Project.objects.filter(slug="demo").first()
-    if existing is not None:
-        return existing
-    return _create(users)
+    project = existing if existing is not None else _create(users)
+    _attach_demo_paper(project, users["lead"])
+    return project
+
+
+def _attach_demo_paper(project: Project, lead: Any) -> None:
+    """The first study's made-up full text, so the paper shows beside the form."""
+    study = project.studies.filter(doi=STUDIES[0][6]).first()
+    if study is None or study.papers.exists():
+        return
+    pdf = ContentFile(demo_paper_pdf(), name="demo-egfr-radiomics.pdf")
+    papers.upload_paper(study=study, user=lead, uploaded_file=pdf, filename=pdf.name)
 
 
 @transaction.atomic

@@ -307,17 +307,23 @@ def test_score_command_template_codes_and_drafts(capsys: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_demo_refuses_without_debug_and_is_idempotent(settings: Any) -> None:
+def test_demo_refuses_without_debug_and_is_idempotent(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     call_command("load_instruments", stdout=StringIO())
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("demo")
     settings.DEBUG = True
-    call_command("demo", stdout=StringIO())
-    from assessments.models import Assessment, Project
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo", stdout=StringIO())
+    from assessments.models import Assessment, Paper, Project
 
     counts = (Project.objects.count(), Assessment.objects.count())
     call_command("demo", stdout=StringIO())
     assert (Project.objects.count(), Assessment.objects.count()) == counts
+    # The first study carries a made-up paper, extracted (eager tasks here).
+    paper = Paper.objects.get()
+    assert paper.text_state == Paper.TextState.DONE and paper.page_count == 3
     assert Assessment.objects.filter(status="submitted").exists()
     assert Assessment.objects.filter(status="in_progress").exists()
