@@ -126,8 +126,9 @@ def _attach_demo_paper(project: Project, lead: Any) -> None:
     study = project.studies.filter(doi=STUDIES[0][6]).first()
     if study is None or study.papers.exists():
         return
-    pdf = ContentFile(demo_paper_pdf(), name="demo-egfr-radiomics.pdf")
-    papers.upload_paper(study=study, user=lead, uploaded_file=pdf, filename=pdf.name)
+    name = "demo-egfr-radiomics.pdf"
+    pdf = ContentFile(demo_paper_pdf(), name=name)
+    papers.upload_paper(study=study, user=lead, uploaded_file=pdf, filename=name)
 
 
 @transaction.atomic

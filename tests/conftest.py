@@ -162,3 +162,20 @@ def user_factory(db: None):  # type: ignore[no-untyped-def]
         )
 
     return make
+
+
+@pytest.fixture
+def papers_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Papers stored in the test's own folder.
+
+    FileField resolves its callable storage once, when the model is defined,
+    so overriding STORAGES does nothing: the field's storage itself is swapped.
+    The live server of browser tests runs in this process and sees it too.
+    """
+    from assessments.models import Paper
+    from rqs.storage import PrivateFileSystemStorage
+
+    folder = tmp_path / "papers"
+    field = Paper._meta.get_field("file")
+    monkeypatch.setattr(field, "storage", PrivateFileSystemStorage(location=folder))
+    return folder

@@ -12,17 +12,8 @@ from django.core.management.base import CommandError
 from weasyprint import HTML
 
 from assessments.models import AuditEvent, Paper
-from rqs.storage import PrivateFileSystemStorage
 from tests.factories import StudyFactory, UserFactory, make_project
 from tests.paperpdf import make_pdf
-
-
-@pytest.fixture
-def papers_dir(monkeypatch: Any, tmp_path: Path) -> Path:
-    folder = tmp_path / "stored"
-    field = Paper._meta.get_field("file")
-    monkeypatch.setattr(field, "storage", PrivateFileSystemStorage(location=folder))
-    return folder
 
 
 @pytest.fixture

@@ -308,7 +308,7 @@ def test_score_command_template_codes_and_drafts(capsys: Any) -> None:
 
 @pytest.mark.django_db
 def test_demo_refuses_without_debug_and_is_idempotent(
-    settings: Any, django_capture_on_commit_callbacks: Any
+    settings: Any, django_capture_on_commit_callbacks: Any, papers_dir: Any
 ) -> None:
     call_command("load_instruments", stdout=StringIO())
     settings.DEBUG = False

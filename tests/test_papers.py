@@ -35,7 +35,6 @@ from assessments.services import assignment
 from assessments.services import papers as paper_service
 from assessments.services.sweeps import run_sweeps
 from assessments.tasks import extract_paper_task
-from rqs.storage import PrivateFileSystemStorage
 from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
 from tests.paperpdf import make_pdf, make_scanned_pdf
 
@@ -55,16 +54,6 @@ def pdf() -> bytes:
 @pytest.fixture(scope="module")
 def other_pdf() -> bytes:
     return make_pdf(["A corrected version of the paper.", "Second page."])
-
-
-@pytest.fixture
-def papers_dir(monkeypatch: Any, tmp_path: Path) -> Path:
-    # FileField resolves a callable storage once, when the model is defined:
-    # the field's storage object itself is swapped for the test.
-    folder = tmp_path / "papers"
-    field = Paper._meta.get_field("file")
-    monkeypatch.setattr(field, "storage", PrivateFileSystemStorage(location=folder))
-    return folder
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ PAGE_2 = "Results\nThe calibration slope was 0.94 in the validation cohort."
 
 
 @pytest.fixture
-def paper(flow_setup: dict[str, Any]) -> Paper:  # noqa: F811
+def paper(flow_setup: dict[str, Any], papers_dir: Any) -> Paper:  # noqa: F811
     study = flow_setup["study"]
     paper = Paper.objects.create(
         study=study,

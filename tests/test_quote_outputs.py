@@ -20,6 +20,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
@@ -90,7 +91,7 @@ def put_quotes(assessment: Assessment, item: str, quotes: list[dict]) -> None:
 
 
 @pytest.fixture
-def world(db: None) -> dict[str, Any]:
+def world(db: None, papers_dir: Any) -> dict[str, Any]:
     lead = UserFactory(username="lead")
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     project = make_project(lead=lead, reviewers=[alice, bob], slug="p")
@@ -100,15 +101,15 @@ def world(db: None) -> dict[str, Any]:
     )
     study: Any = StudyFactory(project=project, title="Radiomics of tumour Alpha")
     version = InstrumentVersion.objects.by_key("rqs-1.0")
-    paper = Paper.objects.create(
+    paper = Paper(
         study=study,
-        file="2025/03/alpha.pdf",
         original_name="alpha.pdf",
         sha256="ab" * 32,
         size=1000,
         page_count=len(PAGES),
         text_state=Paper.TextState.DONE,
     )
+    paper.file.save("alpha.pdf", ContentFile(b"%PDF-1.4 stand-in"), save=True)
     PaperText.objects.create(paper=paper, pages=PAGES)
     mine: dict[str, Assessment] = {}
     for who, answers in ((alice, ALICE), (bob, BOB)):

@@ -18,6 +18,25 @@ def current_paper(study: Study) -> Paper | None:
     )
 
 
+def readable_paper(study: Study) -> Paper | None:
+    """The current paper when its file is really there to show beside a form.
+
+    A stored file can go missing (a restored database without its files); the
+    pages then look as they do without a paper instead of failing in the viewer.
+    """
+    paper = current_paper(study) if study.pk is not None else None
+    if paper is None or not file_exists(paper):
+        return None
+    return paper
+
+
+def file_exists(paper: Paper) -> bool:
+    try:
+        return bool(paper.file.name) and paper.file.storage.exists(paper.file.name)
+    except OSError:
+        return False
+
+
 def earlier_papers(study: Study) -> list[Paper]:
     """Replaced papers of the study, newest first: quotes may still point at them."""
     return list(

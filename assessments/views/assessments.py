@@ -47,7 +47,12 @@ def assessment_form(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     # Items still to answer are marked only once a submit was refused.
     attempted = str(assessment.uuid) in request.session.get(REFUSED_SUBMITS, [])
     context = build_form_context(
-        assessment, answers, result, editable=editable, attempted=attempted
+        assessment,
+        answers,
+        result,
+        editable=editable,
+        attempted=attempted,
+        user=request.user,
     )
     context.update(
         {

@@ -107,7 +107,7 @@ def _detail(
     status: int = 200,
 ) -> HttpResponse:
     """The disagreements page, for someone access.may_compare let in."""
-    paper = paper_reads.current_paper(study)
+    paper = paper_reads.readable_paper(study)
     context = {
         "project": project,
         "study": study,

@@ -2,16 +2,69 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
+from django.utils.text import Truncator
+
 from ..instruments import Condition, Definition, Item, Result
 from ..instruments.vocabulary import STANDARD_OPTIONS
-from ..models import Answer, Assessment
+from ..models import Answer, Assessment, Paper, ReadingPreferences
+from ..selectors.papers import readable_paper
+from ..services.papers import findings_for
 
 JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
 NONE_OF_THESE = "None of these"
+# What the browser sends back of a quote; the server fills in the rest.
+QUOTE_CLIENT_FIELDS = ("id", "paper", "page", "exact", "prefix", "suffix")
+QUOTE_SHOWN_CHARS = 160
+EXCERPT_CHARS = 120
+FINDER_TOP = 5
+# The finder needs the text; until then the form says where extraction is.
+TEXT_STATE_WORDS = {
+    Paper.TextState.QUEUED: "The paper's text is still being extracted.",
+    Paper.TextState.RUNNING: "The paper's text is still being extracted.",
+    Paper.TextState.NO_TEXT: (
+        "No text layer: scanned PDF. Quotes cannot be checked against it and "
+        "the paper cannot be searched."
+    ),
+    Paper.TextState.FAILED: "The paper's text could not be extracted.",
+}
+
+
+@dataclass
+class QuoteView:
+    """One quote of an answer, as the item card shows it."""
+
+    id: str
+    page: int
+    exact: str
+    prefix: str
+    suffix: str
+    # True: found on its page; False: not found; None: the text is not there yet.
+    verified: bool | None
+    # From the study's current paper: "Show in paper" can find it there.
+    on_current_paper: bool
+    client_json: str
+
+    @property
+    def short(self) -> str:
+        return Truncator(" ".join(self.exact.split())).chars(QUOTE_SHOWN_CHARS)
+
+
+@dataclass
+class FindingView:
+    """A passage the finder thinks may address the item: a place to look."""
+
+    page: int
+    text: str
+
+    @property
+    def excerpt(self) -> str:
+        return Truncator(" ".join(self.text.split())).chars(EXCERPT_CHARS)
 
 
 @dataclass
@@ -38,6 +91,8 @@ class ItemView:
     is_condition: bool = False
     answered_none: bool = False
     tags: list[str] = field(default_factory=list)
+    quotes: list[QuoteView] = field(default_factory=list)
+    findings: list[FindingView] = field(default_factory=list)
 
     @property
     def revision(self) -> int:
@@ -114,9 +169,78 @@ def submit_errors(definition: Definition, result: Result) -> list[dict[str, str]
     return errors
 
 
+def quote_views(answer: Answer | None, paper: Paper | None) -> list[QuoteView]:
+    """The answer's quotes; ones from a replaced paper are shown but not sought."""
+    current = paper.uuid.hex if paper is not None else ""
+    views = []
+    for quote in (answer.quotes if answer is not None else None) or []:
+        if not isinstance(quote, dict):
+            continue
+        client = {name: quote.get(name) for name in QUOTE_CLIENT_FIELDS}
+        paper_key = str(quote.get("paper") or "").replace("-", "").lower()
+        try:
+            page = int(quote.get("page") or 0)
+        except (TypeError, ValueError):
+            page = 0
+        views.append(
+            QuoteView(
+                id=str(quote.get("id") or ""),
+                page=page,
+                exact=str(quote.get("exact") or ""),
+                prefix=str(quote.get("prefix") or ""),
+                suffix=str(quote.get("suffix") or ""),
+                verified=quote.get("verified"),
+                on_current_paper=bool(current) and paper_key == current,
+                client_json=json.dumps(client),
+            )
+        )
+    return views
+
+
+def finding_views(candidates: list[dict[str, Any]]) -> list[FindingView]:
+    return [
+        FindingView(page=int(c.get("page") or 0), text=str(c.get("text") or ""))
+        for c in candidates[:FINDER_TOP]
+        if c.get("text")
+    ]
+
+
+def paper_context(assessment: Assessment, reader: Any) -> dict[str, Any]:
+    """The study's paper for the viewer, and the finder's candidates per item.
+
+    No paper (or its file is gone, or a preview's unsaved study): the form is
+    the one without a viewer, free-text evidence only.
+    """
+    study = assessment.study
+    paper = readable_paper(study)
+    if paper is None:
+        return {"paper": None, "findings": {}, "finder_on": False}
+    if reader is None and assessment.reviewer_id is not None:
+        reader = assessment.reviewer
+    finder_on = reader is None or ReadingPreferences.of(reader).evidence_finder
+    has_text = paper.text_state == Paper.TextState.DONE
+    findings = findings_for(paper, assessment.version) if finder_on and has_text else {}
+    state = TEXT_STATE_WORDS.get(Paper.TextState(paper.text_state), "")
+    if paper.text_state == Paper.TextState.FAILED and paper.text_error:
+        state = f"{state} {paper.text_error}"
+    return {
+        "paper": paper,
+        "paper_file_url": reverse("paper-file", args=[paper.uuid]),
+        "paper_has_text": has_text,
+        "paper_text_state": state,
+        "findings": {str(code): found for code, found in findings.items()},
+        "finder_on": finder_on,
+    }
+
+
 def _item_view(
-    entry: Any, answers: dict[str, Answer], result: Result, is_condition: bool
+    entry: Any,
+    answers: dict[str, Answer],
+    result: Result,
+    is_condition: bool,
+    paper: dict[str, Any] | None = None,
 ) -> ItemView:
+    paper = paper or {"paper": None, "findings": {}}
     answer = answers.get(entry.code)
     chosen = set(answer.choices or []) if answer else set()
     problems = problem_texts(result)
@@ -147,6 +271,10 @@ def _item_view(
         is_condition=is_condition,
         answered_none=multi and answer is not None and answer.choices == [],
         tags=tags,
+        quotes=quote_views(answer, paper["paper"]),
+        findings=(
+            [] if is_condition else finding_views(paper["findings"].get(entry.code, []))
+        ),
     )
 
 
@@ -176,22 +304,33 @@ def build_form_context(
     *,
     editable: bool,
     attempted: bool = False,
+    user: Any = None,
 ) -> dict[str, Any]:
     """Everything the form shows; `attempted`: a submit was refused, and the
-    assessment is not submitted since."""
+    assessment is not submitted since; `user`: who reads it (their reading
+    preferences; the assessment's reviewer when not given)."""
     definition = assessment.version.as_definition()
-    conditions = [_item_view(c, answers, result, True) for c in definition.conditions]
+    paper = paper_context(assessment, user)
+    conditions = [
+        _item_view(c, answers, result, True, paper) for c in definition.conditions
+    ]
     sections = [
         {
             "code": s.code,
             "label": s.label,
             "help": s.help,
-            "items": [_item_view(i, answers, result, False) for i in s.items],
+            "items": [_item_view(i, answers, result, False, paper) for i in s.items],
         }
         for s in definition.sections
     ]
     return {
         **score_context(assessment, definition, result),
+        **paper,
+        # "Use as evidence for item ...": the items, as the form names them.
+        "quote_items": [
+            {"code": i.code, "label": f"{i.code} · {Truncator(i.label).chars(60)}"}
+            for i in definition.items
+        ],
         "conditions": conditions,
         "sections": sections,
         "editable": editable,

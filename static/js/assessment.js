@@ -58,7 +58,137 @@
     if (first) goToItem(first.dataset.goto);
   }
 
-  if (form.dataset.editable !== "1") return;
+  // --- Quotes from the paper (shown read-only too) ------------------------------
+
+  const currentPaper = (form.dataset.paper || "").replace(/-/g, "").toLowerCase();
+  const editable = form.dataset.editable === "1";
+
+  // What the browser sends of a quote; the server adds the rest.
+  function clientQuote(q) {
+    return { id: q.id || "", paper: q.paper || "", page: Number(q.page) || 0,
+      exact: q.exact || "", prefix: q.prefix || "", suffix: q.suffix || "" };
+  }
+
+  function shortText(text) {
+    const words = (text || "").replace(/\s+/g, " ").trim();
+    return words.length > 160 ? words.slice(0, 159) + "…" : words;
+  }
+
+  function setMark(li) {
+    const mark = li.querySelector(".quote-mark");
+    const verified = li.dataset.verified;
+    let text = "Not checked yet: the paper's text is still being extracted";
+    let kind = "is-pending";
+    if (li.dataset.unsaved === "1") text = "Not saved yet";
+    else if (verified === "1") { text = "Verified in the paper"; kind = "is-verified"; }
+    else if (verified === "0") { text = "Not found in the paper"; kind = "is-unverified"; }
+    mark.className = "quote-mark " + kind;
+    mark.textContent = text;
+  }
+
+  function hidden(text) {
+    const span = document.createElement("span");
+    span.className = "visually-hidden";
+    span.textContent = text;
+    return span;
+  }
+
+  // As templates/includes/_item.html renders a quote.
+  function quoteElement(q, unsaved) {
+    const data = clientQuote(q);
+    const li = document.createElement("li");
+    li.className = "quote";
+    li.dataset.quote = JSON.stringify(data);
+    li.dataset.verified = q.verified === true ? "1" : q.verified === false ? "0" : "";
+    if (unsaved) li.dataset.unsaved = "1";
+    const text = document.createElement("span");
+    text.className = "quote-text";
+    text.textContent = "“" + shortText(data.exact) + "”";
+    const page = document.createElement("span");
+    page.className = "quote-page text-nowrap";
+    page.textContent = "p. " + data.page;
+    const mark = document.createElement("span");
+    li.append(text, " ", page, " ", mark, " ");
+    mark.className = "quote-mark";
+    setMark(li);
+    if (data.paper.replace(/-/g, "").toLowerCase() === currentPaper) {
+      const show = document.createElement("button");
+      show.type = "button";
+      show.className = "btn btn-link btn-sm p-0 align-baseline";
+      show.dataset.paperShow = "";
+      show.dataset.page = String(data.page);
+      show.dataset.exact = data.exact;
+      show.dataset.prefix = data.prefix;
+      show.dataset.suffix = data.suffix;
+      show.append("Show in paper", hidden(": the quote on page " + data.page));
+      li.append(show, " ");
+    } else if (currentPaper) {
+      const earlier = document.createElement("span");
+      earlier.className = "text-muted";
+      earlier.textContent = "(from an earlier version of the paper)";
+      li.append(earlier, " ");
+    }
+    if (editable) {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "btn btn-link btn-sm p-0 align-baseline text-danger quote-remove";
+      remove.dataset.quoteRemove = "";
+      remove.append("Remove", hidden(" the quote on page " + data.page));
+      li.append(remove);
+    }
+    return li;
+  }
+
+  function quoteList(el) {
+    return el.querySelector('[data-role="quotes"]');
+  }
+
+  function readQuotes(el) {
+    const list = quoteList(el);
+    if (!list) return undefined;
+    return Array.from(list.querySelectorAll("li.quote")).map(function (li) {
+      try { return clientQuote(JSON.parse(li.dataset.quote)); } catch (e) { return null; }
+    }).filter(Boolean);
+  }
+
+  function showQuoteBox(el) {
+    const list = quoteList(el);
+    if (list) list.closest('[data-role="quotes-box"]').hidden = !list.querySelector("li.quote");
+  }
+
+  // "Show where the paper may say this": off hides the passages at once;
+  // on reloads the form (after its last saves) so the server lists them.
+  let beforeReload = function (then) { then(); };
+  const finderSwitch = document.getElementById("finder-switch");
+  if (finderSwitch) {
+    finderSwitch.addEventListener("change", async function () {
+      const on = finderSwitch.checked;
+      if (!on) document.querySelectorAll("[data-finder]").forEach(function (el) { el.remove(); });
+      const body = new URLSearchParams();
+      body.append("evidence_finder", on ? "1" : "0");
+      let ok = false;
+      try {
+        const response = await fetch(finderSwitch.dataset.url, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfCookie(), "X-Requested-With": "fetch", "Accept": "application/json" },
+        });
+        ok = response.ok;
+      } catch (e) { ok = false; }
+      const note = document.getElementById("finder-switch-note");
+      if (!ok) {
+        if (note) note.textContent = "The setting could not be saved; try again.";
+        return;
+      }
+      if (on) beforeReload(function () { window.location.reload(); });
+    });
+  }
+
+  function csrfCookie() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  if (!editable) return;
 
   // --- Autosave ----------------------------------------------------------------
 
@@ -78,10 +208,7 @@
   let waitingForLogin = false;
   let expiryTimer = null;
 
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  const csrfToken = csrfCookie;
 
   function itemEl(code) {
     return form.querySelector('[data-item="' + CSS.escape(code) + '"]');
@@ -98,6 +225,8 @@
       const field = el.querySelector('[name="' + name + '"]');
       if (field) state[name] = field.value;
     });
+    const quotes = readQuotes(el);
+    if (quotes !== undefined) state.quotes = quotes;
     return state;
   }
 
@@ -120,6 +249,44 @@
     // Fields that hold text are always shown.
     const toggle = el.querySelector(".evidence-toggle");
     if (toggle && notes) disclose(toggle, true);
+    const list = quoteList(el);
+    if (list && Array.isArray(state.quotes)) {
+      // A state kept in this browser has no verdicts: quotes the page already
+      // showed keep theirs, the others say they are not saved yet.
+      const shown = {};
+      list.querySelectorAll("li.quote").forEach(function (li) {
+        if (li.dataset.unsaved === "1") return;
+        try { shown[JSON.stringify(clientQuote(JSON.parse(li.dataset.quote)))] = li.dataset.verified; } catch (e) { /* unreadable: shown as unsaved */ }
+      });
+      list.replaceChildren.apply(list, state.quotes.map(function (q) {
+        const li = quoteElement(q, false);
+        if (!("verified" in q)) {
+          if (li.dataset.quote in shown) li.dataset.verified = shown[li.dataset.quote];
+          else li.dataset.unsaved = "1";
+          setMark(li);
+        }
+        return li;
+      }));
+      showQuoteBox(el);
+    }
+  }
+
+  // The server's verdict on each quote it now holds (the list itself is the
+  // form's: quotes added while the save was on its way stay).
+  function applyQuotes(el, stored) {
+    const list = quoteList(el);
+    if (!list || !Array.isArray(stored)) return;
+    const byId = {};
+    stored.forEach(function (q) { byId[q.id] = q; });
+    list.querySelectorAll("li.quote").forEach(function (li) {
+      let id = "";
+      try { id = JSON.parse(li.dataset.quote).id; } catch (e) { id = ""; }
+      const q = byId[id];
+      if (!q) return;
+      li.dataset.verified = q.verified === true ? "1" : q.verified === false ? "0" : "";
+      delete li.dataset.unsaved;
+      setMark(li);
+    });
   }
 
   function loadPending() {
@@ -250,6 +417,8 @@
     body.append("evidence", state.evidence);
     body.append("page", state.page);
     body.append("comment", state.comment);
+    // Absent when the card has no quotes list: the server leaves them as they are.
+    if (state.quotes !== undefined) body.append("quotes", JSON.stringify(state.quotes));
     const response = await fetch(saveUrl, {
       method: "POST",
       body: body,
@@ -267,6 +436,7 @@
     if (outcome.status === 200) {
       el.dataset.revision = data.revision;
       forget(code, outcome.state);
+      applyQuotes(el, data.quotes);
       applyResult(data);
       clearError(code);
       const changedSince = JSON.stringify(readItem(el)) !== JSON.stringify(outcome.state);
@@ -280,8 +450,11 @@
       // The score and lists as they stand on the server now.
       applyResult(data);
       const mine = outcome.state;
+      const theirs = new Set((data.current.quotes || []).map(function (q) { return q.id; }));
+      const refusedQuotes = (mine.quotes || []).filter(function (q) { return !theirs.has(q.id); })
+        .map(function (q) { return "quote: “" + shortText(q.exact) + "” p. " + q.page; });
       const kept = [mine.evidence && "evidence: " + mine.evidence, mine.comment && "comment: " + mine.comment]
-        .filter(Boolean).join(" | ");
+        .concat(refusedQuotes).filter(Boolean).join(" | ");
       // The refused text stays visible so the reviewer can copy it back.
       itemState(code, data.error + (kept ? " Your refused text: " + kept : ""), "error");
       showError(data.error, code);
@@ -486,6 +659,45 @@
   }
   form.addEventListener("focusin", function (event) {
     lastItem = event.target.closest("[data-item]") || lastItem;
+  });
+
+  beforeReload = function (then) { whenSaved(then, "Saving your last changes…"); };
+
+  // A passage selected in the paper (static/js/paper.js) becomes a quote of
+  // the item, saved like any other change to it.
+  function randomId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;  // a version-4 uuid, as the server makes
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
+  document.addEventListener("paper:quote", function (event) {
+    const detail = event.detail;
+    const el = itemEl(detail.item);
+    const list = el && quoteList(el);
+    if (!list) { detail.error = "Item " + detail.item + " takes no quotes."; return; }
+    if (el.hidden) { detail.error = "Item " + detail.item + " does not apply to this study."; return; }
+    const quote = Object.assign(clientQuote(detail.quote), { id: randomId() });
+    list.append(quoteElement(quote, true));
+    showQuoteBox(el);
+    detail.accepted = true;
+    enqueue(detail.item);
+  });
+
+  form.addEventListener("click", function (event) {
+    const remove = event.target.closest("button[data-quote-remove]");
+    if (!remove) return;
+    const li = remove.closest("li.quote");
+    const el = li.closest("[data-item]");
+    // The keyboard goes to the next quote, or the one before, or the card.
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    showQuoteBox(el);
+    const target = next ? next.querySelector("button") : el.querySelector(".evidence-toggle, input");
+    if (target) target.focus();
+    enqueue(el.dataset.item);
   });
 
   // Changes typed before a reload or a crash that never reached the server.

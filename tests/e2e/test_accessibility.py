@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.template import loader
 from django.urls import URLPattern, reverse
 from playwright.sync_api import expect
@@ -30,7 +31,9 @@ from playwright.sync_api import expect
 from assessments.demo import ensure_demo_project
 from assessments.models import Assessment, InstrumentVersion, Report, Study
 from assessments.services import answering, catalogue, consensus
+from assessments.services import papers as paper_service
 from tests.factories import UserFactory, load_instrument
+from tests.paperpdf import make_pdf
 from tests.urlsweep import app_routes
 
 from .axe.audit import Audit, serve_axe
@@ -112,11 +115,15 @@ NOT_PAGES: dict[str, str] = {
     "report-retry": "POST only",
     "consensus-start": "POST only",
     "consensus-resolve": "POST only",
+    "consensus-adopt-quote": "POST only",
     "consensus-finalise": "POST only",
     "consensus-refresh": "POST only",
     "consensus-discard": "POST only",
     "project-agreement-json": "JSON",
     "project-export-download": "the XLSX file",
+    "study-paper": "POST only (the upload form is on the study page)",
+    "paper-file": "the PDF file",
+    "reading-preferences": "POST only",
 }
 
 
@@ -343,6 +350,7 @@ def walk_reviewer(demo: Demo, page: Any, audit: Audit) -> None:
     # Incomplete: the page answers with what is missing (or asks to confirm).
     page.get_by_role("button", name=re.compile(r"^Submit")).first.click()
     audit.check(page, "assessment form after Submit on an incomplete assessment")
+    audit_form_with_paper(demo, page, audit, editing)
 
     submitted = demo.mine("reviewer1", demo.studies[0])
     audit.visit(
@@ -360,6 +368,38 @@ def walk_reviewer(demo: Demo, page: Any, audit: Audit) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
     audit.visit(page, "/p/no-such-project/", "not found (404)")
     expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+
+
+def audit_form_with_paper(
+    demo: Demo, page: Any, audit: Audit, editing: Assessment
+) -> None:
+    """The form with the study's paper beside it, a passage selected to quote."""
+    paper = paper_service.upload_paper(
+        study=editing.study,
+        user=demo.users["lead"],
+        uploaded_file=ContentFile(
+            make_pdf(["Validated on an external cohort.", "Code is shared."]),
+            name="paper.pdf",
+        ),
+        filename="paper.pdf",
+    )
+    try:
+        paper_service.run_extraction(paper.pk, force=False)
+        form = reverse("assessment-form", args=[editing.uuid])
+        page.goto(form)
+        expect(page.locator("#paper-viewer")).to_have_attribute(
+            "data-first-page", "ready"
+        )
+        page.evaluate(
+            """() => { const span = document.querySelector('.textLayer span');
+                 const range = document.createRange(); range.selectNodeContents(span);
+                 getSelection().removeAllRanges(); getSelection().addRange(range); }"""
+        )
+        expect(page.locator("#quote-toolbar")).to_be_visible()
+        page.get_by_role("button", name="How to use the paper viewer").click()
+        audit.check(page, "assessment form with the paper, a passage selected")
+    finally:
+        paper.file.delete(save=False)
 
 
 def walk_lead(demo: Demo, page: Any, audit: Audit) -> None:
@@ -391,6 +431,16 @@ def walk_lead(demo: Demo, page: Any, audit: Audit) -> None:
     disputed, final, in_progress = demo.studies[:3]
     audit.visit(page, demo.study_url("study-detail", disputed), "study page")
     audit.visit(page, demo.study_url("study-detail", in_progress), "study page, blind")
+    paper = paper_service.upload_paper(
+        study=final,
+        user=demo.users["lead"],
+        uploaded_file=ContentFile(make_pdf(["The paper's text."]), name="paper.pdf"),
+        filename="paper.pdf",
+    )
+    try:
+        audit.visit(page, demo.study_url("study-detail", final), "study page, paper")
+    finally:
+        paper.file.delete(save=False)
     audit.visit(page, demo.study_url("study-edit", disputed), "edit a study")
     audit.visit(
         page,
