@@ -17,16 +17,9 @@ from .demo_paper import demo_paper_pdf
 from .models import Assessment, InstrumentVersion, Membership, Project, Study
 from .services import answering, assignment, papers, projects
 
+DEMO_PAPER_DOI = "10.5555/demo.2019.001"
+
 STUDIES = [
-    (
-        "CT radiomics signature predicts EGFR mutation status in lung adenocarcinoma",
-        2019,
-        "CT",
-        "lung cancer",
-        "handcrafted",
-        412,
-        "10.5555/demo.2019.001",
-    ),
     (
         "Deep learning on PET/CT for overall survival in non-small cell lung cancer",
         2021,
@@ -53,6 +46,15 @@ STUDIES = [
         "handcrafted",
         231,
         "10.5555/demo.2022.004",
+    ),
+    (
+        "CT radiomics signature predicts EGFR mutation status in lung adenocarcinoma",
+        2019,
+        "CT",
+        "lung cancer",
+        "handcrafted",
+        412,
+        "10.5555/demo.2019.001",
     ),
     (
         "External validation of a radiomics nomogram for lymph node metastasis",
@@ -123,7 +125,9 @@ def ensure_demo_project(users: dict[str, Any]) -> Project:
 
 def _attach_demo_paper(project: Project, lead: Any) -> None:
     """The first study's made-up full text, so the paper shows beside the form."""
-    study = project.studies.filter(doi=STUDIES[0][6]).first()
+    # The fourth study: assigned to both reviewers and not started, so the
+    # newcomer can quote from it (the first three are submitted or begun).
+    study = project.studies.filter(doi=DEMO_PAPER_DOI).first()
     if study is None or study.papers.exists():
         return
     name = "demo-egfr-radiomics.pdf"
