@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django.views.static import serve
 
 from assessments import queue
@@ -439,6 +441,31 @@ def test_a_broker_outage_leaves_the_paper_queued_for_the_sweep(
         uploaded_at=paper.uploaded_at - paper_service.QUEUED_GRACE * 2
     )
     assert run_sweeps()["sweep_queued_papers"] == 1 and asked == [paper.pk]
+
+
+def test_an_extraction_that_died_is_asked_again_and_a_pdf_that_kills_it_fails(
+    world: dict[str, Any], pdf: bytes, monkeypatch: Any
+) -> None:
+    paper = attach(world, pdf)
+    task = current_app.tasks[queue.EXTRACT_PAPER]
+    asked: list[int] = []
+    monkeypatch.setattr(task, "apply_async", lambda args: asked.append(args[0]))
+    started = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    Paper.objects.filter(pk=paper.pk).update(
+        text_state=Paper.TextState.RUNNING, extraction_started_at=started
+    )
+    assert run_sweeps()["sweep_queued_papers"] == 0  # within the time limit
+    Paper.objects.filter(pk=paper.pk).update(
+        extraction_started_at=started - timedelta(minutes=5)
+    )
+    assert run_sweeps()["sweep_queued_papers"] == 1 and asked == [paper.pk]
+    # Three starts that never finished (the worker died each time): no fourth.
+    Paper.objects.filter(pk=paper.pk).update(extraction_attempts=3)
+    assert paper_service.run_extraction(paper.pk) == "failed"
+    paper.refresh_from_db()
+    assert "stopped 3 times" in paper.text_error
+    page = client_for(world["lead"]).get(f"/p/p/s/{world['study'].uuid}/")
+    assert "try another copy of the paper" in page.content.decode()
 
 
 def test_findings_are_cached_per_version_and_recomputed_when_stale(

@@ -47,6 +47,10 @@ class Paper(models.Model):
     )
     text_error = models.TextField(blank=True)
     extracted_at = models.DateTimeField(null=True, blank=True)
+    # A PDF that kills the worker is redelivered; counting the starts stops
+    # the loop, and the start time tells the sweep a job died mid-way.
+    extraction_started_at = models.DateTimeField(null=True, blank=True)
+    extraction_attempts = models.PositiveSmallIntegerField(default=0)
     extraction_ms = models.PositiveIntegerField(default=0)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import queue
@@ -47,6 +48,7 @@ HEADER_WINDOW = 1024
 ALREADY_ATTACHED = "This paper is already attached to the study."
 # A paper still queued after this long lost its job (broker down): ask again.
 QUEUED_GRACE = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
 NAME_CHARS = 255
 # Extraction states that a second run would only repeat.
 FINISHED = frozenset({Paper.TextState.DONE, Paper.TextState.NO_TEXT})
@@ -258,10 +260,20 @@ def run_extraction(paper_id: int, *, force: bool = True) -> str:
         return "gone"
     if not force and paper.text_state in FINISHED:
         return str(paper.text_state)
-    Paper.objects.filter(pk=paper.pk).update(
-        text_state=Paper.TextState.RUNNING, text_error=""
-    )
     started = time.perf_counter()
+    if paper.extraction_attempts >= MAX_ATTEMPTS:
+        return _failed(
+            paper,
+            started,
+            f"The text extractor stopped {MAX_ATTEMPTS} times on this PDF without "
+            "finishing. The file may be damaged: try another copy of the paper.",
+        )
+    Paper.objects.filter(pk=paper.pk).update(
+        text_state=Paper.TextState.RUNNING,
+        text_error="",
+        extraction_started_at=timezone.now(),
+        extraction_attempts=F("extraction_attempts") + 1,
+    )
     try:
         extraction = extract(_open_source(paper))
     except UnreadablePDF as exc:
@@ -309,6 +321,7 @@ def _store(paper: Paper, extraction: Extraction, started: float) -> str:
             text_state=state,
             text_error="",
             page_count=extraction.page_count,
+            extraction_attempts=0,
             extracted_at=timezone.now(),
             extraction_ms=_elapsed_ms(started),
         )
@@ -369,9 +382,12 @@ def findings_for(
 
 
 def sweep_queued_papers() -> int:
-    """Ask again for papers still queued long after upload (the broker was down)."""
-    cutoff = timezone.now() - QUEUED_GRACE
+    """Ask again for papers still queued long after upload (the broker was down),
+    and for extractions whose worker died after the task's time limit."""
+    now = timezone.now()
+    dead = now - timedelta(seconds=int(settings.CELERY_TASK_TIME_LIMIT) + 60)
     waiting = Paper.objects.filter(
-        text_state=Paper.TextState.QUEUED, uploaded_at__lt=cutoff
+        Q(text_state=Paper.TextState.QUEUED, uploaded_at__lt=now - QUEUED_GRACE)
+        | Q(text_state=Paper.TextState.RUNNING, extraction_started_at__lt=dead)
     ).values_list("pk", flat=True)
     return sum(1 for pk in waiting if queue.extract_paper(pk))
