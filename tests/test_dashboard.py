@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from assessments import queue
 from assessments.models import Assessment, DashboardSnapshot, InstrumentVersion, Study
@@ -226,3 +228,34 @@ def test_risk_of_bias_charts_name_domains_in_words(db: None) -> None:
     page = client.get(f"/p/{project.slug}/dashboard/").content.decode()
     assert "Patient selection" in page  # "Risk of bias: patient selection"
     assert ">D1.rob<" not in page and ">D1<" not in page
+
+
+def test_a_current_stored_dashboard_carries_each_reviewers_progress(
+    small: dict[str, Any], monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(dashboard, "LIVE_LIMIT", 0)  # behave as a large project
+    monkeypatch.setattr(queue, "refresh_dashboard", lambda project_id: True)
+    snapshots.refresh_project_dashboards(small["project"].pk)
+    client = Client()
+    client.force_login(small["lead"])
+
+    with CaptureQueriesContext(connection) as stored:
+        page = client.get("/p/p/dashboard/").content.decode()
+    # r1: 3 assignments, 2 submitted; r2: 2 assignments, 1 submitted.
+    assert "67%" in page and "50%" in page
+    # The per-reviewer counts come from the snapshot: no query groups by reviewer.
+    assert not [
+        q["sql"]
+        for q in stored.captured_queries
+        if 'LEFT OUTER JOIN "auth_user"' in q["sql"] and "GROUP BY" in q["sql"]
+    ]
+    # Stale: the same table, counted live until the worker catches up.
+    assignment.assign_reviewer(
+        study=small["studies"][2],
+        version=small["version"],
+        reviewer=small["r2"],
+        user=small["lead"],
+    )
+    page = client.get("/p/p/dashboard/").content.decode()
+    assert "do not include the latest changes" in page
+    assert "33%" in page  # r2: 1 of 3 submitted, counted live

@@ -50,6 +50,7 @@ from .dashboard_figures import (
     score_figures,
     traffic_rows,
 )
+from .progress import progress_counts
 
 STATE_LABELS = {
     "assigned": "Assigned",
@@ -288,6 +289,10 @@ def compute(
         "progress": progress(every),  # statuses only, never scores
         **score_figures(studies, definition),
     }
+    if user is None and not filters.active:
+        # The full view is stored: its per-reviewer progress is read from the
+        # snapshot, not grouped over every assessment on each page view.
+        figures["reviewer_progress"] = progress_counts(project, version)
     if definition.kind in ("points", "weighted", "checklist"):
         adherence = item_adherence(studies, version)
         figures["adherence"] = [

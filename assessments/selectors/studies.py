@@ -21,6 +21,7 @@ from django.db.models import (
 from .. import access
 from ..models import Answer, Assessment, InstrumentVersion, Project, Study
 from .dashboard import STATE_LABELS, STATES, state_expression
+from .progress import progress_counts, progress_rows
 
 STATUS_ORDER = ["assigned", "in_progress", "submitted", "reopened"]
 
@@ -181,37 +182,8 @@ def reviewer_progress(
     Everyone's rows for those access.py lets see them, otherwise the user's
     own; excluded studies no longer count as work.
     """
-    rows = Assessment.objects.filter(
-        study__project=project, kind="reviewer", study__excluded=False
-    )
-    if version is not None:
-        rows = rows.filter(version=version)
-    if not access.sees_everyones_progress(user, project):
-        rows = rows.filter(reviewer_id=user.pk)
-
-    def of(status: str) -> Count:
-        return Count("pk", filter=Q(status=status))
-
-    table = (
-        rows.values("reviewer_id", "reviewer__username")
-        .annotate(
-            total=Count("pk"),
-            assigned=of("assigned"),
-            in_progress=of("in_progress"),
-            reopened=of("reopened"),
-            submitted=of("submitted"),
-        )
-        .order_by("reviewer__username")
-    )
-    return [
-        {
-            **row,
-            "name": row["reviewer__username"],
-            "is_me": row["reviewer_id"] == user.pk,
-            "percent": round(100 * row["submitted"] / row["total"]),
-        }
-        for row in table
-    ]
+    only = None if access.sees_everyones_progress(user, project) else user.pk
+    return progress_rows(progress_counts(project, version, reviewer_id=only), user)
 
 
 # Work already started comes first (in progress, then reopened), then work not
