@@ -8,6 +8,7 @@ preview scores scratch choices without storing anything.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, reverse
 
+from assessments.admin.forms import ConditionForm
 from assessments.models import Answer, Assessment, InstrumentVersion, Option
 from assessments.services import assignment, catalogue
 from tests.factories import UserFactory, load_instrument, make_project
@@ -411,3 +413,31 @@ def test_search_hints_of_a_published_item_are_shown_not_edited() -> None:
     assert refused.status_code == 403
     item.refresh_from_db()
     assert "something else" not in item.evidence_hints
+
+
+@pytest.mark.django_db
+def test_a_conditions_search_hints_are_edited_one_per_line() -> None:
+    draft = catalogue.new_draft_from(
+        version=load_instrument("metrics-1.0"), new_version="1.1"
+    )
+    condition = draft.conditions.get(code="C1")
+    page = superuser_client().get(f"{ADMIN}{draft.pk}/change/").content.decode()
+    assert 'name="conditions-0-evidence_hints"' in page
+    form = ConditionForm(
+        {
+            "position": condition.position,
+            "code": "C1",
+            "label": condition.label,
+            "options": json.dumps(condition.options),
+            "applies_when": "[]",
+            "evidence_hints": "tumour contours\r\n\r\nnnU-Net\r\nnnu-net",
+        },
+        instance=condition,
+    )
+    assert form.is_valid(), form.errors
+    form.save()
+    draft = InstrumentVersion.objects.get(pk=draft.pk)
+    assert draft.as_definition().condition("C1").evidence_hints == (
+        "tumour contours",
+        "nnU-Net",
+    )

@@ -208,7 +208,11 @@ def test_a_drafts_definition_returns_the_hints_of_its_rows() -> None:
 
 def test_the_admin_form_allows_what_the_schema_allows() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    hints = schema["$defs"]["item"]["properties"]["evidence_hints"]
+    hints = schema["$defs"]["evidence_hints"]
+    for entry in ("item", "condition"):
+        assert schema["$defs"][entry]["properties"]["evidence_hints"] == {
+            "$ref": "#/$defs/evidence_hints"
+        }
     assert hints["maxItems"] == MAX_HINTS
     assert hints["items"]["minLength"] == HINT_MIN_CHARS
     assert hints["items"]["maxLength"] == HINT_MAX_CHARS

@@ -22,7 +22,7 @@ from assessments.instruments import (
     parse_definition,
 )
 from assessments.papers.extract import extract
-from assessments.papers.finder import hints_fingerprint, item_query
+from assessments.papers.finder import find, hints_fingerprint, item_query
 from assessments.papers.passages import passages, sentence_spans
 from tests.factories import load_instrument
 from tests.paperpdf import make_pdf
@@ -216,3 +216,15 @@ def test_hints_fingerprint_follows_the_queries() -> None:
     assert all(hint in item_query(first) for hint in first.evidence_hints)
     assert len(hints_fingerprint(definition)) == 64
     assert hints_fingerprint(definition) == hints_fingerprint(metrics())
+
+
+@pytest.mark.django_db
+def test_a_condition_with_hints_is_searched_when_asked_for(paper: Path) -> None:
+    result = run_json(instrument="metrics-1.0", pdf=str(paper), item="C1")
+    assert list(result["items"]) == ["C1"] and result["items"]["C1"]
+
+
+def test_conditions_with_hints_are_searched_beside_the_items(paper: Path) -> None:
+    found = find(metrics(), passages(extract(paper).pages))
+    assert [c for c in found if c.startswith("C")] == ["C1", "C2", "C3", "C4", "C5"]
+    assert {item.code for item in metrics().items} <= set(found)

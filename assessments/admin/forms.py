@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 
 from ..instruments import DefinitionError
 from ..instruments.definition import MAX_DEFINITION_BYTES, read_definition_text
-from ..models import InstrumentVersion, Item
+from ..models import Condition, InstrumentVersion, Item
 from ..models.instruments import plain_number
 
 
@@ -207,4 +207,26 @@ class ItemForm(forms.ModelForm):  # type: ignore[type-arg]
             "judgement",
             "evidence_hints",
             "position",
+        )
+
+
+class ConditionForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A condition edited inline, its finder hints one per line like an item's."""
+
+    evidence_hints = HintsField(
+        required=False,
+        label="Search hints (one per line)",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 30}),
+        help_text="Only steer “Where the paper may say this”; never a score.",
+    )
+
+    class Meta:
+        model = Condition
+        fields = (
+            "position",
+            "code",
+            "label",
+            "options",
+            "applies_when",
+            "evidence_hints",
         )

@@ -16,7 +16,7 @@ from django.urls import path
 from ..models import Condition, InstrumentVersion, Item, Option, Section
 from ..services import catalogue
 from .base import DraftOnlyInline, DraftOnlyMixin, int_or_none, object_id
-from .forms import ItemForm, SectionChoiceField
+from .forms import ConditionForm, ItemForm, SectionChoiceField
 from .pages import VersionPagesMixin
 
 
@@ -28,8 +28,9 @@ class SectionInline(DraftOnlyInline, admin.TabularInline):
 
 class ConditionInline(DraftOnlyInline, admin.TabularInline):
     model = Condition
+    form = ConditionForm
     extra = 0
-    fields = ("position", "code", "label", "options", "applies_when")
+    fields = ("position", "code", "label", "options", "applies_when", "evidence_hints")
 
 
 class ItemInline(DraftOnlyInline, admin.TabularInline):

@@ -65,6 +65,7 @@ class Condition:
     help: str
     options: tuple[Option, ...]
     applies_when: tuple[Clause, ...] = ()
+    evidence_hints: tuple[str, ...] = ()
 
     is_multi = False
 
@@ -273,6 +274,7 @@ def _condition(raw: Document) -> Condition:
         help=raw.get("help", ""),
         options=tuple(_option(o) for o in raw["options"]),
         applies_when=_clauses(raw),
+        evidence_hints=tuple(raw.get("evidence_hints", [])),
     )
 
 

@@ -181,6 +181,11 @@ class InstrumentVersion(models.Model):
                     "help": c.help,
                     "options": c.options,
                     "applies_when": c.applies_when,
+                    **(
+                        {"evidence_hints": list(c.evidence_hints)}
+                        if c.evidence_hints
+                        else {}
+                    ),
                 }
                 for c in self.conditions.all()
             ],
@@ -238,6 +243,8 @@ class Condition(models.Model):
         default=list, help_text='List of {"code": ..., "label": ...}.'
     )
     applies_when = models.JSONField(default=list, blank=True)
+    # Phrases the evidence finder searches for: wording, never scoring.
+    evidence_hints = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -272,9 +272,8 @@ def _item_view(
         answered_none=multi and answer is not None and answer.choices == [],
         tags=tags,
         quotes=quote_views(answer, paper["paper"]),
-        findings=(
-            [] if is_condition else finding_views(paper["findings"].get(entry.code, []))
-        ),
+        # Conditions with hints of their own are searched too (METRICS C1-C5).
+        findings=finding_views(paper["findings"].get(entry.code, [])),
     )
 
 

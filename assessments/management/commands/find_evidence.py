@@ -64,6 +64,10 @@ class Command(BaseCommand):
             top=options["top"],
             item_code=code,
         )
+        if code is None:
+            # Every item, as published; a condition only when asked by its code.
+            items = {item.code for item in definition.items}
+            found = {k: v for k, v in found.items() if k in items}
         if options["json"]:
             self.stdout.write(json.dumps(as_json(definition.key, found)))
         else:

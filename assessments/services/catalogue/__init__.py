@@ -105,6 +105,7 @@ def create_rows(version: InstrumentVersion, doc: dict[str, Any]) -> None:
             help=cond.get("help", ""),
             options=cond.get("options", []),
             applies_when=cond.get("applies_when", []),
+            evidence_hints=list(cond.get("evidence_hints", [])),
             position=pos,
         )
     item_pos = 0
