@@ -8,7 +8,9 @@ COPY rqs ./rqs
 COPY assessments ./assessments
 RUN pip wheel --wheel-dir /wheels .
 
-# Runtime stage: WeasyPrint's system libraries, a non-root user, gunicorn.
+# Runtime stage: WeasyPrint's system libraries, a non-root user, gunicorn. The
+# data folders exist in the image so that the named volumes mounted on them
+# (compose.yaml) take the app user as their owner.
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=rqs.settings RQS_DATA_DIR=/var/lib/rqs \
@@ -18,7 +20,8 @@ RUN apt-get update \
     libharfbuzz0b libfontconfig1 fonts-dejavu-core curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 rqs \
- && mkdir -p /var/lib/rqs /app && chown rqs:rqs /var/lib/rqs /app
+ && mkdir -p /var/lib/rqs/media /var/lib/rqs/papers /app \
+ && chown -R rqs:rqs /var/lib/rqs /app
 COPY --from=build /wheels /wheels
 # The app runs from /app; only its dependencies go to site-packages.
 RUN pip install --no-cache-dir /wheels/* && pip uninstall -y rqs-platform && rm -rf /wheels
