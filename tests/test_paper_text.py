@@ -42,6 +42,14 @@ def test_each_page_has_its_own_text_with_plain_line_breaks() -> None:
     assert result.title == "A radiomics model of lung nodules"
 
 
+def test_the_first_pages_only_when_asked_and_the_count_of_all() -> None:
+    # What an upload waits for: the file opens and its first page reads.
+    result = extract(two_pages(), max_pages=1)
+    assert result.page_count == 2 and len(result.pages) == 1
+    assert "We included 412 patients." in result.pages[0]
+    assert result.title == "A radiomics model of lung nodules"
+
+
 def test_a_path_reads_like_bytes(tmp_path: Path) -> None:
     path = tmp_path / "paper.pdf"
     path.write_bytes(two_pages())

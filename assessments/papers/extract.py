@@ -61,15 +61,22 @@ class UnreadablePDF(Exception):
 
 @dataclass(frozen=True)
 class Extraction:
-    pages: list[str]  # pages[0] is page 1
-    page_count: int
+    pages: list[str]  # pages[0] is page 1 (only the first max_pages, if given)
+    page_count: int  # every page of the document
     has_text: bool  # False for a scanned PDF without a text layer
     title: str
     metadata_text: str  # info dict values and XMP text, for identifier search
 
 
-def extract(source: bytes | str | os.PathLike[str]) -> Extraction:
-    """Read a PDF (its bytes, or a path to it) into per-page text."""
+def extract(
+    source: bytes | str | os.PathLike[str], *, max_pages: int | None = None
+) -> Extraction:
+    """Read a PDF (its bytes, or a path to it) into per-page text.
+
+    `max_pages` reads the text of the first pages only: enough to check, while
+    an upload waits, that the file opens and its pages read (the worker reads
+    the rest), or to find a DOI on the first page.
+    """
     data = read_source(source)
     if not data:
         raise UnreadablePDF("The file is empty.")
@@ -81,7 +88,8 @@ def extract(source: bytes | str | os.PathLike[str]) -> Extraction:
             page_count = len(document)
             if page_count == 0:
                 raise UnreadablePDF("The PDF has no pages.")
-            pages = [page_text(document, index) for index in range(page_count)]
+            wanted = page_count if max_pages is None else min(max_pages, page_count)
+            pages = [page_text(document, index) for index in range(wanted)]
             info = document.get_metadata_dict(skip_empty=True)
         finally:
             document.close()
