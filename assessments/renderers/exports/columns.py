@@ -51,6 +51,23 @@ def _who(a: Assessment) -> str:
     return "Consensus" if a.is_consensus or a.reviewer is None else name
 
 
+def on_assessment(column: Column) -> Column:
+    """An assessment's column for rows that carry the assessment first (an
+    answer's or a quote's row: (assessment, ...))."""
+
+    def value(row: tuple[Any, ...]) -> Any:
+        return column.value(row[0])
+
+    return Column(
+        column.header,
+        column.meaning,
+        column.unit,
+        column.csv,
+        column.codes,
+        value=value,
+    )
+
+
 def head_columns(data: ExportData) -> list[Column]:
     """Columns naming the study and the assessment, shared by both tables."""
     return [
@@ -231,19 +248,6 @@ def long_columns(data: ExportData) -> list[Column]:
         for code, labels in options.items()
         for option, label in labels.items()
     )
-
-    def on_assessment(column: Column) -> Column:
-        def value(pair: AnswerRow) -> Any:
-            return column.value(pair[0])
-
-        return Column(
-            column.header,
-            column.meaning,
-            column.unit,
-            column.csv,
-            column.codes,
-            value=value,
-        )
 
     def answer(pair: AnswerRow) -> str | None:
         row = pair[1]

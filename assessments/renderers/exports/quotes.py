@@ -17,7 +17,14 @@ from typing import Any
 
 from ...models import Assessment
 from ...selectors.exports import ExportData
-from .columns import BOOLEAN, Column, head_columns, local_datetime, when_unit
+from .columns import (
+    BOOLEAN,
+    Column,
+    head_columns,
+    local_datetime,
+    on_assessment,
+    when_unit,
+)
 from .common import Cell, entry_labels, ordered_answers, reviewer_name
 
 QUOTE_HEAD = ["study_uuid", "title", "reviewer", "kind", "instrument", "item"]
@@ -121,20 +128,6 @@ def quote_doc(quote: dict[str, Any]) -> dict[str, Any]:
 # --- the XLSX sheet ---------------------------------------------------------------
 
 
-def _on_assessment(column: Column) -> Column:
-    def value(entry: QuoteRow) -> Any:
-        return column.value(entry[0])
-
-    return Column(
-        column.header,
-        column.meaning,
-        column.unit,
-        column.csv,
-        column.codes,
-        value=value,
-    )
-
-
 def _verdict(entry: QuoteRow) -> bool | None:
     return _verified(entry[2])
 
@@ -143,7 +136,7 @@ def quote_columns(data: ExportData) -> list[Column]:
     """The Quotes sheet's columns: whose quote, of which item, where in the paper."""
     wording = entry_labels(data.definition)
     return [
-        *(_on_assessment(c) for c in head_columns(data)),
+        *(on_assessment(c) for c in head_columns(data)),
         Column(
             "Instrument",
             "The instrument version the answer belongs to.",
