@@ -224,3 +224,19 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def print_figures(
+    figures: dict[str, Any], targets: list[tuple[str, str, float]], width: int = 32
+) -> None:
+    """The figures as a table, each beside its target and whether it is met."""
+    wanted = {name: (op, limit) for name, op, limit in targets}
+    print(f"\n{'figure':{width}} {'value':>12}  target")
+    print("-" * (width + 28))
+    for name, value in figures.items():
+        target = ""
+        if name in wanted:
+            op, limit = wanted[name]
+            met = value <= limit if op == "<=" else value >= limit
+            target = f"{op} {limit}  {'met' if met else 'NOT MET'}"
+        print(f"{name:{width}} {value!s:>12}  {target}")

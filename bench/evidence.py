@@ -42,6 +42,7 @@ from assessments.instruments import Definition, iter_bundled, parse_definition  
 from assessments.papers import finder  # noqa: E402
 from assessments.papers.extract import extract  # noqa: E402
 from assessments.papers.passages import passages as windows_of  # noqa: E402
+from bench.common import print_figures  # noqa: E402
 
 METRICS_FILE = ROOT.parent / "shared" / "evidence" / "metrics-e3-passages.json"
 DATA = ROOT / "bench" / "data"
@@ -384,16 +385,7 @@ def report(figures: dict[str, Any], details: dict[str, dict[str, Any]]) -> None:
         print("  items not always found (recall@5): " + (", ".join(misses) or "none"))
         worse = [item for item in hinted if hinted[item] < plain[item]]
         print("  items whose hints lowered recall: " + (", ".join(worse) or "none"))
-    targets = {name: (op, limit) for name, op, limit in TARGETS}
-    print(f"\n{'figure':40} {'value':>10}  target")
-    print("-" * 66)
-    for name, value in figures.items():
-        target = ""
-        if name in targets:
-            op, limit = targets[name]
-            met = value <= limit if op == "<=" else value >= limit
-            target = f"{op} {limit}  {'met' if met else 'NOT MET'}"
-        print(f"{name:40} {value!s:>10}  {target}")
+    print_figures(figures, TARGETS, width=40)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from bench.common import (
     free_port,
     make_users,
     percentile,
+    print_figures,
     require_database,
     setup_django,
     start_gunicorn,
@@ -385,19 +386,6 @@ TARGETS = [
 ]
 
 
-def report_table(figures: dict[str, Any]) -> None:
-    print(f"\n{'figure':32} {'value':>12}  target")
-    print("-" * 60)
-    targets = {name: (op, limit) for name, op, limit in TARGETS}
-    for name, value in figures.items():
-        target = ""
-        if name in targets:
-            op, limit = targets[name]
-            met = value <= limit if op == "<=" else value >= limit
-            target = f"{op} {limit}  {'met' if met else 'NOT MET'}"
-        print(f"{name:32} {value!s:>12}  {target}")
-
-
 def main() -> None:
     # The evidence finder needs no database: its figures print even without one.
     evidence_figures, details = evidence.measure()
@@ -413,7 +401,7 @@ def main() -> None:
         print(f"Measuring {step.__name__.removeprefix('measure_')} ...", flush=True)
         figures.update(step(world))
     figures.update(evidence_figures)
-    report_table(figures)
+    print_figures(figures, TARGETS)
     print(json.dumps(figures))
 
 
