@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
+
+Prefs = TypeVar("Prefs", "NotificationPreferences", "ReadingPreferences")
+
+
+def saved_or_default(model: type[Prefs], user: Any) -> Prefs:
+    """A person's row of preferences, or unsaved defaults when there is none."""
+    found = model.objects.filter(user_id=user.pk).first()
+    return found or model(user_id=user.pk)
 
 
 class NotificationPreferences(models.Model):
@@ -41,8 +49,7 @@ class NotificationPreferences(models.Model):
     @classmethod
     def of(cls, user: Any) -> NotificationPreferences:
         """The user's preferences, unsaved defaults when they never changed them."""
-        found = cls.objects.filter(user_id=user.pk).first()
-        return found or cls(user_id=user.pk)
+        return saved_or_default(cls, user)
 
     def wants(self, kind: str) -> bool:
         return bool(getattr(self, kind))
@@ -72,5 +79,4 @@ class ReadingPreferences(models.Model):
 
     @classmethod
     def of(cls, user: Any) -> ReadingPreferences:
-        found = cls.objects.filter(user_id=user.pk).first()
-        return found or cls(user_id=user.pk)
+        return saved_or_default(cls, user)
