@@ -19,6 +19,13 @@ Blinding is per study, across every instrument version of the project:
 
 With blinding switched off for a project the waiting rules are off; observers
 and unassigned reviewers still see final results only.
+
+Calibration work (training, hidden check, re-read) is no assigned reviewer: it
+never waits for or re-blinds anyone. Others' work on training studies, and
+others' calibration, is for leads and staff not training on the study; a
+trainee sees the reference only after submitting (`may_see_reference`). While
+a re-read of S is open its reviewer sees nothing on S, not even their own
+earlier assessment.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from .models import (
+    CALIBRATION_KINDS,
     Assessment,
     InstrumentVersion,
     Membership,
@@ -45,6 +53,8 @@ from .models import (
 AnyUser = AbstractBaseUser | AnonymousUser
 REVIEWER = Assessment.Kind.REVIEWER
 CONSENSUS = Assessment.Kind.CONSENSUS
+TRAINING = Assessment.Kind.TRAINING
+REREAD = Assessment.Kind.REREAD
 SUBMITTED = Assessment.Status.SUBMITTED
 
 
@@ -111,8 +121,7 @@ def get_project(user: AnyUser, slug: str, action: Action = Action.VIEW) -> Proje
 
 
 def get_study(user: AnyUser, project: Project, uuid: Any) -> Study:
-    study = Study.objects.filter(project=project, uuid=uuid).first()
-    if study is None:
+    if (study := Study.objects.filter(project=project, uuid=uuid).first()) is None:
         raise Http404("No such study")
     return study
 
@@ -144,15 +153,26 @@ class _Viewer:
 
 
 def _pending(viewer: _Viewer, study: Any) -> Exists:
-    """The viewer has a reviewer assessment of the study never submitted."""
+    """The viewer has a review or re-read of the study never submitted."""
     return Exists(
         Assessment.objects.filter(
             study_id=study,
-            kind=REVIEWER,
+            kind__in=[REVIEWER, REREAD],
             reviewer_id=viewer.pk,
             first_submitted_at__isnull=True,
         )
     )
+
+
+def _rereading(viewer: _Viewer, study: Any) -> Exists:
+    mine = Assessment.objects.filter(study_id=study, reviewer_id=viewer.pk)
+    return Exists(mine.filter(kind=REREAD, first_submitted_at=None))
+
+
+def _calibrating(viewer: _Viewer, study: Any) -> Exists:
+    """The viewer's own training or hidden check of the study is still open."""
+    mine = Assessment.objects.filter(study_id=study, reviewer_id=viewer.pk)
+    return Exists(mine.filter(kind__in=CALIBRATION_KINDS, first_submitted_at=None))
 
 
 def _assigned(viewer: _Viewer, study: Any) -> Exists:
@@ -196,9 +216,23 @@ def visible_assessments(user: AnyUser, project: Project) -> QuerySet[Assessment]
     viewer = _Viewer.of(user, project)
     if viewer is None:
         return base.none()
+    study = OuterRef("study_id")
+    own = (
+        Q(reviewer_id=viewer.pk)
+        & ~Q(kind=CONSENSUS)
+        & ~(Q(kind=REVIEWER) & Q(_rereading(viewer, study)))
+    )
+    calibration = Q(pk__in=[])
+    if viewer.manages:
+        calibration = ~Q(_calibrating(viewer, study)) & ~Q(_pending(viewer, study))
     final = Q(kind=CONSENSUS, status=SUBMITTED)
-    others = _others_work(viewer, OuterRef("study_id"), OuterRef("version_id"), final)
-    return base.filter(Q(reviewer_id=viewer.pk, kind=REVIEWER) | others)
+    review = Q(kind__in=[REVIEWER, CONSENSUS]) & _others_work(
+        viewer, study, OuterRef("version_id"), final
+    )
+    live = Q(study__training=False)
+    # Training studies and others' calibration work: leads and staff only.
+    others = (live & review) | (calibration & (~live | Q(kind__in=CALIBRATION_KINDS)))
+    return base.filter(own | others)
 
 
 def can_see_assessment(user: AnyUser, assessment: Assessment) -> bool:
@@ -207,14 +241,8 @@ def can_see_assessment(user: AnyUser, assessment: Assessment) -> bool:
 
 
 def _final_of(version: InstrumentVersion) -> Q:
-    finals = Assessment.objects.filter(
-        study_id=OuterRef("pk"),
-        version=version,
-        kind=CONSENSUS,
-        status=SUBMITTED,
-        stale=False,
-    )
-    return Q(Exists(finals))
+    finals = Assessment.objects.filter(study_id=OuterRef("pk"), version=version)
+    return Q(Exists(finals.filter(kind=CONSENSUS, status=SUBMITTED, stale=False)))
 
 
 def result_filter(
@@ -237,12 +265,12 @@ def result_filter(
 
 
 def pending_studies(user: AnyUser, project: Project) -> QuerySet[Study]:
-    """Studies the user reviews and has not yet submitted (any instrument)."""
+    """Studies the user reviews or re-reads and has not yet submitted."""
     if not user.is_authenticated or not project.blinding:
         return Study.objects.none()
     return Study.objects.filter(
         project=project,
-        assessments__kind=REVIEWER,
+        assessments__kind__in=[REVIEWER, REREAD],
         assessments__reviewer_id=user.pk,
         assessments__first_submitted_at__isnull=True,
     ).distinct()
@@ -313,7 +341,7 @@ def could_see_others(user: AnyUser, study: Study) -> bool:
     return (
         visible_assessments(user, study.project)
         .filter(study=study)
-        .exclude(reviewer_id=user.pk, kind=REVIEWER)
+        .exclude(reviewer_id=user.pk)
         .exists()
     )
 
@@ -343,8 +371,10 @@ def get_own_assessment(user: AnyUser, uuid: Any) -> Assessment:
     project = assessment.study.project
     if not visible_projects(user).filter(pk=project.pk).exists():
         raise Http404("No such assessment")
-    if assessment.reviewer_id == user.pk or can_see_assessment(user, assessment):
+    if can_see_assessment(user, assessment):
         return assessment
+    if assessment.reviewer_id == user.pk:
+        raise PermissionDenied("Hidden until you submit your re-read of the study.")
     raise PermissionDenied("Blinded: visible once every reviewer has submitted.")
 
 
@@ -352,6 +382,37 @@ def may_edit(user: AnyUser, assessment: Assessment) -> bool:
     if assessment.is_consensus:
         return may_compare(user, assessment.study, assessment.version)
     return assessment.reviewer_id == user.pk
+
+
+# --- calibration -----------------------------------------------------------------
+
+
+def may_see_reference(user: AnyUser, assessment: Assessment) -> bool:
+    """The reference answers beside this assessment: the trainee after they
+    submit their training; leads and staff who are not training on the study.
+    A hidden check never shows its reference to the reviewer."""
+    if assessment.reviewer_id == user.pk:
+        return assessment.kind == TRAINING and assessment.first_submitted_at is not None
+    viewer = _Viewer.of(user, assessment.study.project)
+    if viewer is None or not viewer.manages:
+        return False
+    return not (
+        Study.objects.filter(pk=assessment.study_id)
+        .filter(_calibrating(viewer, OuterRef("pk")))
+        .exists()
+    )
+
+
+def calibration_reviewers(user: AnyUser, project: Project) -> list[Any] | None:
+    """Whose calibration rows the user may read: None for everyone's."""
+    if allows(user, project, Action.MANAGE):
+        return None
+    return [user.pk] if allows(user, project, Action.VIEW) else []
+
+
+def sees_training_studies(user: AnyUser, project: Project) -> bool:
+    """Leads only: a hidden check must look like any other study."""
+    return allows(user, project, Action.MANAGE)
 
 
 # --- papers ----------------------------------------------------------------------
@@ -377,9 +438,9 @@ def may_upload_paper(user: AnyUser, study: Study) -> bool:
         return True
     if not allows(user, project, Action.REVIEW):
         return False
-    return Assessment.objects.filter(
-        study=study, kind=REVIEWER, reviewer_id=user.pk
-    ).exists()
+    # A hidden check must look like a live assignment, upload card and all.
+    mine = Assessment.objects.filter(study=study, reviewer_id=user.pk)
+    return mine.filter(kind__in=[REVIEWER, Assessment.Kind.CHECK]).exists()
 
 
 # --- reports ---------------------------------------------------------------------

@@ -30,9 +30,10 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from assessments.instruments import bundled_definitions_dir, load_definition_file
-from assessments.models import InstrumentVersion, Item, Section
-from assessments.services import assignment, catalogue
-from tests.factories import UserFactory, load_instrument, make_project
+from assessments.models import Drill, InstrumentVersion, Item, Section
+from assessments.services import assignment, calibration, catalogue
+from tests.calibration_world import make_world, train
+from tests.factories import RQS_13, UserFactory, load_instrument, make_project
 
 ADMIN = "/admin/assessments/instrumentversion/"
 IMPORT = f"{ADMIN}import/"
@@ -277,6 +278,7 @@ def sweep_fixture() -> Client:
         user=lead,
     )
     project.studies.update(created_by=lead)  # the admin form requires it
+    _calibration_records()
     client = client_for(view_only_staff())
     client.raise_request_exception = False  # a 500 is a finding, not a crash
     # Logging in cleans expired lockouts, so the expired one is made afterwards.
@@ -288,6 +290,26 @@ def sweep_fixture() -> Client:
         attempt_time=timezone.now() - timedelta(days=2),
     )
     return client
+
+
+def _calibration_records() -> None:
+    """A reference, settings, a certificate and a drill for the sweep."""
+    world = make_world(n_training=1)
+    calibration.save_settings(
+        project=world.project,
+        version=world.version,
+        values={"certification": True, "min_training_studies": 1},
+        user=world.lead,
+    )
+    train(world, world.trainee, world.training[0], RQS_13)
+    Drill.objects.create(
+        instrument=world.version.instrument,
+        item_code="1",
+        passage="A passage.",
+        satisfies=True,
+        reason="Because.",
+        key="sweep:1",
+    )
 
 
 @pytest.mark.django_db

@@ -58,22 +58,22 @@ def summarize_items(
 _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight")
 
 
-def _word(n: int) -> str:
+def number_word(n: int) -> str:
     return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{_word(n)} {noun}{'' if n == 1 else 's'}"
+def count_of(n: int, noun: str) -> str:
+    return f"{number_word(n)} {noun}{'' if n == 1 else 's'}"
 
 
-def _fmt(x: float) -> str:
+def format_value(x: float) -> str:
     text = f"{x:.2f}"
     text = "0.00" if text == "-0.00" else text
     return text.replace("-", "\N{MINUS SIGN}")
 
 
-def _fmt_range(low: float, high: float) -> str:
-    lo, hi = _fmt(low), _fmt(high)
+def format_range(low: float, high: float) -> str:
+    lo, hi = format_value(low), format_value(high)
     # An en dash next to a minus sign reads as a subtraction; spell it out then.
     negative = "\N{MINUS SIGN}" in lo + hi
     return f"{lo} to {hi}" if negative else f"{lo}\N{EN DASH}{hi}"
@@ -112,12 +112,12 @@ def _opening(
 ) -> str:
     studies = f"{n_studies} stud{'y' if n_studies == 1 else 'ies'}"
     if design == "fixed":
-        reviewers = _count(n_reviewers, "reviewer").capitalize()
+        reviewers = count_of(n_reviewers, "reviewer").capitalize()
         return f"{reviewers} independently scored {studies} with {instrument}"
     if per_study:
-        who = f"{_word(per_study)} of {_count(n_reviewers, 'reviewer')}"
+        who = f"{number_word(per_study)} of {count_of(n_reviewers, 'reviewer')}"
     else:
-        who = f"reviewers drawn from a pool of {_word(n_reviewers)}"
+        who = f"reviewers drawn from a pool of {number_word(n_reviewers)}"
     return f"Each of {studies} was scored independently by {who} with {instrument}"
 
 
@@ -126,29 +126,31 @@ def _total_clause(design: Design, total: Coefficient | None) -> str:
         reason = f" ({total.note})" if total is not None and total.note else ""
         return f"agreement on the total score could not be estimated{reason}"
     label = COEFFICIENT_LABELS[TOTAL_ICC_KEY[design]]
-    ci = f" (95% CI {_fmt_range(*total.ci95)})" if total.ci95 else ""
+    ci = f" (95% CI {format_range(*total.ci95)})" if total.ci95 else ""
     model = (
         "absolute agreement, two-way random effects"
         if design == "fixed"
         else "one-way random effects, as reviewers differed between studies"
     )
     return (
-        f"agreement on the total score was {label} = {_fmt(total.value)}{ci}, {model}"
+        f"agreement on the total score was {label} = "
+        f"{format_value(total.value)}{ci}, {model}"
     )
 
 
 def _item_clause(summary: ItemSummary) -> str:
     label = COEFFICIENT_LABELS[summary.coefficient]
     if summary.n_items == 1:
-        text = f"item-level {label} was {_fmt(summary.median)} for the one item"
+        text = f"item-level {label} was {format_value(summary.median)} for the one item"
     else:
         text = (
-            f"item-level agreement had a median {label} of {_fmt(summary.median)} "
-            f"(range {_fmt_range(summary.low, summary.high)}) "
+            f"item-level agreement had a median {label} of "
+            f"{format_value(summary.median)} "
+            f"(range {format_range(summary.low, summary.high)}) "
             f"across {summary.n_items} items"
         )
     if summary.n_undefined:
-        more = _count(summary.n_undefined, "more item")
+        more = count_of(summary.n_undefined, "more item")
         text += f", and could not be estimated for {more}"
     return text
 

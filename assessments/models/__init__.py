@@ -1,4 +1,11 @@
-from .assessments import Answer, Assessment, Resolution
+from .assessments import CALIBRATION_KINDS, Answer, Assessment, Resolution
+from .calibration import (
+    CalibrationSettings,
+    Certification,
+    Drill,
+    DrillAttempt,
+    Reference,
+)
 from .instruments import Condition, Instrument, InstrumentVersion, Item, Option, Section
 from .outputs import DashboardSnapshot, Report
 from .papers import Paper, PaperFinding, PaperText
@@ -13,12 +20,17 @@ from .projects import (
 )
 
 __all__ = [
+    "CALIBRATION_KINDS",
     "Answer",
     "Assessment",
     "AuditEvent",
+    "CalibrationSettings",
+    "Certification",
     "Condition",
     "ConflictOfInterest",
     "DashboardSnapshot",
+    "Drill",
+    "DrillAttempt",
     "Instrument",
     "InstrumentVersion",
     "Item",
@@ -31,6 +43,7 @@ __all__ = [
     "Project",
     "ProjectInstrument",
     "ReadingPreferences",
+    "Reference",
     "Report",
     "Resolution",
     "Section",

@@ -17,6 +17,11 @@ class Assessment(models.Model):
     class Kind(models.TextChoices):
         REVIEWER = "reviewer", "Reviewer"
         CONSENSUS = "consensus", "Consensus"
+        # Calibration kinds: never an assigned reviewer of the review, so never
+        # in its blinding, consensus, agreement or figures.
+        TRAINING = "training", "Training"
+        CHECK = "check", "Hidden check"
+        REREAD = "reread", "Re-read"
 
     class Status(models.TextChoices):
         ASSIGNED = "assigned", "Assigned"
@@ -68,6 +73,10 @@ class Assessment(models.Model):
     # Set when someone who could already see others' answers on the study was
     # assigned to review it: their ratings are left out of agreement.
     not_independent_reason = models.TextField(blank=True)
+    # Re-reads only: the reviewer's earlier assessment of the study being re-read.
+    reread_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="rereads"
+    )
     # Consensus only: a reviewer's assessment was reopened after it was made.
     stale = models.BooleanField(default=False)
     reopen_reason = models.TextField(blank=True)
@@ -100,10 +109,20 @@ class Assessment(models.Model):
                 condition=Q(kind="consensus"),
                 name="one_consensus_per_study",
             ),
+            models.UniqueConstraint(
+                fields=["study", "version", "reviewer", "kind"],
+                condition=Q(kind__in=["training", "check", "reread"]),
+                name="one_calibration_assessment_per_kind",
+            ),
             models.CheckConstraint(
                 condition=Q(kind="consensus", reviewer__isnull=True)
-                | Q(kind="reviewer", reviewer__isnull=False),
+                | (~Q(kind="consensus") & Q(reviewer__isnull=False)),
                 name="reviewer_iff_reviewer_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="reread", reread_of__isnull=False)
+                | (~Q(kind="reread") & Q(reread_of__isnull=True)),
+                name="reread_names_its_original",
             ),
         ]
         indexes = [
@@ -122,6 +141,18 @@ class Assessment(models.Model):
     @property
     def is_consensus(self) -> bool:
         return self.kind == self.Kind.CONSENSUS
+
+    @property
+    def is_calibration(self) -> bool:
+        """Training, hidden check or re-read: feeds calibration, not the review."""
+        return self.kind in CALIBRATION_KINDS
+
+
+CALIBRATION_KINDS = (
+    Assessment.Kind.TRAINING,
+    Assessment.Kind.CHECK,
+    Assessment.Kind.REREAD,
+)
 
 
 class Answer(models.Model):

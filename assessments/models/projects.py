@@ -147,6 +147,13 @@ class Study(models.Model):
     title_key = models.CharField(max_length=500, editable=False, db_index=True)
     excluded = models.BooleanField(default=False)
     exclusion_reason = models.TextField(blank=True)
+    # Training studies calibrate reviewers against a reference: they never
+    # appear in the review's dashboards, exports, agreement or reports.
+    training = models.BooleanField(
+        "training study",
+        default=False,
+        help_text="Used to train and check reviewers; kept out of the review.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

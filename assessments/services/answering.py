@@ -24,6 +24,7 @@ from ..models import (
     Assessment,
     AuditEvent,
 )
+from . import calibration
 from .changes import bump_data_revision
 from .notifications import notify_if_consensus_needed, notify_reopened
 from .quotes import QuoteInput, resolve_quotes
@@ -252,7 +253,10 @@ def submit_assessment(*, assessment: Assessment, user: Any) -> Result:
         if not locked.is_consensus:
             access.newly_unblinded(locked.study).update(unblinded_at=now)
     bump_data_revision(locked.study.project_id)
-    notify_if_consensus_needed(locked)
+    if locked.is_calibration:
+        calibration.on_submitted(locked)
+    else:
+        notify_if_consensus_needed(locked)
     return result
 
 

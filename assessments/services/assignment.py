@@ -21,6 +21,7 @@ from ..models import (
     Project,
     Study,
 )
+from . import calibration
 from .answering import score_assessment, store_result
 from .changes import bump_data_revision
 from .notifications import notify_assigned
@@ -82,6 +83,14 @@ def assign_reviewer(
     if study.excluded:
         raise ValidationError("This study is excluded.")
     check_consensus_not_started(study, version)
+    calibrating = Assessment.objects.filter(
+        study=study, version=version, reviewer=reviewer
+    ).exclude(kind=Assessment.Kind.REVIEWER)
+    if calibrating.exists():
+        raise ValidationError(
+            f"{reviewer} has trained or been checked on this study, so their "
+            "review would not be independent."
+        )
     seen = access.could_see_others(reviewer, study)
     if seen and not reason.strip():
         raise ValidationError(
@@ -117,8 +126,16 @@ def auto_assign(
 ) -> int:
     """Balanced assignment: N reviewers per study, least-loaded first, no repeats."""
     per_study = per_study or project.reviewers_per_study
-    # Leads review only when assigned by hand.
+    # Leads review only when assigned by hand; so do uncertified reviewers.
     reviewers = _reviewer_ids(project, [Membership.Role.REVIEWER])
+    skip = calibration.uncertified(project, version) or set()
+    if skip and len([r for r in reviewers if r not in skip]) < per_study:
+        raise ValidationError(
+            f"{per_study} reviewers per study need {per_study} certified reviewers; "
+            f"{len(reviewers) - len(skip & set(reviewers))} of the project's "
+            f"{len(reviewers)} reviewers are certified. Assign by hand to go ahead "
+            "without certification."
+        )
     if len(reviewers) < per_study:
         raise ValidationError(
             f"{per_study} reviewers per study need at least {per_study} reviewers; "
@@ -156,6 +173,9 @@ def _balancing_state(
     ).values_list("study_id", "user_id"):
         taken.setdefault(study_id, set()).add(user_id)
     _keep_independent_raters(project, reviewers, taken)
+    # Until certified, a reviewer is assigned by hand only (with a warning).
+    skip = calibration.uncertified(project, version) or set()
+    load = {r: n for r, n in load.items() if r not in skip}
     return reviewers, load, taken, existing
 
 
@@ -240,8 +260,14 @@ def _top_up(
         need = per_study - counts.get(study.pk, 0)
         if need <= 0:
             continue
-        if study.excluded or study.pk in started:
-            why = "it is excluded" if study.excluded else "its consensus has started"
+        if study.excluded or study.pk in started or study.training:
+            why = (
+                "it is excluded"
+                if study.excluded
+                else "it is a training study"
+                if study.training
+                else "its consensus has started"
+            )
             problems.append(f"{study}: no reviewer can be added, {why}.")
             continue
         blocked = set(taken.get(study.pk, set()))
@@ -250,7 +276,8 @@ def _top_up(
             if not candidates:
                 problems.append(
                     f"{study}: not enough reviewers who may take it (assigned "
-                    "already, a conflict of interest, or not independent)."
+                    "already, a conflict of interest, not independent, or not yet "
+                    "certified)."
                 )
                 break
             chosen = min(candidates, key=lambda r: (load[r], r))
@@ -309,7 +336,7 @@ def _balanced(
     )
     # Once a consensus exists the study's reviewers are settled.
     studies = (
-        Study.objects.filter(project=project, excluded=False)
+        Study.objects.filter(project=project, excluded=False, training=False)
         .exclude(Exists(consensus))
         .order_by("pk")
     )

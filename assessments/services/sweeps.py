@@ -7,6 +7,7 @@ from collections.abc import Callable
 from .imports import sweep_import_previews
 from .papers import sweep_queued_papers
 from .reports import sweep_stuck_reports
+from .rereads import sweep_due_rereads
 from .snapshots import sweep_stale_dashboards
 
 SWEEPS: tuple[Callable[[], int], ...] = (
@@ -14,6 +15,7 @@ SWEEPS: tuple[Callable[[], int], ...] = (
     sweep_stuck_reports,
     sweep_queued_papers,
     sweep_stale_dashboards,
+    sweep_due_rereads,
 )
 
 

@@ -1,0 +1,49 @@
+"""Admins of calibration: drills are content admins edit; references,
+settings and certificates are records, read here and changed in the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from ..models import CalibrationSettings, Certification, Drill, Reference
+from .records import HistoryAdmin
+
+
+@admin.register(Drill)
+class DrillAdmin(admin.ModelAdmin):
+    list_display = ("instrument", "item_code", "satisfies", "source_doi", "licence")
+    list_filter = ("instrument", "satisfies", "licence")
+    search_fields = ("passage", "item_code", "source_doi")
+
+
+class ReadOnlyHistoryAdmin(HistoryAdmin):
+    """Changed through the app's workflows, which audit them; shown here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Reference)
+class ReferenceAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("study", "version", "expert", "current", "created_at")
+    list_filter = ("current", "version")
+
+
+@admin.register(CalibrationSettings)
+class CalibrationSettingsAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("project", "version", "certification", "reread_fraction")
+
+
+@admin.register(Certification)
+class CertificationAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("project", "version", "reviewer", "certified_at")
+    list_filter = ("project", "version")
