@@ -260,7 +260,7 @@ def result_filter(
     rule = _others_work(viewer, OuterRef("pk"), version.pk, _final_of(version))
     if not viewer.manages:
         return rule
-    hidden = Study.objects.filter(project=project).exclude(rule)
+    hidden = Study.objects.filter(project=project, training=False).exclude(rule)
     return rule if hidden.exists() else None
 
 

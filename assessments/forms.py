@@ -71,7 +71,13 @@ class ProjectForm(forms.ModelForm):
 class StudyForm(forms.ModelForm):
     class Meta:
         model = Study
-        fields = STUDY_FIELDS
+        # Whether a study trains reviewers is a lead's choice, never an import's.
+        fields = [*STUDY_FIELDS, "training"]
+        help_texts = {
+            "training": "Training studies calibrate reviewers against a reference "
+            "answer. They are listed only for leads and never count in the "
+            "review's dashboards, exports, agreement or reports.",
+        }
         widgets = {
             "title": forms.Textarea(attrs={"rows": 2}),
             "abstract": forms.Textarea(attrs={"rows": 5}),

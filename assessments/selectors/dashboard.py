@@ -51,6 +51,7 @@ from .dashboard_figures import (
     traffic_rows,
 )
 from .progress import progress_counts
+from .review import review_studies
 
 STATE_LABELS = {
     "assigned": "Assigned",
@@ -117,16 +118,22 @@ def annotated_studies(
     sub = rev & Q(assessments__status="submitted")
     any_consensus = Q(assessments__version=version, assessments__kind="consensus")
     fin = any_consensus & Q(assessments__status="submitted", assessments__stale=False)
-    qs = Study.objects.filter(project=project, excluded=False).annotate(
-        n_assigned=Count("assessments", filter=rev),
-        n_started=Count("assessments", filter=rev & ~Q(assessments__status="assigned")),
-        n_submitted=Count("assessments", filter=sub),
-        n_consensus=Count("assessments", filter=any_consensus),
-        n_final=Count("assessments", filter=fin),
-        c_total=Cast(Max("assessments__total", filter=fin), FloatField()),
-        c_max=Cast(Max("assessments__maximum", filter=fin), FloatField()),
-        m_total=Cast(Avg("assessments__total", filter=sub), FloatField()),
-        m_max=Cast(Avg("assessments__maximum", filter=sub), FloatField()),
+    qs = (
+        review_studies(project)
+        .filter(excluded=False)
+        .annotate(
+            n_assigned=Count("assessments", filter=rev),
+            n_started=Count(
+                "assessments", filter=rev & ~Q(assessments__status="assigned")
+            ),
+            n_submitted=Count("assessments", filter=sub),
+            n_consensus=Count("assessments", filter=any_consensus),
+            n_final=Count("assessments", filter=fin),
+            c_total=Cast(Max("assessments__total", filter=fin), FloatField()),
+            c_max=Cast(Max("assessments__maximum", filter=fin), FloatField()),
+            m_total=Cast(Avg("assessments__total", filter=sub), FloatField()),
+            m_max=Cast(Avg("assessments__maximum", filter=sub), FloatField()),
+        )
     )
     qs = qs.annotate(
         final_total=Coalesce(F("c_total"), F("m_total")),
@@ -222,7 +229,7 @@ def study_table(
 def _where_only(
     project: Project, version: InstrumentVersion, filters: Filters
 ) -> QuerySet[Study]:
-    qs = Study.objects.filter(project=project, excluded=False)
+    qs = review_studies(project).filter(excluded=False)
     if filters.year:
         qs = qs.filter(year=filters.year)
     if filters.modality:

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 
 from ..instruments import Definition
 from ..models import Answer, Assessment, InstrumentVersion, Study
+from .review import REVIEW_KINDS
 
 STATES = ["assigned", "in_progress", "submitted", "in_consensus", "final"]
 
@@ -175,6 +176,8 @@ def judgement_counts(
             assessment__version=version,
             assessment__study_id__in=studies.values("pk"),
             assessment__status="submitted",
+            # Re-reads and checks of a live study are calibration, not results.
+            assessment__kind__in=REVIEW_KINDS,
             item_code__contains=".",
         )
         .filter(Q(item_code__endswith=".rob") | Q(item_code__endswith=".app"))
@@ -202,6 +205,7 @@ def traffic_rows(
             version=version,
             study_id__in=studies.values("pk"),
             status=Assessment.Status.SUBMITTED,
+            kind__in=REVIEW_KINDS,
         )
         .filter(Q(kind="consensus") | ~Q(study_id__in=final_study_ids(version)))
         .select_related("study", "reviewer")

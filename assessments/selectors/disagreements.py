@@ -45,7 +45,8 @@ def _candidates(
     )
     return (
         access.comparable_studies(user, project, version)
-        .filter(excluded=False)
+        # Training studies' consensus makes references, not review results.
+        .filter(excluded=False, training=False)
         .annotate(
             n_reviewers=Count("assessments", filter=reviewer),
             n_open=Count(

@@ -21,6 +21,7 @@ from ..models import (
     Project,
     ProjectInstrument,
 )
+from .review import review_work
 
 ANSWER_FIELDS = ["assessment_id", "item_code", "choices", "points", "na", "evidence"]
 ANSWER_FIELDS += ["page", "comment", "updated_at", "quotes"]
@@ -62,11 +63,14 @@ class ExportData:
 
 
 def export_data(user: Any, project: Project, version: InstrumentVersion) -> ExportData:
-    """Visible assessments of live studies and their answers: three queries."""
+    """Visible review assessments of live studies and their answers: three queries.
+
+    Training studies and calibration work are never part of an export.
+    """
     if not ProjectInstrument.objects.filter(project=project, version=version).exists():
         raise ExportError(f"{version.key} is not an instrument of this project.")
     visible = access.visible_assessments(user, project).filter(
-        version=version, study__excluded=False
+        review_work(), version=version, study__excluded=False
     )
     assessments = list(
         visible.select_related("study", "reviewer").order_by(

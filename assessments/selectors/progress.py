@@ -24,7 +24,10 @@ def progress_counts(
     Statuses only, never scores: the stored dashboard keeps them too.
     """
     rows = Assessment.objects.filter(
-        study__project=project, kind="reviewer", study__excluded=False
+        study__project=project,
+        kind="reviewer",
+        study__excluded=False,
+        study__training=False,
     )
     if version is not None:
         rows = rows.filter(version=version)

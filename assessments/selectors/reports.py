@@ -18,6 +18,7 @@ from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from . import dashboard
 from .agreement import project_agreement
 from .consensus import is_resolved, quote_views
+from .review import review_studies, review_work
 from .studies import study_assessments, study_assignments
 
 logger = logging.getLogger(__name__)
@@ -338,7 +339,7 @@ def summary_table(
     states = [
         {"label": STATE_LABELS[s], "n": counts.get(s, 0)} for s in dashboard.STATES
     ]
-    excluded = Study.objects.filter(project=project, excluded=True).count()
+    excluded = review_studies(project).filter(excluded=True).count()
     states.append({"label": STATE_LABELS["excluded"], "n": excluded})
     scored = [r for r in rows if r["final_total"] is not None]
     maxima = sorted({float(r["final_max"]) for r in scored if r["final_max"]})
@@ -400,7 +401,10 @@ def _agreement(
 def _methods(project: Project, version: InstrumentVersion) -> str:
     n_reviewers = (
         Assessment.objects.filter(
-            study__project=project, version=version, kind="reviewer"
+            study__project=project,
+            study__training=False,
+            version=version,
+            kind="reviewer",
         )
         .values("reviewer")
         .distinct()
@@ -425,7 +429,7 @@ def _methods(project: Project, version: InstrumentVersion) -> str:
 def appendix(project: Project, version: InstrumentVersion, user: Any) -> list[Any]:
     finals = (
         access.visible_assessments(user, project)
-        .filter(version=version, kind="consensus", status="submitted")
+        .filter(review_work(), version=version, kind="consensus", status="submitted")
         .select_related("study", "version__instrument")
         .prefetch_related("answers")
     )

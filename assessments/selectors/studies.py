@@ -19,9 +19,17 @@ from django.db.models import (
 )
 
 from .. import access
-from ..models import Answer, Assessment, InstrumentVersion, Project, Study
+from ..models import (
+    CALIBRATION_KINDS,
+    Answer,
+    Assessment,
+    InstrumentVersion,
+    Project,
+    Study,
+)
 from .dashboard import STATE_LABELS, STATES, state_expression
 from .progress import progress_counts, progress_rows
+from .review import review_studies
 
 STATUS_ORDER = ["assigned", "in_progress", "submitted", "reopened"]
 
@@ -50,7 +58,9 @@ def project_version(project: Project, ref: str | None) -> InstrumentVersion | No
 def project_progress(project: Project) -> dict[int, dict[str, int]]:
     """Reviewer assessments per version and status."""
     rows = (
-        Assessment.objects.filter(study__project=project, kind="reviewer")
+        Assessment.objects.filter(
+            study__project=project, kind="reviewer", study__training=False
+        )
         .values("version_id", "status")
         .annotate(n=Count("id"))
     )
@@ -69,6 +79,12 @@ STUDY_STATES: list[tuple[str, str]] = [
 ]
 STATE_NAMES = dict(STUDY_STATES)
 HIDDEN_STATE = "Your review is open"
+# Leads choose which studies the list shows; everyone else sees review studies.
+TRAINING_CHOICES: list[tuple[str, str]] = [
+    ("", "Review and training studies"),
+    ("0", "Review studies"),
+    ("1", "Training studies"),
+]
 STUDY_SORTS: dict[str, tuple[str, ...]] = {
     "title": ("title",),
     "year": ("year",),
@@ -91,6 +107,19 @@ def _search(qs: QuerySet[Study], params: dict[str, str]) -> QuerySet[Study]:
     if re.fullmatch(r"[0-9]{1,4}", params.get("year", "")):
         qs = qs.filter(year=int(params["year"]))
     return qs
+
+
+def _shown_studies(
+    project: Project, params: dict[str, str], user: Any
+) -> QuerySet[Study]:
+    """Training studies only for those access.py lets see them (a hidden check
+    must look like any other study); leads may list only one kind."""
+    if user is not None and not access.sees_training_studies(user, project):
+        return review_studies(project)
+    studies = Study.objects.filter(project=project)
+    if params.get("training") in ("0", "1"):
+        return studies.filter(training=params["training"] == "1")
+    return studies
 
 
 def _with_state(
@@ -150,7 +179,8 @@ def study_list(
     """Studies with their state and review counts, filtered and sorted as asked.
 
     States and counts are those of one instrument version (all versions when
-    none is given); `user` hides them where the user's own review is open.
+    none is given); `user` hides them where the user's own review is open, and
+    training studies unless they are a lead (without a user: every study).
     """
     hidden = (
         access.pending_studies(user, project)
@@ -158,7 +188,7 @@ def study_list(
         else Study.objects.none()
     )
     qs = _with_state(
-        _search(Study.objects.filter(project=project), params), version, hidden
+        _search(_shown_studies(project, params, user), params), version, hidden
     )
     state = params.get("state", "")
     if state in STATE_NAMES:
@@ -197,10 +227,17 @@ _WORK_ORDER = Case(
 )
 
 
+# The worklist holds the reviewer's calibration work too; its progress counts
+# only what looks like an assignment of the review to them, and a hidden check
+# must look exactly like one.
+QUEUE_KINDS = (Assessment.Kind.REVIEWER, *CALIBRATION_KINDS)
+ASSIGNMENT_KINDS = (Assessment.Kind.REVIEWER, Assessment.Kind.CHECK)
+
+
 def reviewer_queue(user: Any) -> QuerySet[Assessment]:
-    """The user's own reviewer assessments, open work first."""
+    """The user's own assessments (reviews and calibration), open work first."""
     return (
-        Assessment.objects.filter(reviewer_id=user.pk, kind="reviewer")
+        Assessment.objects.filter(reviewer_id=user.pk, kind__in=QUEUE_KINDS)
         .select_related("study__project", "version__instrument")
         .annotate(work_order=_WORK_ORDER)
         .order_by("work_order", "study__project__name", "study__title", "pk")
@@ -216,8 +253,15 @@ def next_open_assessment(user: Any, *, after: Any = None) -> Assessment | None:
 
 
 def queue_totals(user: Any) -> dict[str, int]:
-    return Assessment.objects.filter(reviewer_id=user.pk, kind="reviewer").aggregate(
-        total=Count("pk"), done=Count("pk", filter=Q(status="submitted"))
+    """Rows in the worklist, and the assignments among them and how many are
+    submitted: training and re-reads are practice, not progress in a review."""
+    assigned = Q(kind__in=ASSIGNMENT_KINDS)
+    return Assessment.objects.filter(
+        reviewer_id=user.pk, kind__in=QUEUE_KINDS
+    ).aggregate(
+        listed=Count("pk"),
+        total=Count("pk", filter=assigned),
+        done=Count("pk", filter=assigned & Q(status="submitted")),
     )
 
 

@@ -15,7 +15,8 @@ from django.urls import reverse
 
 from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Assessment, InstrumentVersion, Membership, Project
-from .studies import reviewer_queue
+from .review import review_studies
+from .studies import ASSIGNMENT_KINDS, reviewer_queue
 
 OPEN = "open"
 STATUS_CHOICES: list[tuple[str, str]] = [
@@ -32,6 +33,9 @@ SORT_CHOICES: list[tuple[str, str]] = [
     ("score", "Score"),
 ]
 JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
+# What the worklist calls calibration work; a hidden check has no label, so it
+# reads exactly like a live assignment.
+KIND_LABELS = {Assessment.Kind.TRAINING: "Training", Assessment.Kind.REREAD: "Re-read"}
 TIE_BREAK = ("study__project__name", "study__title", "pk")
 
 
@@ -55,7 +59,7 @@ def _ordering(sort: str) -> list[Any]:
 
 
 def worklist(user: Any, *, status: str = "", sort: str = "") -> QuerySet[Assessment]:
-    """The user's own reviewer assessments, filtered by status, in the asked order."""
+    """The user's own assessments, filtered by status, in the asked order."""
     rows = reviewer_queue(user)
     if status == OPEN:
         rows = rows.exclude(status=Assessment.Status.SUBMITTED)
@@ -70,9 +74,13 @@ def clean_sort(value: str) -> str:
 
 
 def open_count(user: Any, project: Project | None = None) -> int:
-    """How many of the user's reviews are not yet submitted (in one project)."""
+    """How many of the user's reviews are not yet submitted (in one project).
+
+    Training and re-reads are not reviews of the project; a hidden check is
+    counted like the assignment it looks like.
+    """
     rows = Assessment.objects.filter(
-        reviewer_id=user.pk, kind=Assessment.Kind.REVIEWER, study__excluded=False
+        reviewer_id=user.pk, kind__in=ASSIGNMENT_KINDS, study__excluded=False
     ).exclude(status=Assessment.Status.SUBMITTED)
     if project is not None:
         rows = rows.filter(study__project=project)
@@ -115,6 +123,7 @@ def rows_for_display(rows: Any) -> list[Assessment]:
         row.score_text = score_text(row)  # type: ignore[attr-defined]
         row.action = action_label(row)  # type: ignore[attr-defined]
         row.instrument_label = instrument_label(row.version)  # type: ignore[attr-defined]
+        row.kind_label = KIND_LABELS.get(row.kind, "")  # type: ignore[attr-defined]
     return rows
 
 
@@ -138,7 +147,7 @@ class Next:
 
 def project_counts(project: Project) -> dict[str, int]:
     """Studies in the review and reviewer assignments made, in one query."""
-    return project.studies.aggregate(
+    return review_studies(project).aggregate(
         studies=Count("pk", filter=Q(excluded=False), distinct=True),
         assigned=Count("assessments", filter=Q(assessments__kind="reviewer")),
     )

@@ -298,7 +298,8 @@ def reopen_assessment(*, assessment: Assessment, user: Any, reason: str) -> Asse
     locked.reopen_reason = reason.strip()
     locked._change_reason = f"reopened: {reason.strip()}"  # type: ignore[attr-defined]
     locked.save()
-    if not locked.is_consensus:
+    # Calibration work never fed the consensus, so it cannot make it stale.
+    if locked.kind == Assessment.Kind.REVIEWER:
         Assessment.objects.filter(
             study_id=locked.study_id,
             version_id=locked.version_id,

@@ -196,9 +196,11 @@ def _deciders(study: Study, version: InstrumentVersion) -> list[Any]:
 @_never_fails
 def notify_if_consensus_needed(assessment: Assessment) -> None:
     """After a reviewer's submission: the last one in, and they disagree."""
-    if assessment.is_consensus:
-        return
+    if assessment.kind != Assessment.Kind.REVIEWER:
+        return  # consensus and calibration work never call for a consensus
     study, version = assessment.study, assessment.version
+    if study.training:
+        return  # a training study's consensus is a reference, not the review's
     reviewers = Assessment.objects.filter(
         study=study, version=version, kind=Assessment.Kind.REVIEWER
     )

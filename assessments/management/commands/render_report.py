@@ -81,7 +81,8 @@ class Command(BaseCommand):
     ) -> Assessment:
         qs = Assessment.objects.filter(study=study, version=version)
         qs = (
-            qs.filter(reviewer__username=reviewer)
+            # The reviewer's review, not their re-read or training of the study.
+            qs.filter(reviewer__username=reviewer, kind="reviewer")
             if reviewer
             else qs.filter(kind="consensus")
         )

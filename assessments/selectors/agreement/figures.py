@@ -148,6 +148,7 @@ def _leniency(
             kind=Assessment.Kind.CONSENSUS,
             status=Assessment.Status.SUBMITTED,
             study__excluded=False,
+            study__training=False,
         ).values_list("study_id", "total")
     )
     pairs = [
@@ -200,8 +201,9 @@ DESIGN_NOTES = {
 NOTES = [
     "Computed on each reviewer's first independent submission; answers revised "
     "after unblinding do not change these figures.",
-    "Only studies every assigned reviewer has submitted enter; excluded studies "
-    "are left out.",
+    "Only studies every assigned reviewer has submitted enter; excluded and "
+    "training studies are left out, and so are training, hidden-check and "
+    "re-read assessments.",
     "Items that do not apply (N/A) are missing ratings, not a category.",
     "Single items whose options carry points are compared as ordinal on the "
     "points (weighted kappa with linear weights); other items as nominal.",

@@ -70,6 +70,7 @@ def independent_ratings(
         version=version,
         kind=Assessment.Kind.REVIEWER,
         study__excluded=False,
+        study__training=False,
         # Someone who had seen the others' answers before rating is not an
         # independent rater.
         not_independent_reason="",
