@@ -8,7 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assessments.instruments import bundled_definitions_dir, load_definition_file
+from assessments.instruments.drills import DrillFileError
 from assessments.services.catalogue import load_definition
+from assessments.services.drills import seed_drills
 
 
 class Command(BaseCommand):
@@ -40,5 +42,12 @@ class Command(BaseCommand):
             for message in outcome.messages:
                 stream.write(f"  {message}")
             failed = failed or outcome.action == "error"
+        try:
+            seeded = seed_drills()
+        except DrillFileError as exc:  # like a broken definition: named, not a crash
+            self.stderr.write(f"Drills: {exc}")
+            failed = True
+        else:
+            self.stdout.write(f"Drills: {seeded.added} added, {seeded.updated} updated")
         if failed:
             raise CommandError("Some definitions were not loaded (see above).")
