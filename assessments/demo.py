@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from .bibliography import normalise_title
+from .demo_calibration import RQS_TYPICAL, ensure_demo_calibration
 from .demo_paper import demo_paper_pdf
 from .models import Assessment, InstrumentVersion, Membership, Project, Study
 from .services import answering, assignment, papers, projects
@@ -94,25 +95,6 @@ STUDIES = [
     ),
 ]
 
-# Answers for a finished RQS 1.0 assessment (a typical mid-range study).
-RQS_TYPICAL = {
-    "1": ["documented"],
-    "2": ["yes"],
-    "3": ["no"],
-    "4": ["no"],
-    "5": ["either"],
-    "6": ["yes"],
-    "7": ["no"],
-    "8": ["yes"],
-    "9": ["stat"],
-    "10": [],
-    "11": ["no"],
-    "12": ["same_institute"],
-    "13": ["yes"],
-    "14": ["no"],
-    "15": ["no"],
-    "16": ["code"],
-}
 
 
 def ensure_demo_project(users: dict[str, Any]) -> Project:
@@ -120,6 +102,7 @@ def ensure_demo_project(users: dict[str, Any]) -> Project:
     existing = Project.objects.filter(slug="demo").first()
     project = existing if existing is not None else _create(users)
     _attach_demo_paper(project, users["lead"])
+    ensure_demo_calibration(project, users)
     return project
 
 

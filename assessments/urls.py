@@ -3,13 +3,17 @@ from django.urls import include, path
 
 from .views import (
     assessments,
+    calibration_lead,
     dashboard,
+    drills,
     health,
     pages,
     papers,
     projects,
+    references,
     reports,
     studies,
+    training,
 )
 
 urlpatterns = [
@@ -115,6 +119,72 @@ urlpatterns = [
         "p/<slug:slug>/reports/<uuid:uuid>/retry",
         reports.report_retry,
         name="report-retry",
+    ),
+    # Micro-drills per item (issue 14): practice between patients.
+    path(
+        "p/<slug:slug>/drills/<str:version_key>/",
+        drills.drill_list,
+        name="drill-list",
+    ),
+    path(
+        "p/<slug:slug>/drills/<str:version_key>/next",
+        drills.drill_next,
+        name="drill-next",
+    ),
+    path(
+        "p/<slug:slug>/drills/<str:version_key>/<int:drill_id>/",
+        drills.drill_detail,
+        name="drill-detail",
+    ),
+    # The reviewer's training and the feedback after it (issue 14).
+    path("p/<slug:slug>/training/", training.training_home, name="training-home"),
+    path(
+        "p/<slug:slug>/training/start", training.training_start, name="training-start"
+    ),
+    path(
+        "a/<uuid:uuid>/feedback", training.training_feedback, name="training-feedback"
+    ),
+    # Gold references and the calibration JSON (issue 14).
+    path(
+        "p/<slug:slug>/studies/<uuid:uuid>/reference",
+        references.reference_mark,
+        name="reference-mark",
+    ),
+    path(
+        "p/<slug:slug>/references/<int:reference_id>/",
+        references.reference_detail,
+        name="reference-detail",
+    ),
+    path(
+        "p/<slug:slug>/references/<int:reference_id>/withdraw",
+        references.reference_withdraw,
+        name="reference-withdraw",
+    ),
+    path(
+        "p/<slug:slug>/calibration.json",
+        references.project_calibration_json,
+        name="calibration-json",
+    ),
+    # The lead's calibration pages (issue 14).
+    path(
+        "p/<slug:slug>/calibration/",
+        calibration_lead.calibration_overview,
+        name="calibration-overview",
+    ),
+    path(
+        "p/<slug:slug>/calibration/rereads",
+        calibration_lead.calibration_rereads,
+        name="calibration-rereads",
+    ),
+    path(
+        "p/<slug:slug>/calibration/<str:version_key>/settings",
+        calibration_lead.calibration_settings,
+        name="calibration-settings",
+    ),
+    path(
+        "p/<slug:slug>/calibration/<str:version_key>/assign",
+        calibration_lead.calibration_assign,
+        name="calibration-assign",
     ),
     path("", include("assessments.urls_consensus")),
     path("", include("assessments.urls_exports")),

@@ -75,10 +75,12 @@ from assessments.models import (
     Answer,
     Assessment,
     AuditEvent,
+    Drill,
     InstrumentVersion,
     Membership,
     Paper,
     Project,
+    Reference,
     Report,
     Resolution,
     Study,
@@ -547,6 +549,30 @@ SWEEP: dict[str, Urls] = {
     "project-reports": _per_project("project-reports"),
     "report-status": _per_report("report-status", {"format": "json"}),
     "report-download": _per_report("report-download"),
+    # Drills quote published papers, never anyone's appraisal.
+    "drill-list": lambda w: [_url(w, "drill-list", version=v) for v in w.versions],
+    "drill-next": lambda w: [_url(w, "drill-next", version=v) for v in w.versions],
+    "drill-detail": lambda w: [
+        reverse("drill-detail", args=[w.project.slug, v.key, d.pk])
+        for v in w.versions
+        for d in Drill.objects.filter(instrument_id=v.instrument_id)[:2]
+    ],
+    # Own figures only; the feedback shows the reference (none in the sweep's
+    # world) beside the assessment's answers, to whoever may see both.
+    "training-home": _per_project("training-home"),
+    "training-feedback": _per_assessment("training-feedback"),
+    # Per-reviewer calibration names people's figures: leads and staff only.
+    "calibration-overview": _per_project("calibration-overview"),
+    "calibration-settings": lambda w: [
+        _url(w, "calibration-settings", version=v) for v in w.versions
+    ],
+    # A reference copies its source's answers: the lead sees it only while
+    # they may see the source. The calibration JSON: figures, a reviewer's own.
+    "reference-detail": lambda w: [
+        reverse("reference-detail", args=[w.project.slug, r.pk])
+        for r in Reference.objects.filter(study__project=w.project)
+    ],
+    "calibration-json": _per_project("calibration-json"),
     # Blinding hides people's work, not the paper: any member may read it.
     "paper-file": lambda w: [
         reverse("paper-file", kwargs={"paper": p.uuid})
@@ -585,6 +611,9 @@ GATED = {
     "study-edit": "manage",
     "study-import": "manage",
     "score-import": "manage",
+    "reference-detail": "manage",
+    "calibration-overview": "manage",
+    "calibration-settings": "manage",
 }
 
 
@@ -620,7 +649,12 @@ EXCLUDED: dict[str, str] = {
     "report-retry": "action",
     "study-paper": "action",
     "reading-preferences": "action",
+    "reference-mark": "action",
+    "reference-withdraw": "action",
+    "calibration-rereads": "action",
+    "calibration-assign": "action",
     "bench-baseline": "post-only",
+    "training-start": "action",
 }
 
 

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from assessments.models import Assessment
+from assessments.selectors.training import available_training
 from assessments.services import assignment, calibration
 from tests.calibration_world import make_world, train
 from tests.factories import RQS_13, StudyFactory, UserFactory
@@ -138,3 +139,16 @@ def test_training_needs_a_reference_and_a_reviewer() -> None:
     text = " ".join(raised.value.messages)
     assert "no RQS 1.0 reference yet" in text and "is not a reviewer" in text
     assert not Assessment.objects.filter(kind="training").exists()
+
+
+def test_with_hidden_checks_on_training_is_assigned_not_offered() -> None:
+    w = make_world(n_training=2)
+    assert len(available_training(w.project, w.trainee)) == 2
+    calibration.save_settings(
+        project=w.project,
+        version=w.version,
+        values={"hidden_checks": True},
+        user=w.lead,
+    )
+    # A study offered here could later be recognised as a check.
+    assert available_training(w.project, w.trainee) == []

@@ -105,3 +105,16 @@ def test_training_assessment_kind_is_not_a_reviewer() -> None:
     w = make_world(n_training=1)
     a = train(w, w.trainee, w.training[0], RQS_13)
     assert a.kind == Assessment.Kind.TRAINING and a.is_calibration
+
+
+def test_methods_sentence_says_when_reviewers_did_different_numbers() -> None:
+    w = make_world(n_training=3)
+    for study in w.training:
+        train(w, w.trainee, study, RQS_13)
+    train(w, w.other, w.training[0], RQS_10)
+    text = methods_sentence(w.project, w.version)
+    assert text.startswith(
+        "Before scoring, the two reviewers completed calibration on 1 to 3 "
+        "training studies each, 3 in all (median item agreement with the "
+        "reference 94%, range 88%\u2013100%)"
+    )

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from assessments.models import InstrumentVersion, Membership, Paper
+from assessments.models import Drill, InstrumentVersion, Membership, Paper, Reference
 from assessments.services import assignment, projects
 from rqs.storage import PrivateFileSystemStorage
 from tests.factories import StudyFactory, UserFactory, make_project
@@ -83,6 +83,22 @@ RULES: dict[str, str] = {
     "study-paper": "reviewer-post",
     "paper-file": "member",
     "reading-preferences": "any-post",
+    "reference-mark": "lead-post",
+    "reference-detail": "lead",
+    "reference-withdraw": "lead-post",
+    "calibration-json": "member",
+    "drill-list": "member",
+    "drill-next": "member",
+    "drill-detail": "member",
+    "calibration-overview": "lead",
+    "calibration-settings": "lead",
+    "calibration-rereads": "lead-post",
+    "calibration-assign": "lead-post",
+    "training-home": "reviewer",
+    "training-start": "reviewer-post",
+    # The sweep's assessment is a live one: leads and staff only. The trainee's
+    # own after submitting: tests/test_training_pages.py.
+    "training-feedback": "lead",
 }
 
 USERS = (
@@ -141,6 +157,18 @@ def world(db: None, monkeypatch: Any, tmp_path: Any) -> dict[str, Any]:
         "assessment": mine,
         "version": version,
         "paper": paper,
+        # The lead may see its source (they do not review the study).
+        "reference": Reference.objects.create(
+            study=study, version=version, source=mine, expert="An expert"
+        ),
+        "drill": Drill.objects.create(
+            instrument=version.instrument,
+            item_code="1",
+            passage="A passage.",
+            satisfies=True,
+            reason="Yes.",
+            key="sweep:1:own",
+        ),
     }
 
 
@@ -150,13 +178,17 @@ def _values(route: Any, world: dict[str, Any]) -> dict[str, str]:
         "key": "rqs-1.0",
         "version_key": world["version"].key,
     }
-    uses_assessment = route.name.startswith("assessment")
+    uses_assessment = route.name.startswith("assessment") or route.name.endswith(
+        "feedback"
+    )
     values["uuid"] = str(
         world["assessment"].uuid if uses_assessment else world["study"].uuid
     )
     if route.name.startswith("report"):
         values["uuid"] = "00000000-0000-4000-8000-000000000000"
     values["paper"] = str(world["paper"].uuid)
+    values["drill_id"] = str(world["drill"].pk)
+    values["reference_id"] = str(world["reference"].pk)
     return values
 
 

@@ -233,33 +233,22 @@ def drift(
 
 def calibration_sentence(
     *,
-    reviewers: Sequence[float],
+    reviewers: Sequence[tuple[float, int]],
     training_studies: int,
     rereads: int,
     icc_value: Mapping[str, Any] | None,
 ) -> str:
     """The methods sentence: what calibration happened, with its figures.
 
-    ``reviewers`` holds each calibrated reviewer's item agreement (fractions).
+    ``reviewers`` holds each calibrated reviewer's item agreement (a fraction)
+    and how many training studies they scored; ``training_studies`` counts
+    the distinct studies.
     """
     clauses = []
     if reviewers and training_studies:
-        who = count_of(len(reviewers), "reviewer")
-        studies = (
-            f"{training_studies} training stud{'y' if training_studies == 1 else 'ies'}"
-        )
-        median = statistics.median(reviewers)
-        spread = (
-            f", range {min(reviewers):.0%}\N{EN DASH}{max(reviewers):.0%}"
-            if len(reviewers) > 1
-            else ""
-        )
-        clauses.append(
-            f"Before scoring, the {who} completed calibration on {studies} "
-            f"(median item agreement with the reference {median:.0%}{spread})"
-        )
+        clauses.append(_training_clause(reviewers, training_studies))
     if rereads:
-        studies = f"{rereads} re-read stud{'y' if rereads == 1 else 'ies'}"
+        studies = _studies(rereads, "re-read")
         value = (icc_value or {}).get("value")
         if value is None:
             why = (icc_value or {}).get("reason") or "too few re-reads"
@@ -276,6 +265,34 @@ def calibration_sentence(
         return "No reviewer has completed calibration yet."
     text = "; ".join(clauses) + "."
     return text[0].upper() + text[1:]
+
+
+def _studies(n: int, kind: str) -> str:
+    return f"{n} {kind} stud{'y' if n == 1 else 'ies'}"
+
+
+def _training_clause(reviewers: Sequence[tuple[float, int]], distinct: int) -> str:
+    agreements = [a for a, _ in reviewers]
+    counts = sorted({n for _, n in reviewers})
+    who = count_of(len(reviewers), "reviewer")
+    if len(counts) == 1 and counts[0] == distinct:
+        where = _studies(distinct, "training")
+    elif len(counts) == 1:
+        where = f"{_studies(counts[0], 'training')} each, {distinct} in all"
+    else:
+        where = (
+            f"{counts[0]} to {_studies(counts[-1], 'training')} each, {distinct} in all"
+        )
+    median = statistics.median(agreements)
+    spread = (
+        f", range {min(agreements):.0%}\N{EN DASH}{max(agreements):.0%}"
+        if len(agreements) > 1
+        else ""
+    )
+    return (
+        f"Before scoring, the {who} completed calibration on {where} "
+        f"(median item agreement with the reference {median:.0%}{spread})"
+    )
 
 
 __all__ = [

@@ -126,6 +126,17 @@ class CalibrationSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
+    # What a lead sets (and what the audit log compares before and after).
+    RULES = (
+        "certification",
+        "min_training_studies",
+        "min_item_agreement",
+        "max_total_difference",
+        "hidden_checks",
+        "reread_fraction",
+        "reread_interval_days",
+    )
+
     class Meta:
         verbose_name_plural = "calibration settings"
         constraints = [

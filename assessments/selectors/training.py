@@ -19,7 +19,12 @@ from ..agreement.calibration import (
 )
 from ..models import Answer, Assessment, InstrumentVersion, Project, Reference, Study
 from .audit import choices_text
-from .calibration import calibration_rows, current_references, item_pairs
+from .calibration import (
+    calibration_rows,
+    current_references,
+    item_pairs,
+    settings_for,
+)
 from .studies import project_versions
 
 
@@ -29,9 +34,15 @@ def training_studies(project: Project) -> QuerySet[Study]:
 
 
 def available_training(project: Project, user: Any) -> list[dict[str, Any]]:
-    """Training studies with a reference that the user has not started, per version."""
+    """Training studies with a reference that the user has not started, per version.
+
+    None where hidden checks are on: a study seen in this list could later be
+    recognised as a check, so there the lead assigns training instead.
+    """
     offers = []
     for version in project_versions(project):
+        if settings_for(project, version).hidden_checks:
+            continue
         mine = Assessment.objects.filter(
             study_id=OuterRef("pk"), version=version, reviewer_id=user.pk
         ).exclude(kind=Assessment.Kind.REREAD)
@@ -165,7 +176,11 @@ def feedback(assessment: Assessment) -> Feedback | None:
 def methods_sentence(project: Project, version: InstrumentVersion) -> str:
     """What calibration happened in the project for a version, with figures."""
     rows = [r for r in calibration_rows(project) if r["instrument"] == version.key]
-    trained = [r["percent_agreement"] for r in rows if r["training_studies"]]
+    trained = [
+        (r["percent_agreement"], r["training_studies"])
+        for r in rows
+        if r["training_studies"] and r["percent_agreement"] is not None
+    ]
     studies = (
         Assessment.objects.filter(
             study__project=project,
@@ -179,7 +194,7 @@ def methods_sentence(project: Project, version: InstrumentVersion) -> str:
     )
     pairs = reread_totals(project, version)
     return calibration_sentence(
-        reviewers=[t for t in trained if t is not None],
+        reviewers=trained,
         training_studies=studies,
         rereads=len(pairs),
         icc_value=intra_rater_icc(pairs) if pairs else None,

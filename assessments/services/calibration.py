@@ -28,15 +28,7 @@ from .notifications import notify_assigned
 
 TRAINING, CHECK = Assessment.Kind.TRAINING, Assessment.Kind.CHECK
 REVIEWING = (Membership.Role.LEAD, Membership.Role.REVIEWER)
-SETTING_FIELDS = (
-    "certification",
-    "min_training_studies",
-    "min_item_agreement",
-    "max_total_difference",
-    "hidden_checks",
-    "reread_fraction",
-    "reread_interval_days",
-)
+SETTING_FIELDS = CalibrationSettings.RULES
 
 
 # --- references ------------------------------------------------------------------

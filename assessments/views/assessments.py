@@ -177,6 +177,9 @@ def assessment_submit(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
         messages.info(request, str(exc))
     else:
         _remember_refused_submit(request, assessment, refused=False)
+        if assessment.kind == Assessment.Kind.TRAINING:
+            messages.success(request, "Submitted. Here is how you compare.")
+            return redirect("training-feedback", uuid=assessment.uuid)
         messages.success(request, "Submitted. The assessment is now locked.")
     return redirect("assessment-form", uuid=assessment.uuid)
 

@@ -32,7 +32,7 @@ from ..models import (
     Membership,
     Project,
 )
-from ..selectors import disagreements, worklist
+from ..selectors import disagreements, drills, worklist
 from ..services import assignment, projects
 
 
@@ -72,7 +72,9 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             (v, worklist.instrument_label(v), progress.get(v.pk, {})) for v in versions
         ],
         "n_studies": counts["studies"],
+        "drill_versions": drills.versions_with_drills(versions),
         "can_manage": access.allows(request.user, project, Action.MANAGE),
+        "can_review": access.allows(request.user, project, Action.REVIEW),
         "members": project.memberships.select_related("user"),
         "next_steps": worklist.next_steps(request.user, project, member, counts),
         "reviewers": selectors.reviewer_progress(request.user, project),

@@ -21,11 +21,16 @@ from ..access import Action
 from ..forms import BulkStudyForm, ImportForm, ReasonForm, ScoreImportForm, StudyForm
 from ..models import Assessment, InstrumentVersion, Project
 from ..selectors import papers as paper_selectors
-from ..selectors.studies import HIDDEN_STATE, STATE_NAMES, STUDY_STATES
+from ..selectors.studies import (
+    HIDDEN_STATE,
+    STATE_NAMES,
+    STUDY_STATES,
+    TRAINING_CHOICES,
+)
 from ..selectors.worklist import instrument_label
-from ..services import assignment, imports, score_imports, studies
+from ..services import assignment, calibration, imports, score_imports, studies
 from ..services import papers as paper_service
-from . import uploads
+from . import references, uploads
 
 PAGE_SIZE = 50
 
@@ -61,6 +66,8 @@ def study_list(request: HttpRequest, slug: str) -> HttpResponse:
             "hidden_state": HIDDEN_STATE,
             "columns": _sort_columns(params),
             "can_manage": can_manage,
+            "sees_training": access.sees_training_studies(request.user, project),
+            "training_choices": TRAINING_CHOICES,
             "bulk_form": BulkStudyForm(project=project) if can_manage else None,
             "bulk_reviewers": list(
                 BulkStudyForm.reviewers_of(project).values_list("pk", "username")
@@ -138,6 +145,8 @@ def _apply_bulk(
         reviewer=d["reviewer"],
         user=request.user,
     )
+    if d["reviewer"] is not None and made:
+        _warn_uncertified(request, project, d["version"], d["reviewer"])
     if not made:
         return f"Nothing to assign: the {studies_words} already have their reviewers."
     return (
@@ -198,6 +207,7 @@ def study_detail(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
             "project": project,
             "study": study,
             "can_manage": can_manage,
+            "sees_training": access.sees_training_studies(request.user, project),
             "visible": selectors.study_assessments(request.user, study),
             "assignments": selectors.study_assignments(study, request.user),
             "versions": selectors.project_versions(project),
@@ -205,6 +215,7 @@ def study_detail(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
             "reason_form": ReasonForm(),
             "conflicts": study.conflicts.select_related("user"),
             **_paper_context(request, study),
+            **references.study_context(request.user, project, study),
         },
     )
 
@@ -281,7 +292,17 @@ def study_assign(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
         )
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
+    else:
+        _warn_uncertified(request, project, version, reviewer)
     return redirect("study-detail", slug=slug, uuid=study.uuid)
+
+
+def _warn_uncertified(
+    request: HttpRequest, project: Project, version: InstrumentVersion, reviewer: Any
+) -> None:
+    warning = calibration.certification_warning(project, version, reviewer)
+    if warning:
+        messages.warning(request, warning)
 
 
 @require_POST

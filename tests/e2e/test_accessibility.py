@@ -29,9 +29,11 @@ from django.urls import URLPattern, reverse
 from playwright.sync_api import expect
 
 from assessments.demo import ensure_demo_project
-from assessments.models import Assessment, InstrumentVersion, Report, Study
-from assessments.services import answering, catalogue, consensus
+from assessments.models import Assessment, InstrumentVersion, Reference, Report, Study
+from assessments.services import answering, calibration, catalogue, consensus
+from assessments.services import drills as drill_service
 from assessments.services import papers as paper_service
+from tests.calibration_world import RQS_10, fill_and_submit
 from tests.factories import UserFactory, load_instrument
 from tests.paperpdf import make_pdf
 from tests.urlsweep import app_routes
@@ -83,6 +85,13 @@ ROUTES: dict[str, str] = {
     "report-status": "lead",
     "project-export": "lead",
     "consensus-view": "lead",
+    "reference-detail": "lead",
+    "drill-list": "reviewer",
+    "drill-detail": "reviewer",
+    "training-home": "reviewer",
+    "training-feedback": "reviewer",
+    "calibration-overview": "lead",
+    "calibration-settings": "lead",
     # The admin (URL names without the "admin:" namespace); every custom page of
     # the instrument version admin must be here, see the last test.
     "index": "admin",
@@ -124,6 +133,13 @@ NOT_PAGES: dict[str, str] = {
     "study-paper": "POST only (the upload form is on the study page)",
     "paper-file": "the PDF file",
     "reading-preferences": "POST only",
+    "reference-mark": "POST only (the button is on the study page)",
+    "reference-withdraw": "POST only",
+    "calibration-json": "JSON",
+    "drill-next": "redirects to the next drill",
+    "training-start": "POST only",
+    "calibration-rereads": "POST only",
+    "calibration-assign": "POST only",
 }
 
 
@@ -303,6 +319,31 @@ def test_signed_in_pages(
     audit.assert_clean(ROUTES)
 
 
+def audit_training(demo: Demo, page: Any, audit: Audit) -> None:
+    """My training with a study to start, and the feedback on a submitted one."""
+    rqs = load_instrument(RQS)
+    studies = []
+    for title in ("Training: audited feedback", "Training: audited, to start"):
+        study = Study.objects.create(project=demo.project, training=True, title=title)
+        source = Assessment.objects.create(
+            study=study, version=rqs, reviewer=demo.users["reviewer2"]
+        )
+        fill_and_submit(source, RQS_10)
+        calibration.mark_reference(
+            source=source, user=demo.users["lead"], rationales={"2": "On page 3."}
+        )
+        studies.append(study)
+    trained = calibration.start_training(
+        study=studies[0], version=rqs, user=demo.users["reviewer1"]
+    )
+    fill_and_submit(trained, RQS_10)
+    audit.visit(page, demo.url("training-home"), "my training and my figures")
+    feedback = reverse("training-feedback", args=[trained.uuid])
+    audit.visit(page, feedback, "feedback on a training study")
+    open_disclosures(page)
+    audit.check(page, "feedback with the item explanations open")
+
+
 def walk_reviewer(demo: Demo, page: Any, audit: Audit) -> None:
     audit.check(page, "reviewer's landing page after log-in")
     audit.visit(page, reverse("home"), "project list")
@@ -319,6 +360,16 @@ def walk_reviewer(demo: Demo, page: Any, audit: Audit) -> None:
         reverse("instrument-detail", args=["metrics-1.0"]),
         "instrument detail (METRICS)",
     )
+    drill_service.seed_drills()
+    drills = reverse("drill-list", args=[demo.project.slug, "metrics-1.0"])
+    audit.visit(page, drills, "practice drills")
+    main(page).get_by_role("link", name="Start practising").click()
+    audit.check(page, "a drill, not answered")
+    main(page).get_by_role("button", name="No").click()
+    expect(main(page).get_by_role("link", name="Next")).to_be_visible()
+    audit.check(page, "a drill, answered")
+
+    audit_training(demo, page, audit)
 
     editing = demo.mine("reviewer1", demo.studies[3])
     form = reverse("assessment-form", args=[editing.uuid])
@@ -421,9 +472,15 @@ def walk_lead(demo: Demo, page: Any, audit: Audit) -> None:
         ("project-agreement", "agreement"),
         ("project-reports", "reports"),
         ("project-export", "exports"),
+        ("calibration-overview", "calibration"),
     ):
         audit.visit(page, demo.url(name), state)
 
+    audit.visit(
+        page,
+        demo.url("calibration-settings", version_key=RQS),
+        "calibration settings",
+    )
     audit.visit(page, demo.url("project-dashboard"), "dashboard")
     open_disclosures(page)
     audit.check(page, "dashboard with its data tables open")
@@ -431,6 +488,18 @@ def walk_lead(demo: Demo, page: Any, audit: Audit) -> None:
     disputed, final, in_progress = demo.studies[:3]
     audit.visit(page, demo.study_url("study-detail", disputed), "study page")
     audit.visit(page, demo.study_url("study-detail", in_progress), "study page, blind")
+    reference = Reference.objects.filter(study__project=demo.project).first()
+    assert reference is not None, "the demo has a training set with references"
+    audit.visit(
+        page,
+        demo.study_url("study-detail", reference.study),
+        "training study page with its reference",
+    )
+    audit.visit(
+        page,
+        demo.url("reference-detail", reference_id=reference.pk),
+        "a reference with its rationales",
+    )
     paper = paper_service.upload_paper(
         study=final,
         user=demo.users["lead"],
