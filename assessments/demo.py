@@ -96,7 +96,6 @@ STUDIES = [
 ]
 
 
-
 def ensure_demo_project(users: dict[str, Any]) -> Project:
     """Create what is missing of the demo project; never touch what exists."""
     existing = Project.objects.filter(slug="demo").first()

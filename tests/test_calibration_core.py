@@ -6,15 +6,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assessments.agreement import gwet_ac1
 from assessments.agreement.calibration import ItemPair, item_agreement
-from assessments.models import Assessment, Certification
+from assessments.models import Assessment, Certification, Membership
 from assessments.selectors.calibration import calibration_rows
 from assessments.selectors.training import feedback, methods_sentence
-from assessments.services import calibration
+from assessments.services import calibration, projects
 from tests.calibration_world import RQS_10, make_world, train
-from tests.factories import RQS_13
+from tests.factories import RQS_13, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +120,23 @@ def test_methods_sentence_says_when_reviewers_did_different_numbers() -> None:
         "training studies each, 3 in all (median item agreement with the "
         "reference 94%, range 88%\u2013100%)"
     )
+
+
+def _queries_for_rows(w, n_extra: int) -> int:
+    for i in range(n_extra):
+        user = UserFactory(username=f"{w.project.slug}-extra{i}")
+        projects.set_membership(
+            project=w.project, member=user, role=Membership.Role.REVIEWER, user=w.lead
+        )
+        for study in w.training:
+            train(w, user, study, RQS_10 if i % 2 else RQS_13)
+    with CaptureQueriesContext(connection) as captured:
+        rows = calibration_rows(w.project)
+    assert len(rows) == 3 + n_extra
+    return len(captured.captured_queries)
+
+
+def test_calibration_rows_take_the_same_queries_for_more_reviewers() -> None:
+    small = _queries_for_rows(make_world(n_training=2, slug="small"), 1)
+    large = _queries_for_rows(make_world(n_training=2, slug="large"), 5)
+    assert small == large

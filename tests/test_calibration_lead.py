@@ -352,3 +352,23 @@ def test_drift_charts_floor_keeps_only_months_with_three_studies() -> None:
         )
         == []
     )
+
+
+def test_the_project_page_shows_leads_who_is_certified() -> None:
+    w = make_world(n_training=1, slug="certpage")
+    calibration.save_settings(
+        project=w.project,
+        version=w.version,
+        values={"certification": True, "min_training_studies": 1},
+        user=w.lead,
+    )
+    train(w, w.trainee, w.training[0], RQS_13)
+    page = Client()
+    page.force_login(w.lead)
+    text = page.get(reverse("project-detail", args=[w.project.slug])).content.decode()
+    assert "Certified reviewers" in text
+    assert f"{w.trainee.username}</strong> for RQS 1.0, since" in text
+    assert "1 training study, item agreement 100%" in text
+    page.force_login(w.other)
+    text = page.get(reverse("project-detail", args=[w.project.slug])).content.decode()
+    assert "Certified reviewers" not in text

@@ -469,3 +469,12 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def certificates(project: Project) -> list[Certification]:
+    """Who is certified for which version, when, on what figures."""
+    return list(
+        Certification.objects.filter(project=project)
+        .select_related("reviewer", "version__instrument")
+        .order_by("version__instrument__code", "reviewer__username")
+    )

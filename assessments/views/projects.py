@@ -32,7 +32,7 @@ from ..models import (
     Membership,
     Project,
 )
-from ..selectors import disagreements, drills, worklist
+from ..selectors import calibration, disagreements, drills, worklist
 from ..services import assignment, projects
 
 
@@ -66,6 +66,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     counts = worklist.project_counts(project)
     member = access.membership(request.user, project)
     adjudicates = access.allows(request.user, project, Action.ADJUDICATE)
+    manages = access.allows(request.user, project, Action.MANAGE)
     context = {
         "project": project,
         "versions": [
@@ -73,7 +74,11 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ],
         "n_studies": counts["studies"],
         "drill_versions": drills.versions_with_drills(versions),
-        "can_manage": access.allows(request.user, project, Action.MANAGE),
+        "can_manage": manages,
+        "certificates": [
+            (c, worklist.instrument_label(c.version))
+            for c in (calibration.certificates(project) if manages else [])
+        ],
         "can_review": access.allows(request.user, project, Action.REVIEW),
         "members": project.memberships.select_related("user"),
         "next_steps": worklist.next_steps(request.user, project, member, counts),
