@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assessments.agreement.csvfile import LEVELS, AgreementInputError, compute_from_csv
+from assessments.agreement.csvfile import LEVELS
+from assessments.cli import CliError, agreement_text, read_text
 
 
 class Command(BaseCommand):
@@ -27,24 +25,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        text = _read(options["file"])
-        order = options["order"].split(",") if options["order"] else None
         try:
-            result = compute_from_csv(text, level=options["level"], order=order)
-        except AgreementInputError as exc:
-            raise CommandError(f"{options['file']}: {exc}") from exc
-        # Full precision: json writes the shortest repr that round-trips a float.
-        self.stdout.write(json.dumps(result, indent=2))
-
-
-def _read(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    try:
-        return Path(name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CommandError(f"{name}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"{name}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise CommandError(f"{name}: {exc.strerror}") from None
+            text = read_text(options["file"])
+            self.stdout.write(
+                agreement_text(
+                    text,
+                    level=options["level"],
+                    order=options["order"],
+                    source=options["file"],
+                )
+            )
+        except CliError as exc:
+            raise CommandError(str(exc)) from exc

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assessments.instruments.spreadsheet import (
-    accepted_codes,
-    rows_to_csv,
-    score_csv,
-    template_header,
-)
+from assessments.cli import CliError, read_text, score_file
+from assessments.instruments.spreadsheet import accepted_codes, template_header
 from assessments.models import InstrumentVersion
 
 
 class Command(BaseCommand):
+    # The same as `rqs score`, over the database's versions (admins' drafts too).
     help = (
         "Score FILE.csv (one row per assessment: id, then one column per condition "
         "and item) and write id,total,max,percent,band to stdout."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", nargs="?", type=Path)
+        parser.add_argument("file", nargs="?", help="the CSV file, or - for stdin")
         parser.add_argument(
             "--instrument",
             required=True,
@@ -50,21 +46,16 @@ class Command(BaseCommand):
             self.stdout.write("\n".join(accepted_codes(definition)))
             return
         if options["file"] is None:
-            raise CommandError("Give the spreadsheet file (CSV).")
-        try:
-            text = options["file"].read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(
-                f"{options['file']}: cannot read as UTF-8 ({exc})"
-            ) from exc
-        result = score_csv(definition, text)
-        for warning in result.warnings:
-            self.stderr.write(f"warning: {warning}")
-        if not result.ok:
-            for error in result.errors:
-                self.stderr.write(error)
-            sys.exit(1)
-        self.stdout.write(rows_to_csv(result.rows), ending="")
+                "Give the spreadsheet file (CSV), or - for standard input."
+            )
+        try:
+            text = read_text(options["file"])
+        except CliError as exc:
+            raise CommandError(str(exc)) from exc
+        status = score_file(definition, text, self.stdout, self.stderr)
+        if status:
+            sys.exit(status)
 
     def _version(self, key: str, allow_draft: bool) -> InstrumentVersion:
         try:
