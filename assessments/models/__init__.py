@@ -16,6 +16,7 @@ from .projects import (
     Membership,
     Project,
     ProjectInstrument,
+    ReviewerCode,
     Study,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "Reference",
     "Report",
     "Resolution",
+    "ReviewerCode",
     "Section",
     "Study",
 ]

@@ -260,3 +260,29 @@ class AuditEvent(models.Model):
         return (
             f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"
         )
+
+
+class ReviewerCode(models.Model):
+    """A reviewer's stable pseudonym in one project (R1, R2, ...), for exports
+    shared with a paper; the key from code to person stays in the project."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="reviewer_codes"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    code = models.CharField(max_length=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="one_code_per_reviewer"
+            ),
+            models.UniqueConstraint(fields=["project", "code"], name="unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} in {self.project}"
