@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from .. import access, selectors
 from ..agreement.reporting import instrument_name, modified_from
-from ..models import InstrumentVersion, Project
+from ..models import InstrumentVersion, Project, ReviewerCode
 from ..services import exports
 
 FORM_CHOICES = [
@@ -20,6 +20,13 @@ FORM_CHOICES = [
     ("long", "Long: a row per answer, with evidence, page and comment"),
     ("quotes", "Quotes: a row per quote from a paper, with its page and selectors"),
     ("json", "JSON: with the instrument version's metadata and a codebook"),
+    ("redcap-dictionary", "REDCap data dictionary: the instrument as a REDCap form"),
+    ("redcap-data", "REDCap data: a row per assessment, to import into that form"),
+    ("prisma", "PRISMA 2020 counts (CSV): studies assessed, excluded, included"),
+    ("prisma-svg", "PRISMA 2020 diagram (SVG) of the same counts"),
+    ("robvis", "robvis: risk of bias per domain, for traffic-light plots (QUADAS-2)"),
+    ("robvis-applicability", "robvis: applicability concerns per domain (QUADAS-2)"),
+    ("revman", "RevMan Web: judgements with their support, for import (QUADAS-2)"),
 ]
 FORMAT_CHOICES = [("csv", "CSV"), ("xlsx", "Excel (XLSX)")]
 TRUE = ("1", "true", "on", "yes")
@@ -40,6 +47,14 @@ class ExportForm(forms.Form):
     )
     european = forms.BooleanField(
         label="European CSV: semicolons and decimal commas",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"value": "1"}),
+    )
+
+    pseudonymise = forms.BooleanField(
+        label="Name reviewers by code (R1, R2, ...)",
+        help_text="For sharing with a paper: each reviewer keeps the same code in "
+        "every export of this project.",
         required=False,
         widget=forms.CheckboxInput(attrs={"value": "1"}),
     )
@@ -70,6 +85,9 @@ class ExportForm(forms.Form):
         # A checkbox's "0" would otherwise read as ticked.
         return str(self.data.get("european", "")).lower() in TRUE
 
+    def clean_pseudonymise(self) -> bool:
+        return str(self.data.get("pseudonymise", "")).lower() in TRUE
+
 
 def _version_choices(versions: list[InstrumentVersion]) -> list[tuple[str, str]]:
     """Versions by the name a reviewer knows; the version itself where names repeat."""
@@ -92,8 +110,19 @@ def _version_choices(versions: list[InstrumentVersion]) -> list[tuple[str, str]]
 def _page(
     request: HttpRequest, project: Project, form: ExportForm, status: int = 200
 ) -> HttpResponse:
-    context = {"project": project, "form": form}
+    key = _reviewer_key(request, project)
+    context = {"project": project, "form": form, "key": key}
     return render(request, "assessments/project_export.html", context, status=status)
+
+
+def _reviewer_key(request: HttpRequest, project: Project) -> list[tuple[str, str, str]]:
+    """Code -> person, for those who manage the project: the key stays with them."""
+    if not access.allows(request.user, project, access.Action.MANAGE):
+        return []
+    codes = ReviewerCode.objects.filter(project=project).select_related("user")
+    rows = [(c.code, c.user.get_full_name(), c.user.get_username()) for c in codes]
+    # R2 before R10.
+    return sorted(rows, key=lambda row: (len(row[0]), row[0]))
 
 
 def _attachment(file: exports.ExportFile) -> HttpResponse:
@@ -129,6 +158,7 @@ def project_export_download(request: HttpRequest, slug: str) -> HttpResponse:
             data["form"],
             data["format"],
             european=data["european"],
+            pseudonymise=data["pseudonymise"],
         )
     except exports.ExportError as exc:
         form.add_error(None, str(exc))

@@ -15,10 +15,12 @@ The CSV and JSON keep codes for machines (R, Python); the XLSX is for people
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -38,8 +40,15 @@ from .common import ordered_answers as _ordered
 from .common import project_meta as _project_meta
 from .common import reviewer_name as _who
 from .quotes import QUOTE_HEAD, quote_cells, quote_doc
+from .revman import Rationales, revman_csv
+from .robvis import check_judgement, robvis_csv
 
-FORMS = ("wide", "long", "quotes", "json")
+FORMS = ("wide", "long", "quotes", "json", "robvis", "robvis-applicability", "revman")
+# Forms for the next tool: one CSV layout each, judgement instruments only.
+SYNTHESIS_FORMS = ("robvis", "robvis-applicability", "revman")
+# Who quoted or adopted a quote is stored by user name inside the answer.
+QUOTE_PEOPLE = ("by", "adopted_by")
+UNKNOWN_REVIEWER = "unknown reviewer"
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -75,9 +84,16 @@ class Sheet:
 
 
 def export(
-    data: ExportData, form: str, fmt: str = "csv", *, european: bool = False
+    data: ExportData,
+    form: str,
+    fmt: str = "csv",
+    *,
+    european: bool = False,
+    rationales: Rationales | None = None,
 ) -> ExportFile:
-    """Dispatch on the form: wide, long or json."""
+    """Dispatch on the form: wide, long, quotes, json, robvis or revman."""
+    if form in SYNTHESIS_FORMS:
+        return export_synthesis(data, form, rationales or {})
     if form == "json":
         return export_json(data)
     if form == "wide":
@@ -125,6 +141,70 @@ def export_json(data: ExportData) -> ExportFile:
         text.encode(),
         len(data.assessments),
     )
+
+
+def export_synthesis(data: ExportData, form: str, rationales: Rationales) -> ExportFile:
+    """robvis or RevMan Web CSV of the final judgements (always comma-separated:
+    both tools read the file by its commas)."""
+    check_judgement(data, form)
+    if form == "revman":
+        content, rows = revman_csv(data, rationales)
+    else:
+        aspect = "applicability" if form == "robvis-applicability" else "risk_of_bias"
+        content, rows = robvis_csv(data, aspect)
+    return ExportFile(_filename(data, form, "csv"), CONTENT_TYPES["csv"], content, rows)
+
+
+def quote_people(data: ExportData) -> set[str]:
+    """User names written in the quotes (who quoted, who adopted)."""
+    return {
+        str(quote[key])
+        for answers in data.answers.values()
+        for row in answers.values()
+        for quote in row.get("quotes") or []
+        if isinstance(quote, dict)
+        for key in QUOTE_PEOPLE
+        if quote.get(key)
+    }
+
+
+def pseudonymise(data: ExportData, codes: Mapping[str, str]) -> ExportData:
+    """The same data with every reviewer named by code (user name -> "R1").
+
+    One substitution before rendering, so no form (CSV, XLSX, JSON, quotes)
+    can name a reviewer by mistake; a name without a code becomes "unknown
+    reviewer" rather than itself. The copies are never saved.
+    """
+    assessments = []
+    for a in data.assessments:
+        shown = copy.copy(a)  # Django copies the cached relations too
+        if a.reviewer is not None and not a.is_consensus:
+            name = a.reviewer.get_username()
+            # Same id (the REDCap data keys rows by it), code for a name.
+            shown.reviewer = type(a.reviewer)(
+                pk=a.reviewer_id, username=codes.get(name, UNKNOWN_REVIEWER)
+            )
+        assessments.append(shown)
+    answers = {
+        pk: {code: _coded_row(row, codes) for code, row in rows.items()}
+        for pk, rows in data.answers.items()
+    }
+    return replace(data, assessments=assessments, answers=answers)
+
+
+def _coded_row(row: dict[str, Any], codes: Mapping[str, str]) -> dict[str, Any]:
+    quotes = row.get("quotes")
+    if not quotes:
+        return row
+    coded = []
+    for quote in quotes:
+        if isinstance(quote, dict):
+            quote = dict(quote)
+            for key in QUOTE_PEOPLE:
+                if quote.get(key):
+                    quote[key] = codes.get(str(quote[key]), UNKNOWN_REVIEWER)
+        coded.append(quote)
+    return {**row, "quotes": coded}
 
 
 # --- reading --------------------------------------------------------------------------
