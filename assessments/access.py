@@ -403,6 +403,12 @@ def may_see_reference(user: AnyUser, assessment: Assessment) -> bool:
     )
 
 
+def may_see_study_reference(user: AnyUser, reference: Any) -> bool:
+    """A study's reference: leads and staff who may see the work it copies."""
+    manages = allows(user, reference.study.project, Action.MANAGE)
+    return manages and can_see_assessment(user, reference.source)
+
+
 def calibration_reviewers(user: AnyUser, project: Project) -> list[Any] | None:
     """Whose calibration rows the user may read: None for everyone's."""
     if allows(user, project, Action.MANAGE):

@@ -73,8 +73,7 @@ def _reference(request: HttpRequest, slug: str, reference_id: int) -> Reference:
     )
     if reference is None:
         raise Http404("No such reference")
-    seen = access.visible_assessments(request.user, project)
-    if not seen.filter(pk=reference.source_id).exists():
+    if not access.may_see_study_reference(request.user, reference):
         raise PermissionDenied(HIDDEN)
     return reference
 
