@@ -112,14 +112,29 @@ class _Attempt:
     difference: float | None
 
 
-def _attempts(project: Project, versions: dict[int, Definition]) -> list[_Attempt]:
+def _submitted(
+    project: Project,
+    versions: dict[int, Definition],
+    kinds: list[str],
+    reviewer_ids: list[Any] | None,
+) -> Any:
+    """Submitted calibration work of these kinds, of only these reviewers if given."""
+    found = Assessment.objects.filter(
+        study__project=project,
+        kind__in=kinds,
+        first_submitted_at__isnull=False,
+        version_id__in=list(versions),
+    )
+    return found if reviewer_ids is None else found.filter(reviewer_id__in=reviewer_ids)
+
+
+def _attempts(
+    project: Project,
+    versions: dict[int, Definition],
+    reviewer_ids: list[Any] | None = None,
+) -> list[_Attempt]:
     rows = list(
-        Assessment.objects.filter(
-            study__project=project,
-            kind__in=[TRAINING, CHECK],
-            first_submitted_at__isnull=False,
-            version_id__in=list(versions),
-        ).values(
+        _submitted(project, versions, [TRAINING, CHECK], reviewer_ids).values(
             "pk",
             "reviewer_id",
             "version_id",
@@ -166,14 +181,13 @@ class _Reread:
     totals: tuple[float, float] | None
 
 
-def _rereads(project: Project, versions: dict[int, Definition]) -> list[_Reread]:
+def _rereads(
+    project: Project,
+    versions: dict[int, Definition],
+    reviewer_ids: list[Any] | None = None,
+) -> list[_Reread]:
     rows = list(
-        Assessment.objects.filter(
-            study__project=project,
-            kind=REREAD,
-            first_submitted_at__isnull=False,
-            version_id__in=list(versions),
-        ).values(
+        _submitted(project, versions, [REREAD], reviewer_ids).values(
             "pk",
             "reviewer_id",
             "version_id",
@@ -230,8 +244,13 @@ def calibration_rows(
     """
     versions = {v.pk: v for v in project_versions(project)}
     definitions = {pk: v.as_definition() for pk, v in versions.items()}
-    attempts = _attempts(project, definitions)
-    rereads = _rereads(project, definitions)
+    # Grouped once: the loop below reads each reviewer's work by key.
+    attempts: dict[tuple[int, int], list[_Attempt]] = defaultdict(list)
+    for a in _attempts(project, definitions, reviewer_ids):
+        attempts[(a.reviewer_id, a.version_id)].append(a)
+    rereads: dict[tuple[int, int], list[_Reread]] = defaultdict(list)
+    for r in _rereads(project, definitions, reviewer_ids):
+        rereads[(r.reviewer_id, r.version_id)].append(r)
     certificates = {
         (c.reviewer_id, c.version_id): c
         for c in Certification.objects.filter(project=project)
@@ -243,13 +262,9 @@ def calibration_rows(
     for user in _reviewers(project, reviewer_ids):
         for pk, version in versions.items():
             definition = definitions[pk]
-            mine = [
-                a for a in attempts if a.reviewer_id == user.pk and a.version_id == pk
-            ]
-            again = [
-                r for r in rereads if r.reviewer_id == user.pk and r.version_id == pk
-            ]
-            figures = reviewer_figures(definition, mine, again)
+            figures = reviewer_figures(
+                definition, attempts[(user.pk, pk)], rereads[(user.pk, pk)]
+            )
             settings = rules.get(pk) or CalibrationSettings(
                 project=project, version=version
             )
@@ -336,7 +351,7 @@ def drift_series(
     points: dict[tuple[int, int], list[tuple[str, Any, float | None]]] = defaultdict(
         list
     )
-    for a in _attempts(project, definitions):
+    for a in _attempts(project, definitions, reviewer_ids):
         points[(a.reviewer_id, a.version_id)].append(
             (a.month, item_agreement(a.pairs).percent, a.difference)
         )

@@ -3,6 +3,7 @@ study, and the project's calibration in one sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,13 +174,23 @@ def feedback(assessment: Assessment) -> Feedback | None:
     )
 
 
-def methods_sentence(project: Project, version: InstrumentVersion) -> str:
-    """What calibration happened in the project for a version, with figures."""
-    rows = [r for r in calibration_rows(project) if r["instrument"] == version.key]
+def methods_sentence(
+    project: Project,
+    version: InstrumentVersion,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+) -> str:
+    """What calibration happened in the project for a version, with figures.
+
+    ``rows``: every reviewer's calibration rows when the caller has them.
+    """
+    if rows is None:
+        rows = calibration_rows(project)
     trained = [
         (r["percent_agreement"], r["training_studies"])
         for r in rows
-        if r["training_studies"] and r["percent_agreement"] is not None
+        if r["instrument"] == version.key
+        and r["training_studies"]
+        and r["percent_agreement"] is not None
     ]
     studies = (
         Assessment.objects.filter(

@@ -69,9 +69,7 @@ def calibration_overview(request: HttpRequest, slug: str) -> HttpResponse:
     rows = figures.calibration_rows(project, who)
     certificates = {
         (c.reviewer.get_username(), c.version_id): c
-        for c in Certification.objects.filter(project=project).select_related(
-            "reviewer"
-        )
+        for c in figures.certificates(project)
     }
     charts = render_drift(
         figures.drift_series(project, who),
@@ -81,7 +79,7 @@ def calibration_overview(request: HttpRequest, slug: str) -> HttpResponse:
     references = figures.current_references([s.pk for s in studies])
     sections = [
         {
-            **_section(project, version, studies, references),
+            **_section(project, version, studies, references, rows),
             "rows": [
                 _row(r, certificates.get((r["reviewer"], version.pk)))
                 for r in rows
@@ -103,6 +101,7 @@ def _section(
     version: InstrumentVersion,
     studies: list[Study],
     references: Mapping[tuple[int, int], Reference],
+    rows: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """One instrument version: its rules, sentence, studies and forms."""
     settings = figures.settings_for(project, version)
@@ -114,7 +113,7 @@ def _section(
         "unit": unit,
         "settings": settings,
         "rules": _rules(settings, unit),
-        "sentence": training.methods_sentence(project, version),
+        "sentence": training.methods_sentence(project, version, rows),
         "references": [(s, references.get((s.pk, version.pk))) for s in studies],
         "assign_form": TrainingAssignForm(
             project=project, referenced=referenced, prefix=f"train-{version.key}"

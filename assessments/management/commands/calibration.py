@@ -44,7 +44,7 @@ class Command(BaseCommand):
             mine = [r for r in rows if r["instrument"] == version.key]
             self.stdout.write(f"{_name(mine, version.key)}\n")
             self.stdout.write(_table(mine) + "\n")
-            self.stdout.write(methods_sentence(project, version) + "\n\n")
+            self.stdout.write(methods_sentence(project, version, rows) + "\n\n")
 
 
 def _name(rows: list[dict[str, Any]], key: str) -> str:
