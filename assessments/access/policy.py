@@ -1,32 +1,4 @@
-"""The one place that decides who may see and do what.
-
-Every view, export, report, JSON endpoint, dashboard and command asks here. A
-non-member gets 404 (no hint that the object exists); a member whose role
-does not allow the action gets 403.
-
-Blinding is per study, across every instrument version of the project:
-
-- Anyone with a reviewer assessment of study S that they have never submitted
-  sees nothing of anyone else's work on S (answers, evidence, scores,
-  consensus, results, figures), whatever their other roles.
-- With nothing pending on S, a reviewer of S sees the others' work on S in
-  version V once every assigned reviewer of S in V has submitted at least
-  once (reopening does not blind again).
-- Leads and staff who do not review S see all of it; adjudicators who are not
-  leads see individual answers only after that unblinding; reviewers not
-  assigned to S and observers see only S's final (consensus) result.
-- Per-reviewer figures (leniency) are for leads and staff only.
-
-With blinding switched off for a project the waiting rules are off; observers
-and unassigned reviewers still see final results only.
-
-Calibration work (training, hidden check, re-read) is no assigned reviewer: it
-never waits for or re-blinds anyone. Others' work on training studies, and
-others' calibration, is for leads and staff not training on the study; a
-trainee sees the reference only after submitting (`may_see_reference`). While
-a re-read of S is open its reviewer sees nothing on S, not even their own
-earlier assessment.
-"""
+"""Roles, the token scope and blinding: the rules themselves (see the package)."""
 
 from __future__ import annotations
 
@@ -39,14 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from .models import (
+from ..models import (
     CALIBRATION_KINDS,
     Assessment,
     InstrumentVersion,
     Membership,
-    Paper,
     Project,
-    Report,
     Study,
 )
 
@@ -56,6 +26,7 @@ CONSENSUS = Assessment.Kind.CONSENSUS
 TRAINING = Assessment.Kind.TRAINING
 REREAD = Assessment.Kind.REREAD
 SUBMITTED = Assessment.Status.SUBMITTED
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class Action(StrEnum):
@@ -77,13 +48,30 @@ def _is_staff(user: AnyUser) -> bool:
     return bool(user.is_authenticated and getattr(user, "is_staff", False))
 
 
+def token_projects(user: AnyUser) -> frozenset[int] | None:
+    """The projects a personal access token limits this request to, if any.
+
+    The API's token authentication sets it on the request's user; a browser
+    session has none. Outside the scope a project does not exist (404).
+    """
+    return getattr(user, "token_projects", None)
+
+
+def token_permits(token: Any, method: str) -> bool:
+    """A read-only token reads; only a read-write token changes anything."""
+    return method in SAFE_METHODS or token is None or bool(token.write)
+
+
 def visible_projects(user: AnyUser) -> QuerySet[Project]:
     """Projects the user may open: members' projects, every project for staff."""
     if not user.is_authenticated:
         return Project.objects.none()
+    projects = Project.objects.all()
+    if (scope := token_projects(user)) is not None:
+        projects = projects.filter(pk__in=scope)
     if _is_staff(user):
-        return Project.objects.all()
-    return Project.objects.filter(
+        return projects
+    return projects.filter(
         Exists(Membership.objects.filter(project=OuterRef("pk"), user_id=user.pk))
     )
 
@@ -100,6 +88,8 @@ def membership(user: AnyUser, project: Project) -> Membership | None:
 
 
 def allows(user: AnyUser, project: Project, action: Action) -> bool:
+    if (scope := token_projects(user)) is not None and project.pk not in scope:
+        return False
     if _is_staff(user):
         return True
     member = membership(user, project)
@@ -419,82 +409,3 @@ def calibration_reviewers(user: AnyUser, project: Project) -> list[Any] | None:
 def sees_training_studies(user: AnyUser, project: Project) -> bool:
     """Leads only: a hidden check must look like any other study."""
     return allows(user, project, Action.MANAGE)
-
-
-# --- papers ----------------------------------------------------------------------
-
-
-def get_paper(user: AnyUser, paper_uuid: Any) -> Paper:
-    """A study's paper (current or replaced), 404 unless a member of its project.
-
-    Blinding hides other people's work, not the paper everyone appraises.
-    """
-    paper = (
-        Paper.objects.select_related("study__project").filter(uuid=paper_uuid).first()
-    )
-    if paper is None or not allows(user, paper.study.project, Action.VIEW):
-        raise Http404("No such paper")
-    return paper
-
-
-def may_upload_paper(user: AnyUser, study: Study) -> bool:
-    """Leads and staff, or a reviewer assigned to the study."""
-    project = study.project
-    if allows(user, project, Action.MANAGE):
-        return True
-    if not allows(user, project, Action.REVIEW):
-        return False
-    # A hidden check must look like a live assignment, upload card and all.
-    mine = Assessment.objects.filter(study=study, reviewer_id=user.pk)
-    return mine.filter(kind__in=[REVIEWER, Assessment.Kind.CHECK]).exists()
-
-
-# --- reports ---------------------------------------------------------------------
-
-
-def report_scope(
-    user: AnyUser,
-    project: Project,
-    version: InstrumentVersion,
-    study: Study | None = None,
-    assessment: Assessment | None = None,
-) -> dict[str, Any]:
-    """What a report made for this user may show, to check downloads against."""
-    if assessment is not None:
-        return {"assessments": [assessment.pk]}
-    if study is not None:
-        shown = visible_assessments(user, project).filter(study=study, version=version)
-        return {"assessments": sorted(shown.values_list("pk", flat=True))}
-    rule = result_filter(user, project, version)
-    if rule is None:
-        return {"studies": "all"}
-    return {
-        "studies": sorted(project.studies.filter(rule).values_list("pk", flat=True))
-    }
-
-
-def may_download(user: AnyUser, report: Report) -> bool:
-    """Whoever may see, now, everything the stored file shows may download it.
-
-    Checked at download time against the current role and blinding, so a
-    demoted requester loses access and a second lead with the same view gains it.
-    """
-    project, version = report.project, report.version
-    if not allows(user, project, Action.VIEW):
-        return False
-    scope = (report.options or {}).get("scope")
-    if not scope:
-        return report.requested_by_id == user.pk and allows(
-            user, project, Action.MANAGE
-        )
-    if "assessments" in scope:
-        wanted = set(scope["assessments"])
-        shown = visible_assessments(user, project).filter(pk__in=wanted)
-        return shown.count() == len(wanted)
-    rule = result_filter(user, project, version)
-    if rule is None:
-        return True
-    if scope["studies"] == "all":
-        return False
-    allowed = set(project.studies.filter(rule).values_list("pk", flat=True))
-    return set(scope["studies"]) <= allowed
