@@ -50,9 +50,19 @@ def _walk(patterns: list[object], prefix: str, ns: str) -> Iterator[Route]:
 
 
 def app_routes() -> list[Route]:
-    """Every route of ours (the admin has its own tests upstream)."""
+    """Every page route of ours (the admin has its own tests upstream; the API
+    has its own sweep, tests/test_api_sweep.py, over `api_routes`)."""
     return [
         r
         for r in _walk(get_resolver().url_patterns, "", "")
-        if not r.name.startswith("admin:")
+        if not r.name.startswith("admin:") and not r.pattern.startswith("api/")
+    ]
+
+
+def api_routes() -> list[Route]:
+    """Every route under /api/."""
+    return [
+        r
+        for r in _walk(get_resolver().url_patterns, "", "")
+        if r.pattern.startswith("api/")
     ]

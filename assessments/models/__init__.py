@@ -19,8 +19,10 @@ from .projects import (
     ReviewerCode,
     Study,
 )
+from .tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
     "CALIBRATION_KINDS",
     "Answer",
     "Assessment",

@@ -371,4 +371,16 @@ SENTENCES: dict[str, Writer] = {
     "blinding turned on": _blinding,
     "blinding turned off": _blinding,
     "instruments changed": _simple("changed the project's instruments"),
+    # Through the REST API (assessments/api): reads of answers and every write.
+    "api-read-answers": _simple("read the answers of {target} through the API"),
+    "api-answer": _simple("saved item {item} of {target} through the API", "item"),
+    "api-submit": _simple("submitted an assessment of {target} through the API"),
+    "api-assign": _simple(
+        "assigned {reviewer} to review {target} ({version}) through the API",
+        "reviewer",
+    ),
+    "api-study-add": _simple("added {target} through the API"),
+    "api-import-studies": _simple(
+        "imported {created} studies through the API", "created"
+    ),
 }
