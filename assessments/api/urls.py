@@ -8,7 +8,7 @@ code), `report` (a UUID) and `format` (an export's name).
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import exports, read, write
+from . import exports, read, schema, write
 from .base import ApiView
 
 
@@ -20,6 +20,8 @@ class Docs(ApiView, SpectacularSwaggerView):
     """Swagger UI from our own static files (drf-spectacular-sidecar)."""
 
 
+# Registers the schema's authentication descriptions.
+assert schema.BearerToken
 v1 = "v1/"
 urlpatterns = [
     path("schema/", Schema.as_view(), name="api-schema"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from . import read
 from .base import ApiView
 
 
-class Studies(ApiView):
+class Studies(read.StudyList):
     pass
 
 
