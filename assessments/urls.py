@@ -13,6 +13,7 @@ from .views import (
     references,
     reports,
     studies,
+    tokens,
     training,
 )
 
@@ -27,6 +28,13 @@ urlpatterns = [
         "account/notifications/",
         pages.account_notifications,
         name="account-notifications",
+    ),
+    # Personal access tokens for the REST API (issue 15).
+    path("account/tokens/", tokens.account_tokens, name="account-tokens"),
+    path(
+        "account/tokens/<int:token_id>/revoke",
+        tokens.account_token_revoke,
+        name="account-token-revoke",
     ),
     path(
         "p/<slug:slug>/disagreements/",

@@ -49,7 +49,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
         ):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         user = token.user
-        user.token_projects = frozenset(token.projects.values_list("pk", flat=True))
+        scope = frozenset(token.projects.values_list("pk", flat=True))
+        setattr(user, "token_projects", scope)  # noqa: B010  (read by access)
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -22,9 +22,9 @@ from .projects import (
 from .tokens import ApiToken
 
 __all__ = [
-    "ApiToken",
     "CALIBRATION_KINDS",
     "Answer",
+    "ApiToken",
     "Assessment",
     "AuditEvent",
     "CalibrationSettings",

@@ -61,6 +61,7 @@ ROUTES: dict[str, str] = {
     "password_change_done": "reviewer",
     "home": "reviewer",
     "account-notifications": "reviewer",
+    "account-tokens": "reviewer",
     "queue": "reviewer",
     "instrument-list": "reviewer",
     "instrument-detail": "reviewer",
@@ -133,6 +134,7 @@ NOT_PAGES: dict[str, str] = {
     "study-paper": "POST only (the upload form is on the study page)",
     "paper-file": "the PDF file",
     "reading-preferences": "POST only",
+    "account-token-revoke": "POST only",
     "reference-mark": "POST only (the button is on the study page)",
     "reference-withdraw": "POST only",
     "calibration-json": "JSON",
@@ -349,6 +351,7 @@ def walk_reviewer(demo: Demo, page: Any, audit: Audit) -> None:
     audit.visit(page, reverse("home"), "project list")
     audit.visit(page, reverse("queue"), "worklist")
     audit.visit(page, reverse("account-notifications"), "e-mail notifications")
+    audit.visit(page, reverse("account-tokens"), "API tokens")
     audit.visit(page, demo.url("project-detail"), "project page (reviewer)")
     audit.visit(page, demo.url("study-list"), "study list (reviewer)")
     audit.visit(page, reverse("instrument-list"), "instrument list")
