@@ -95,7 +95,7 @@ from tests.factories import (
     load_instrument,
     make_project,
 )
-from tests.urlsweep import app_routes
+from tests.urlsweep import api_routes, app_routes
 
 KEYS = ("rqs-1.0", "metrics-1.0")
 REVIEWING = (Membership.Role.LEAD, Membership.Role.REVIEWER)
@@ -505,6 +505,64 @@ def _dashboard_statuses(w: World) -> list[str]:
     ]
 
 
+def _api(name: str, *per: str) -> Urls:
+    """An API route (the session logs in there too), once per study,
+    assessment, version or report of the world as its parameters ask."""
+
+    def urls(w: World) -> list[str]:
+        pools: dict[str, list[tuple[str, Any]]] = {
+            "study": [("study", s.uuid) for s in w.studies],
+            "assessment": [("assessment", a.uuid) for a in w.assessments],
+            "version": [("version", v.key) for v in w.versions],
+            "report": [("report", r.uuid) for r in w.reports],
+        }
+        combos: list[dict[str, Any]] = [
+            {"slug": w.project.slug} if "slug" in per else {}
+        ]
+        for param in (p for p in per if p != "slug"):
+            combos = [{**c, k: v} for c in combos for k, v in pools[param]]
+        return [reverse(name, kwargs=kwargs or None) for kwargs in combos]
+
+    return urls
+
+
+def _api_exports(w: World) -> list[str]:
+    # Every instrument's exports (robvis and RevMan are for judgement
+    # instruments only; tests/test_api_exports.py checks their blinding).
+    forms = ("json", "long", "wide", "quotes", "redcap-data")
+    return [
+        reverse("api-export", args=[w.project.slug, v.key, form])
+        for v in w.versions
+        for form in _some(w, list(forms))
+    ]
+
+
+def _api_assessment_lists(w: World) -> list[str]:
+    url = reverse("api-assessments", args=[w.project.slug])
+    return [url] + [f"{url}?version={v.key}" for v in w.versions]
+
+
+# The API's read paths, asked with the same logged-in session.
+API_SWEEP: dict[str, Urls] = {
+    "api-schema": _fixed("api-schema"),
+    "api-docs": _fixed("api-docs"),
+    "api-projects": _fixed("api-projects"),
+    "api-project": _api("api-project", "slug"),
+    "api-versions": _fixed("api-versions"),
+    "api-version": _api("api-version", "version"),
+    "api-studies": _api("api-studies", "slug"),
+    "api-study": _api("api-study", "slug", "study"),
+    "api-assessments": _api_assessment_lists,
+    "api-assessment": _api("api-assessment", "assessment"),
+    "api-consensus": _api("api-consensus", "slug"),
+    "api-agreement": _api("api-agreement", "slug", "version"),
+    "api-dashboard": _api("api-dashboard", "slug", "version"),
+    "api-reports": _api("api-reports", "slug"),
+    "api-report": _api("api-report", "slug", "report"),
+    "api-report-file": _api("api-report-file", "slug", "report"),
+    "api-export": _api_exports,
+}
+
 SWEEP: dict[str, Urls] = {
     "healthz": _fixed("healthz"),
     "login": _fixed("login"),
@@ -521,6 +579,7 @@ SWEEP: dict[str, Urls] = {
     "queue-next": _fixed("queue-next"),
     "landing": _fixed("landing"),
     "account-notifications": _fixed("account-notifications"),
+    "account-tokens": _fixed("account-tokens"),
     "project-disagreements": _per_project("project-disagreements"),
     "instrument-list": _fixed("instrument-list"),
     "instrument-detail": _instrument_details,
@@ -578,6 +637,7 @@ SWEEP: dict[str, Urls] = {
         reverse("paper-file", kwargs={"paper": p.uuid})
         for p in Paper.objects.filter(study__project=w.project)
     ],
+    **API_SWEEP,
 }
 
 # Pages that show no project data at all (auth, the instrument catalogue).
@@ -594,6 +654,11 @@ STATIC = {
     "instrument-detail",
     "project-create",
     "account-notifications",
+    "api-schema",
+    "api-docs",
+    "api-versions",
+    "api-version",
+    "account-tokens",
 }
 
 # Routes only some roles may open at all, whatever the blinding (who exactly is
@@ -626,7 +691,7 @@ def _passes(w: World, user: Any, gate: str) -> bool:
 
 # Routes that may refuse everyone (not ready, not comparable yet); any other
 # route refusing every user every URL means the sweep's URLs went stale.
-MAY_REFUSE_EVERYONE = {"report-download", "consensus-view"}
+MAY_REFUSE_EVERYONE = {"report-download", "consensus-view", "api-report-file"}
 
 # Routes answering no GET, or pure actions; a reason word each.
 EXCLUDED: dict[str, str] = {
@@ -649,12 +714,16 @@ EXCLUDED: dict[str, str] = {
     "report-retry": "action",
     "study-paper": "action",
     "reading-preferences": "action",
+    "account-token-revoke": "action",
     "reference-mark": "action",
     "reference-withdraw": "action",
     "calibration-rereads": "action",
     "calibration-assign": "action",
     "bench-baseline": "post-only",
     "training-start": "action",
+    "api-assignments": "action",
+    "api-answer": "action",
+    "api-submit": "action",
 }
 
 
@@ -796,7 +865,10 @@ def _marker_findings(
 
 
 def _version_of(w: World, url: str) -> InstrumentVersion | None:
-    match = re.search(r"[?&]version=([^&]+)", url)
+    # The pages take ?version=, the API a path segment (/agreement/rqs-1.0/).
+    match = re.search(r"[?&]version=([^&]+)", url) or re.search(
+        r"/api/v1/.*/(?:agreement|dashboard)/([^/?]+)/", url
+    )
     if match is None:
         return w.versions[0] if w.versions else None
     value = match.group(1)
@@ -969,7 +1041,7 @@ def sweep(w: World, labels: Iterable[str] | None = None) -> list[Finding]:
 
 
 def _sweep(w: World, labels: Iterable[str] | None) -> list[Finding]:
-    names = {r.name for r in app_routes()}
+    names = {r.name for r in [*app_routes(), *api_routes()]}
     findings: list[Finding] = []
     User = get_user_model()
     labels = list(labels or w.users)
@@ -1004,7 +1076,7 @@ def _sweep(w: World, labels: Iterable[str] | None) -> list[Finding]:
                     continue
                 if name == "project-dashboard":
                     findings += _dashboard_findings(w, user, url, text)
-                elif name == "project-agreement-json":
+                elif name in ("project-agreement-json", "api-agreement"):
                     findings += _agreement_findings(
                         w, user, url, json.loads(text), None
                     )
@@ -1438,7 +1510,7 @@ class BlindingSweep(HypothesisTestCase):
 
 
 def test_every_route_is_swept_or_excluded() -> None:
-    names = {r.name for r in app_routes()}
+    names = {r.name for r in [*app_routes(), *api_routes()]}
     covered = SWEEP.keys() | BUILDERS.keys()
     assert not covered & EXCLUDED.keys(), "a route is both swept and excluded"
     missing = names - covered - EXCLUDED.keys()
@@ -1451,7 +1523,7 @@ def test_excluded_routes_answer_no_get() -> None:
     client = Client()
     client.force_login(UserFactory(username="staff", is_staff=True, is_superuser=True))
     refused = {}
-    for route in app_routes():
+    for route in [*app_routes(), *api_routes()]:
         if route.name in EXCLUDED:
             status = client.get(route.path()).status_code
             if status != 405:

@@ -66,6 +66,11 @@ def _consensus(study: Study, version: InstrumentVersion, answers: dict) -> Asses
 
 @pytest.fixture
 def world(db: None) -> dict[str, Any]:
+    return build_world()
+
+
+def build_world() -> dict[str, Any]:
+    """Two QUADAS-2 studies with consensus (tests/test_api_exports.py too)."""
     lead = UserFactory(username="lead")
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     project = make_project(

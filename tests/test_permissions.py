@@ -36,6 +36,8 @@ RULES: dict[str, str] = {
     "queue-next": "any",
     "landing": "any",
     "account-notifications": "any",
+    "account-tokens": "any",
+    "account-token-revoke": "any-post",
     "project-disagreements": "lead",
     "study-bulk": "lead-post",
     "instrument-list": "any",
@@ -115,6 +117,11 @@ USERS = (
 
 @pytest.fixture
 def world(db: None, monkeypatch: Any, tmp_path: Any) -> dict[str, Any]:
+    return build_world(monkeypatch, tmp_path)
+
+
+def build_world(monkeypatch: Any, tmp_path: Any) -> dict[str, Any]:
+    """The sweep's project and people (tests/test_api_permissions.py too)."""
     # Papers in a folder of this test's own (the storage has no URL anyway).
     storage = PrivateFileSystemStorage(location=tmp_path)
     monkeypatch.setattr(Paper._meta.get_field("file"), "storage", storage)

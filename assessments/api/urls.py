@@ -2,11 +2,11 @@
 
 Path parameters are named for what they hold: `slug` (a project), `study` and
 `assessment` (UUIDs), `version` (a key such as `rqs-1.0`), `item` (an item
-code), `report` (a UUID) and `format` (an export's name).
+code), `report` (a UUID) and `export` (an export's name).
 """
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import exports, read, schema, write
 from .base import ApiView
@@ -16,12 +16,13 @@ class Schema(ApiView, SpectacularAPIView):
     """The OpenAPI 3 document: YAML, or JSON with ?format=json."""
 
 
-class Docs(ApiView, SpectacularSwaggerView):
-    """Swagger UI from our own static files (drf-spectacular-sidecar)."""
+class Docs(ApiView, SpectacularSwaggerSplitView):
+    """Swagger UI from our own static files (drf-spectacular-sidecar), its
+    start-up script a separate file: the strict CSP runs no inline script."""
 
 
-# Registers the schema's authentication descriptions.
-assert schema.BearerToken
+# Importing them registers the schema's descriptions of our authentication.
+AUTHENTICATION_IN_SCHEMA = (schema.BearerToken, schema.Session)
 v1 = "v1/"
 urlpatterns = [
     path("schema/", Schema.as_view(), name="api-schema"),
@@ -85,7 +86,7 @@ urlpatterns = [
         name="api-report-file",
     ),
     path(
-        f"{v1}projects/<slug:slug>/exports/<str:version>/<str:format>",
+        f"{v1}projects/<slug:slug>/exports/<str:version>/<str:export>",
         exports.Export.as_view(),
         name="api-export",
     ),

@@ -383,4 +383,10 @@ SENTENCES: dict[str, Writer] = {
     "api-import-studies": _simple(
         "imported {created} studies through the API", "created"
     ),
+    "api-token-created": _simple(
+        "made the API token {target}, valid until {expires} (read and write: {write})",
+        "expires",
+        "write",
+    ),
+    "api-token-revoked": _simple("revoked the API token {target}"),
 }
