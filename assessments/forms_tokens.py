@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
@@ -31,6 +32,9 @@ class TokenForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="A read-only token cannot change anything.",
     )
+    # A fresh key per form shown: a reload that posts the form again makes
+    # no second token (the view remembers the keys it used).
+    once = forms.CharField(widget=forms.HiddenInput, required=False)
     days = forms.TypedChoiceField(
         choices=DAYS,
         coerce=int,
@@ -39,6 +43,7 @@ class TokenForm(forms.Form):
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"once": secrets.token_urlsafe(16)})
         super().__init__(*args, **kwargs)
         field = self.fields["projects"]
         field.queryset = access.visible_projects(user).order_by("name")  # type: ignore[attr-defined]

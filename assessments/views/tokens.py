@@ -16,6 +16,8 @@ from ..forms_tokens import TokenForm
 from ..models import ApiToken
 from ..services import tokens
 
+USED_KEYS = "token_form_keys"
+
 
 def _status(token: ApiToken) -> str:
     if token.revoked_at is not None:
@@ -52,6 +54,15 @@ def account_tokens(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request, TokenForm(user=request.user))
     form = TokenForm(request.POST, user=request.user)
+    used: list[str] = request.session.get(USED_KEYS, [])
+    once = str(request.POST.get("once", ""))
+    if once and once in used:
+        messages.info(
+            request,
+            "That token was already made when the page was sent the first time; "
+            "no second one was made, and its value is not shown again.",
+        )
+        return _page(request, TokenForm(user=request.user))
     if form.is_valid():
         try:
             token, raw = tokens.create_token(
@@ -64,6 +75,8 @@ def account_tokens(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if once:
+                request.session[USED_KEYS] = [*used, once][-20:]
             messages.success(request, f"The token '{token.name}' is made.")
             # No redirect: the token exists only in this response.
             return _page(request, TokenForm(user=request.user), raw=raw)
