@@ -270,3 +270,28 @@ def test_rqs2_cells_out_of_scope_may_be_empty() -> None:
 def test_rows_to_csv_writes_the_output_columns() -> None:
     result = score_csv(bundled("rqs-1.0"), rqs_csv(RQS_ROW_POINTS))
     assert rows_to_csv(result.rows) == ",".join(COLUMNS) + "\nS1,17,36,47.2,\n"
+
+
+def test_na_is_read_in_the_spellings_other_tools_export() -> None:
+    """CLEAR's checklist and the official METRICS calculator's exports write
+    "N/A" or "n/a" for not applicable (issue 18, point 9): read as "na"."""
+    clear = bundled("clear-1.0")
+    header = template_header(clear)
+    items = header[1:]
+    rows = [
+        ",".join([f"S{n}", *(na if i % 3 == 0 else "yes" for i in range(len(items)))])
+        for n, na in enumerate(("na", "NA", "N/A", "n/a"))
+    ]
+    result = score_csv(clear, "\n".join([",".join(header), *rows]))
+    assert result.ok, result.errors
+    figures = {tuple(v for k, v in row.items() if k != "id") for row in result.rows}
+    assert len(figures) == 1  # every spelling scores the same
+    # Where an item does not apply, "N/A" is as quiet as "na".
+    row = metrics_row("W2", "YNYYN", EXAMPLE_YES, i9="N/A", i17="n/a")
+    metrics = score_csv(bundled("metrics-1.0"), METRICS_HEADER + "\n" + row)
+    assert metrics.ok and metrics.warnings == []
+    assert metrics.rows[0]["total"] == "64.8"
+    # An item with no "not applicable" still refuses it, naming the item.
+    refused = score_csv(bundled("rqs-1.0"), rqs_csv("S9,N/A" + ",0" * 15))
+    assert not refused.ok
+    assert "item 1: 'N/A' not allowed" in refused.errors[0]

@@ -96,12 +96,19 @@ def _allowed_text(entry: Entry) -> str:
     return ", ".join(allowed_values(entry)) + suffix
 
 
+def _spelling(part: str) -> str:
+    """A cell's word in lower case; "n/a" is "na" (the official METRICS
+    calculator's exports and CLEAR's checklist write it so)."""
+    word = part.strip().lower()
+    return NA if word == "n/a" else word
+
+
 def parse_cell(entry: Entry, text: str) -> tuple[str, ...] | None:
     """Option codes for a non-empty cell (codes, points or 1/0), None if unreadable."""
     raw = text.strip()
     by_code = {code.lower(): code for code in entry.option_codes}
     parts = (
-        [p.strip().lower() for p in raw.split("+")] if entry.is_multi else [raw.lower()]
+        [_spelling(p) for p in raw.split("+")] if entry.is_multi else [_spelling(raw)]
     )
     if all(p in by_code for p in parts):
         return tuple(by_code[p] for p in parts)
@@ -142,7 +149,7 @@ class _Row:
     def ignore(self, entry: Entry, text: str, name: str, quiet: Sequence[str]) -> None:
         """A value where the entry does not apply: harmless unless it says something."""
         raw = text.strip()
-        if not raw or raw.lower() == NA:
+        if not raw or _spelling(raw) == NA:
             return
         parsed = parse_cell(entry, raw)
         if parsed is None:
