@@ -125,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser(
         "score",
         help="score FILE.csv (one row per assessment: id, then one column per "
-        "condition and item) and write id,total,max,percent,band",
+        "condition and item) and write id,total,max,percent,band (QUADAS-2: "
+        "the band is the overall risk of bias, then applicability)",
     )
     score.add_argument("file", nargs="?", help="the CSV file, or - for standard input")
     _instrument_arguments(score)

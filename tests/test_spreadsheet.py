@@ -243,14 +243,28 @@ def test_checklist_rows_give_yes_count_applicable_count_and_adherence() -> None:
     ]
 
 
-def test_judgement_rows_give_only_the_overall_judgement() -> None:
+def test_judgement_rows_give_the_overall_risk_of_bias_and_applicability() -> None:
+    """QUADAS-2 (Whiting et al. 2011): any high domain makes the overall high;
+    applicability is judged apart and reported beside it (issue 18, point 10)."""
     definition = bundled("quadas-2-1.0")
     cells = ["yes" if i.type == "signalling" else "low" for i in definition.items]
     cells[definition.items.index(definition.item("D4.rob"))] = "HIGH"
+    cells[definition.items.index(definition.item("D2.app"))] = "unclear"
     text = ",".join(template_header(definition)) + "\nQ1," + ",".join(cells)
     result = score_csv(definition, text)
     assert result.rows == [
-        {"id": "Q1", "total": "", "max": "", "percent": "", "band": "high"}
+        {
+            "id": "Q1",
+            "total": "",
+            "max": "",
+            "percent": "",
+            "band": "high",
+            "applicability": "unclear",
+        }
+    ]
+    assert rows_to_csv(result.rows).splitlines() == [
+        "id,total,max,percent,band,applicability",
+        "Q1,,,,high,unclear",
     ]
 
 

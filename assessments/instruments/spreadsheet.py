@@ -16,6 +16,9 @@ from .engine import score
 from .result import Result, clauses_hold, item_applies
 
 COLUMNS = ("id", "total", "max", "percent", "band")
+# Judgement instruments (QUADAS-2): the band is the overall risk of bias, and
+# the overall applicability follows it.
+JUDGEMENT_COLUMNS = ("applicability",)
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
 Entry = Item | Condition
@@ -289,26 +292,31 @@ def _id_problem(
 
 
 def format_row(definition: Definition, row_id: str, result: Result) -> dict[str, str]:
-    """`id,total,max,percent,band` as text; judgement rows carry only the band."""
+    """`id,total,max,percent,band` as text; judgement rows carry the band (the
+    overall risk of bias) and the overall applicability."""
 
     def text(value: Decimal | None) -> str:
         return "" if value is None else plain(value)
 
     percent = result.percent_display
     total = percent if definition.kind == "weighted" else result.total
-    return {
+    row = {
         "id": row_id,
         "total": text(total),
         "max": text(result.maximum),
         "percent": "" if percent is None else f"{percent:.1f}",
         "band": result.band or "",
     }
+    if definition.kind == "judgement":
+        row["applicability"] = result.judgements.get("overall_applicability") or ""
+    return row
 
 
 def rows_to_csv(rows: Sequence[Mapping[str, str]], delimiter: str = ",") -> str:
     out = io.StringIO()
+    extra = [c for c in JUDGEMENT_COLUMNS if rows and c in rows[0]]
     writer = csv.DictWriter(
-        out, fieldnames=COLUMNS, delimiter=delimiter, lineterminator="\n"
+        out, fieldnames=[*COLUMNS, *extra], delimiter=delimiter, lineterminator="\n"
     )
     writer.writeheader()
     writer.writerows(rows)

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     # The same as `rqs score`, over the database's versions (admins' drafts too).
     help = (
         "Score FILE.csv (one row per assessment: id, then one column per condition "
-        "and item) and write id,total,max,percent,band to stdout."
+        "and item) and write id,total,max,percent,band to stdout (QUADAS-2: the "
+        "band is the overall risk of bias, then applicability)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
