@@ -83,7 +83,7 @@ def read_text(name: str | Path, stdin: TextIO | None = None) -> str:
     try:
         return Path(name).read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise CliError(f"{name}: no such file") from None
+        raise CliError(f"{name}: file not found") from None
     except UnicodeDecodeError as exc:
         raise CliError(f"{name}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:

@@ -97,7 +97,8 @@ def test_a_repeated_rating_names_its_line(tmp_path: Path) -> None:
 
 
 def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="no such file"):
+    # Named for what is wrong, not as an encoding problem (issue 18, point 7).
+    with pytest.raises(CommandError, match="file not found"):
         agreement(str(tmp_path / "absent.csv"))
 
 

@@ -100,7 +100,7 @@ def test_agreement_matches_manage_py_agreement(tmp_path: Path) -> None:
     )
     assert json.loads(done.stdout) == expected
     missing = rqs("agreement", "nowhere.csv", cwd=tmp_path)
-    assert missing.returncode == 1 and "nowhere.csv: no such file" in missing.stderr
+    assert missing.returncode == 1 and "nowhere.csv: file not found" in missing.stderr
 
 
 def test_the_command_line_imports_no_django(tmp_path: Path) -> None:
