@@ -90,8 +90,17 @@ def read_text(name: str | Path, stdin: TextIO | None = None) -> str:
         raise CliError(f"{name}: {exc.strerror}") from None
 
 
+# Exit status when a reported figure differs from the recomputed one.
+DIFFERS = 3
+
+
 def score_file(definition: Definition, text: str, out: Writer, err: Writer) -> int:
-    """Score a spreadsheet: id,total,max,percent,band on `out`; 1 on bad rows."""
+    """Score a spreadsheet: id,total,max,percent,band on `out`; 1 on bad rows.
+
+    With reported_total, reported_percent or reported_band columns (a
+    published review's table), each figure that does not add up is named on
+    `err` and the status is 3.
+    """
     result = score_csv(definition, text)
     for warning in result.warnings:
         err.write(f"warning: {warning}\n")
@@ -100,7 +109,9 @@ def score_file(definition: Definition, text: str, out: Writer, err: Writer) -> i
             err.write(f"{error}\n")
         return 1
     out.write(rows_to_csv(result.rows))
-    return 0
+    for difference in result.differences:
+        err.write(f"{difference}\n")
+    return DIFFERS if result.differences else 0
 
 
 def agreement_text(text: str, *, level: str, order: str | None, source: str) -> str:

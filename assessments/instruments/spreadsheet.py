@@ -13,6 +13,8 @@ from itertools import combinations
 from .answers import entry_choice_problems
 from .definition import NA, Condition, Definition, Item
 from .engine import score
+from .reported import OUTPUT as REPORTED_OUTPUT
+from .reported import REPORTED, check
 from .result import Result, clauses_hold, item_applies
 
 COLUMNS = ("id", "total", "max", "percent", "band")
@@ -32,6 +34,8 @@ class SpreadsheetResult:
     rows: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # "row ID: reported X, computed Y" for each reported figure that differs.
+    differences: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -216,7 +220,7 @@ def _header_errors(definition: Definition, header: Sequence[str]) -> list[str]:
     for name in names[1:]:
         if name in seen:
             errors.append(f"duplicate column '{name}'")
-        elif name and name not in expected:
+        elif name and name not in expected and name not in REPORTED:
             errors.append(f"unknown column '{name}'")
         seen.add(name)
     missing = [code for code in expected[1:] if code not in seen]
@@ -259,6 +263,8 @@ def _score_csv(definition: Definition, text: str) -> SpreadsheetResult:
         return SpreadsheetResult(errors=errors)
     rows: list[dict[str, str]] = []
     warnings: list[str] = []
+    differences: list[str] = []
+    reports = any(h.strip() in REPORTED for h in header)
     first_line: dict[str, int] = {}
     for number, cells, extra in _records(header, reader):
         row_id = cells.get(header[0].strip(), "").strip()
@@ -270,13 +276,21 @@ def _score_csv(definition: Definition, text: str) -> SpreadsheetResult:
         answers, row_errors, row_warnings = parse_row_answers(definition, cells)
         errors += [f"row {row_id}, {e}" for e in row_errors]
         warnings += [f"row {row_id}, {w}" for w in row_warnings]
-        if not row_errors:
-            rows.append(format_row(definition, row_id, score(definition, answers)))
+        if row_errors:
+            continue
+        result = score(definition, answers)
+        row = format_row(definition, row_id, result)
+        if reports:
+            checked = check(definition, result, row["total"], cells)
+            errors += [f"row {row_id}, {e}" for e in checked.errors]
+            differences += [f"row {row_id}: {d}" for d in checked.differences]
+            row.update(checked.cells)
+        rows.append(row)
     if not rows and not errors:
         errors.append("the file has no data rows")
-    return SpreadsheetResult(
-        rows=[] if errors else rows, warnings=warnings, errors=errors
-    )
+    if errors:
+        return SpreadsheetResult(warnings=warnings, errors=errors)
+    return SpreadsheetResult(rows=rows, warnings=warnings, differences=differences)
 
 
 def _id_problem(
@@ -314,7 +328,7 @@ def format_row(definition: Definition, row_id: str, result: Result) -> dict[str,
 
 def rows_to_csv(rows: Sequence[Mapping[str, str]], delimiter: str = ",") -> str:
     out = io.StringIO()
-    extra = [c for c in JUDGEMENT_COLUMNS if rows and c in rows[0]]
+    extra = [c for c in (*JUDGEMENT_COLUMNS, *REPORTED_OUTPUT) if rows and c in rows[0]]
     writer = csv.DictWriter(
         out, fieldnames=[*COLUMNS, *extra], delimiter=delimiter, lineterminator="\n"
     )

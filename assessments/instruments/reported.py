@@ -1,0 +1,87 @@
+"""Checking a published score table: the figures a review reported against
+the ones its own answers give (`rqs score` with reported_* columns).
+
+A reported figure matches when it is within half a unit of its own last
+decimal of the exact recomputed value: a table that printed 64.8 for 64.81 is
+right, one that printed 60 for 57.4 is not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from .definition import Definition
+from .result import Result
+
+REPORTED = ("reported_total", "reported_percent", "reported_band")
+# Appended to the output, after its own columns, when the sheet reports figures.
+OUTPUT = ("reported_total", "difference")
+_FIGURE = re.compile(r"([+-]?\d+(?:[.,](\d+))?)\s*%?")
+
+
+@dataclass(frozen=True)
+class Checked:
+    cells: dict[str, str]  # the output's extra columns
+    differences: list[str]  # "reported X, computed Y", one per figure that differs
+    errors: list[str]  # unreadable reported cells
+
+
+def _figure(raw: str) -> tuple[Decimal, Decimal] | None:
+    """(value, tolerance) of a reported number such as 64.8, 64,8 or 64.8%."""
+    match = _FIGURE.fullmatch(raw.strip())
+    if match is None:
+        return None
+    decimals = len(match.group(2) or "")
+    value = Decimal(match.group(1).replace(",", "."))
+    return value, Decimal(5).scaleb(-decimals - 1)
+
+
+def _text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def check(
+    definition: Definition, result: Result, shown_total: str, cells: dict[str, str]
+) -> Checked:
+    """The reported_* cells of one row against its recomputed result.
+
+    `shown_total` is the output's own `total` cell: the difference column is
+    that figure minus the reported one, in the same unit (points for RQS,
+    percent for METRICS).
+    """
+    percent_unit = definition.kind == "weighted"
+    exact_total = result.percent if percent_unit else result.total
+    unit = "%" if percent_unit else ""
+    out = {"reported_total": cells.get("reported_total", "").strip(), "difference": ""}
+    differences: list[str] = []
+    errors: list[str] = []
+    for column, exact, suffix in (
+        ("reported_total", exact_total, unit),
+        ("reported_percent", result.percent, "%"),
+    ):
+        raw = cells.get(column, "").strip()
+        if not raw:
+            continue
+        figure = _figure(raw)
+        if figure is None:
+            errors.append(f"{column}: '{raw}' is not a number")
+            continue
+        value, tolerance = figure
+        if exact is None:
+            differences.append(f"reported {raw}, computed nothing (no {column[9:]})")
+            continue
+        if column == "reported_total" and shown_total:
+            out["difference"] = _text(Decimal(shown_total) - value)
+        if abs(exact - value) > tolerance:
+            places = max(-value.as_tuple().exponent, 0)  # type: ignore[operator]
+            computed = exact.quantize(
+                Decimal(1).scaleb(-max(places, 1)), rounding=ROUND_HALF_UP
+            )
+            differences.append(f"reported {raw}, computed {_text(computed)}{suffix}")
+    band = cells.get("reported_band", "").strip()
+    if band and band.lower() != (result.band or "").lower():
+        differences.append(f"reported {band}, computed {result.band or 'no band'}")
+    return Checked(out, differences, errors)
