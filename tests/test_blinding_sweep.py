@@ -583,6 +583,10 @@ SWEEP: dict[str, Urls] = {
     "project-disagreements": _per_project("project-disagreements"),
     "instrument-list": _fixed("instrument-list"),
     "instrument-detail": _instrument_details,
+    # Reads only the uploaded table (a GET shows the empty form).
+    "instrument-audit": lambda w: [
+        _url(w, "instrument-audit", version=v) for v in w.versions
+    ],
     "project-create": _fixed("project-create"),
     "project-detail": _per_project("project-detail"),
     "project-edit": _per_project("project-edit"),
@@ -652,6 +656,7 @@ STATIC = {
     "password_reset_complete",
     "instrument-list",
     "instrument-detail",
+    "instrument-audit",
     "project-create",
     "account-notifications",
     "api-schema",

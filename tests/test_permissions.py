@@ -42,6 +42,7 @@ RULES: dict[str, str] = {
     "study-bulk": "lead-post",
     "instrument-list": "any",
     "instrument-detail": "any",
+    "instrument-audit": "any",
     "project-create": "staff",
     "project-detail": "member",
     "project-edit": "lead",

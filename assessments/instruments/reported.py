@@ -8,9 +8,14 @@ right, one that printed 60 for 57.4 is not.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import zipfile
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+import openpyxl
 
 from .definition import Definition
 from .result import Result
@@ -85,3 +90,41 @@ def check(
     if band and band.lower() != (result.band or "").lower():
         differences.append(f"reported {band}, computed {result.band or 'no band'}")
     return Checked(out, differences, errors)
+
+
+class TableError(ValueError):
+    """The uploaded table cannot be read (its message names why)."""
+
+
+def table_text(data: bytes, filename: str) -> str:
+    """A score table as CSV text: a CSV file as it is (UTF-8), or the first
+    sheet of an XLSX workbook, its cells as the spreadsheet shows them."""
+    if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
+        return _xlsx_text(data)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TableError(
+            f"The file is not UTF-8 text ({exc.reason}): save it as CSV UTF-8, "
+            "or upload the XLSX workbook."
+        ) from None
+
+
+def _xlsx_text(data: bytes) -> str:
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise TableError(f"The file is not a readable XLSX workbook ({exc}).") from None
+    sheet = book.worksheets[0]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for cells in sheet.iter_rows(values_only=True):
+        writer.writerow(["" if c is None else _cell(c) for c in cells])
+    book.close()
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

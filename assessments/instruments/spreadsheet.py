@@ -252,45 +252,78 @@ def score_csv(definition: Definition, text: str) -> SpreadsheetResult:
         return SpreadsheetResult(errors=[f"the file is not readable CSV: {exc}"])
 
 
-def _score_csv(definition: Definition, text: str) -> SpreadsheetResult:
+@dataclass
+class TableRow:
+    """One data row: its output row when it scores, else the reasons it cannot.
+
+    Messages are whole ("row A, item 5: ..."), ready to print.
+    """
+
+    row_id: str
+    line: int
+    row: dict[str, str] | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+
+def read_table(definition: Definition, text: str) -> tuple[list[str], list[TableRow]]:
+    """(problems with the file as a whole, every data row scored on its own).
+
+    `score_csv` refuses a file with any problem; the score table audit page
+    lists each row's. Raises csv.Error for text that is not CSV.
+    """
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     header = next(reader, None)
     if not header:
-        return SpreadsheetResult(errors=["the file is empty"])
+        return ["the file is empty"], []
     errors = _header_errors(definition, header)
     if errors:
-        return SpreadsheetResult(errors=errors)
-    rows: list[dict[str, str]] = []
-    warnings: list[str] = []
-    differences: list[str] = []
+        return errors, []
     reports = any(h.strip() in REPORTED for h in header)
+    rows: list[TableRow] = []
     first_line: dict[str, int] = {}
     for number, cells, extra in _records(header, reader):
         row_id = cells.get(header[0].strip(), "").strip()
         problem = _id_problem(row_id, number, first_line, extra)
         if problem:
-            errors.append(problem)
+            rows.append(TableRow(row_id, number, errors=[problem]))
             continue
         first_line[row_id] = number
         answers, row_errors, row_warnings = parse_row_answers(definition, cells)
-        errors += [f"row {row_id}, {e}" for e in row_errors]
-        warnings += [f"row {row_id}, {w}" for w in row_warnings]
+        out = TableRow(
+            row_id,
+            number,
+            errors=[f"row {row_id}, {e}" for e in row_errors],
+            warnings=[f"row {row_id}, {w}" for w in row_warnings],
+        )
+        rows.append(out)
         if row_errors:
             continue
         result = score(definition, answers)
-        row = format_row(definition, row_id, result)
+        out.row = format_row(definition, row_id, result)
         if reports:
-            checked = check(definition, result, row["total"], cells)
-            errors += [f"row {row_id}, {e}" for e in checked.errors]
-            differences += [f"row {row_id}: {d}" for d in checked.differences]
-            row.update(checked.cells)
-        rows.append(row)
-    if not rows and not errors:
-        errors.append("the file has no data rows")
+            checked = check(definition, result, out.row["total"], cells)
+            out.errors += [f"row {row_id}, {e}" for e in checked.errors]
+            out.differences += [f"row {row_id}: {d}" for d in checked.differences]
+            out.row.update(checked.cells)
+    if not rows:
+        return ["the file has no data rows"], []
+    return [], rows
+
+
+def _score_csv(definition: Definition, text: str) -> SpreadsheetResult:
+    errors, table = read_table(definition, text)
+    warnings = [w for r in table for w in r.warnings]
+    errors += [e for r in table for e in r.errors]
     if errors:
         return SpreadsheetResult(warnings=warnings, errors=errors)
-    return SpreadsheetResult(rows=rows, warnings=warnings, differences=differences)
+    return SpreadsheetResult(
+        rows=[r.row for r in table if r.row is not None],
+        warnings=warnings,
+        differences=[d for r in table for d in r.differences],
+    )
 
 
 def _id_problem(

@@ -131,7 +131,7 @@ def queue_next(request: HttpRequest) -> HttpResponse:
     return redirect("assessment-form", uuid=following.uuid)
 
 
-def _versions_for(user: object) -> object:
+def versions_for(user: object) -> object:
     versions = InstrumentVersion.objects.select_related("instrument")
     if not getattr(user, "is_staff", False):
         versions = versions.exclude(status=InstrumentVersion.Status.DRAFT)
@@ -143,14 +143,14 @@ def instrument_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "assessments/instrumentversion_list.html",
-        {"versions": _versions_for(request.user)},
+        {"versions": versions_for(request.user)},
     )
 
 
 @require_GET
 def instrument_detail(request: HttpRequest, key: str) -> HttpResponse:
     """Read-only preview: sections, items, options with points or weights."""
-    found = [v for v in _versions_for(request.user) if v.key == key]  # type: ignore[attr-defined]
+    found = [v for v in versions_for(request.user) if v.key == key]  # type: ignore[attr-defined]
     if not found:
         raise Http404("No such instrument version")
     version = found[0]

@@ -78,7 +78,7 @@ def limit_text(limit: int | None = None) -> str:
     return f"{round(limit / 2**20, 1):g} MB"
 
 
-def _too_large_text() -> str:
+def too_large_text() -> str:
     return (
         f"The file is larger than the upload limit of {limit_text()}. "
         "Split it into smaller files and import them one after the other."
@@ -107,7 +107,7 @@ def size_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             return render(
                 request,
                 "assessments/import_too_large.html",
-                {"message": _too_large_text(), "back": request.path},
+                {"message": too_large_text(), "back": request.path},
                 status=413,
             )
         return protected(request, *args, **kwargs)
@@ -119,7 +119,7 @@ def oversized(form: ImportForm | ScoreImportForm) -> bool:
     """Also check the file itself, whatever the request declared."""
     if form.cleaned_data["file"].size <= settings.UPLOAD_MAX_BYTES:
         return False
-    form.add_error("file", _too_large_text())
+    form.add_error("file", too_large_text())
     return True
 
 

@@ -65,6 +65,7 @@ ROUTES: dict[str, str] = {
     "queue": "reviewer",
     "instrument-list": "reviewer",
     "instrument-detail": "reviewer",
+    "instrument-audit": "reviewer",
     "assessment-form": "reviewer",
     "project-detail": "lead",
     "project-disagreements": "lead",
@@ -363,6 +364,7 @@ def walk_reviewer(demo: Demo, page: Any, audit: Audit) -> None:
         reverse("instrument-detail", args=["metrics-1.0"]),
         "instrument detail (METRICS)",
     )
+    audit.visit(page, reverse("instrument-audit", args=[RQS]), "score table check")
     drill_service.seed_drills()
     drills = reverse("drill-list", args=[demo.project.slug, "metrics-1.0"])
     audit.visit(page, drills, "practice drills")
