@@ -6,8 +6,11 @@ Sources of the expected figures:
 - Fleiss (1971) Psychol Bull 76:378-382, Table 1 (R irr::diagnoses).
 - Krippendorff (2011) "Computing Krippendorff's alpha-reliability", the
   4 coders x 12 units example with missing values.
-- Gwet's AC1 and percent agreement for the same 12 units: R irrCAC's
-  cac.raw4raters vignette (AC1 0.77544, CI 0.461 to 1, pa 0.8181818).
+- Gwet's AC1, percent agreement, Fleiss' generalised kappa and the CI of
+  Krippendorff's alpha for the same 12 units: R irrCAC's README for
+  cac.raw4raters (AC1 0.77544, CI 0.461 to 1; pa 0.8181818, CI 0.542 to 1;
+  Fleiss 0.76117, CI 0.424 to 1; alpha 0.74342, CI 0.423 to 1). The ratio
+  level's 0.797 is Krippendorff (2011) again.
 - Cohen's kappa: Wikipedia's 50-application example (kappa 0.40) and SAS
   PROC FREQ's printout for a 3x3 table (kappa 0.4842, weighted 0.4701).
 - Bland & Altman (1986) Lancet i:307-310, peak expiratory flow by Wright vs
@@ -17,6 +20,7 @@ Sources of the expected figures:
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -195,10 +199,22 @@ def test_fleiss_kappa_accepts_different_raters_with_equal_counts():
     )
 
 
-def test_fleiss_kappa_is_none_with_reason_for_unequal_numbers_of_ratings():
+def test_fleiss_kappa_generalises_to_unequal_numbers_of_ratings_as_irrcac():
     result = ag.fleiss_kappa(KRIPPENDORFF_2011)
-    assert result.value is None
-    assert "same number of ratings" in result.note
+    assert round(result.value, 5) == 0.76117
+    assert (round(result.ci95[0], 3), result.ci95[1]) == (0.424, 1.0)
+    assert (result.n_subjects, result.n_raters) == (11, 4)
+    assert "irrCAC" in result.ci_method and result.weights == "unweighted"
+
+
+def test_fleiss_kappa_equals_statsmodels_fleiss_1971_when_counts_are_equal():
+    from statsmodels.stats.inter_rater import aggregate_raters
+    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+    rng = np.random.default_rng(7)
+    matrix = rng.integers(0, 4, size=(25, 5)).tolist()
+    table, _ = aggregate_raters(np.array(matrix))
+    assert ag.fleiss_kappa(matrix).value == pytest.approx(sm_fleiss(table))
 
 
 def test_fleiss_kappa_is_none_when_everyone_chose_one_category():
@@ -207,11 +223,39 @@ def test_fleiss_kappa_is_none_when_everyone_chose_one_category():
 
 @pytest.mark.parametrize(
     ("level", "published"),
-    [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849)],
+    [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)],
 )
 def test_krippendorff_alpha_reproduces_krippendorff_2011(level, published):
     value = ag.krippendorff_alpha(KRIPPENDORFF_2011, level).value
     assert round(value, 3) == published
+
+
+def test_krippendorff_alpha_carries_irrcac_ci_and_its_metric():
+    nominal = ag.krippendorff_alpha(KRIPPENDORFF_2011, "nominal")
+    assert (round(nominal.ci95[0], 3), nominal.ci95[1]) == (0.423, 1.0)
+    assert (nominal.n_subjects, nominal.n_raters) == (11, 4)
+    assert nominal.weights == "nominal metric"
+    ordinal = ag.krippendorff_alpha(KRIPPENDORFF_2011, "ordinal")
+    assert ordinal.ci95 is None and "ordinal level" in ordinal.note
+
+
+@pytest.mark.parametrize("level", ["nominal", "interval", "ratio"])
+def test_gwet_alpha_behind_the_ci_equals_krippendorff_package(level):
+    """The CI's formulas reproduce the krippendorff package's value on random
+    data with missing ratings, so the CI belongs to the value printed."""
+    from assessments.agreement.linearised import alpha_estimate, weight_matrix
+    from assessments.agreement.ratings import category_counts, normalized_rows
+
+    rng = np.random.default_rng(11)
+    matrix = rng.integers(1, 6, size=(30, 4)).astype(float)
+    matrix[rng.random(matrix.shape) < 0.2] = np.nan
+    rows = [
+        r for r in normalized_rows(matrix.tolist()) if any(v is not None for v in r)
+    ]
+    cats = sorted({v for r in rows for v in r if v is not None})
+    kind = {"nominal": "identity", "interval": "quadratic", "ratio": "ratio"}[level]
+    gwet = alpha_estimate(category_counts(rows, cats), weight_matrix(kind, cats))
+    assert gwet.value == pytest.approx(ag.krippendorff_alpha(rows, level).value)
 
 
 def test_krippendorff_alpha_orders_text_categories_as_given():
@@ -231,6 +275,22 @@ def test_gwet_ac1_reproduces_irrcac_example_with_missing_ratings():
     result = ag.gwet_ac1(KRIPPENDORFF_2011)
     assert round(result.value, 5) == 0.77544
     assert (round(result.ci95[0], 3), result.ci95[1]) == (0.461, 1.0)
+    assert (result.n_subjects, result.n_raters) == (11, 4)
+
+
+def test_pairwise_agreement_and_its_ci_reproduce_irrcac():
+    result = ag.pairwise(KRIPPENDORFF_2011)
+    assert result.value == pytest.approx(0.8181818)
+    assert (round(result.ci95[0], 3), result.ci95[1]) == (0.542, 1.0)
+
+
+def test_all_raters_agree_counts_subjects_where_every_rating_is_the_same():
+    # Krippendorff (2011): 8 of the 11 units rated twice or more are unanimous
+    # (units 2, 6 and 8 are not).
+    result = ag.all_agree(KRIPPENDORFF_2011)
+    assert result.value == pytest.approx(8 / 11)
+    assert result.ci_method.startswith("Wilson")
+    assert 0 < result.ci95[0] < 8 / 11 < result.ci95[1] < 1
 
 
 def test_gwet_ac1_two_raters_hand_computed():
@@ -248,8 +308,40 @@ def test_gwet_ac1_counts_listed_categories_even_if_unused():
     assert listed > observed
 
 
-def test_gwet_ac1_is_one_when_everybody_agrees_on_one_category():
-    assert ag.gwet_ac1([[1, 1], [1, 1]]).value == 1.0
+def test_gwet_ac1_is_null_on_one_category_unless_the_others_are_known():
+    alone = ag.gwet_ac1([[1, 1], [1, 1]])
+    assert alone.value is None and "one category" in alone.note
+    # With the item's options known, chance agreement is defined (pe = 0).
+    assert ag.gwet_ac1([[1, 1], [1, 1]], categories=[0, 1]).value == 1.0
+
+
+CHANCE_CORRECTED = {
+    "cohen_kappa": lambda m: ag.cohen_kappa(m),
+    "fleiss_kappa": ag.fleiss_kappa,
+    "krippendorff_alpha": ag.krippendorff_alpha,
+    "gwet_ac1": lambda m: ag.gwet_ac1(m),
+}
+
+
+@pytest.mark.parametrize("name", CHANCE_CORRECTED)
+@pytest.mark.parametrize(
+    ("matrix", "why"),
+    [
+        ([["a", "b"]], "at least two subjects"),  # one subject: kappa would be -1
+        ([["a", "b"], ["a", None]], "at least two subjects"),
+        ([["a", "a"], ["a", "a"], ["a", "a"]], "one category|identical|chance"),
+    ],
+    ids=["one subject", "one subject rated twice", "all equal"],
+)
+def test_degenerate_data_give_null_with_a_reason_never_a_bare_number(name, matrix, why):
+    result = CHANCE_CORRECTED[name](matrix)
+    assert result.value is None
+    assert re.search(why, result.note), result.note
+
+
+def test_icc_on_one_subject_or_all_equal_is_null_with_a_reason():
+    assert "two subjects" in ag.icc([[3, 4]])["ICC1"].note
+    assert "identical" in ag.icc([[3, 3], [3, 3]])["ICC2"].note
 
 
 def test_percent_agreement_is_pairwise_over_subjects_with_two_ratings():
@@ -271,6 +363,16 @@ def test_cohen_kappa_reproduces_sas_printout_with_confidence_limits():
     assert tuple(round(x, 4) for x in plain.ci95) == (0.2137, 0.7547)
     assert round(linear.value, 4) == 0.4701
     assert tuple(round(x, 4) for x in linear.ci95) == (0.1845, 0.7558)
+    assert (plain.weights, linear.weights) == ("unweighted", "linear")
+    assert (plain.n_subjects, plain.n_raters) == (19, 2)
+    assert plain.ci_method.startswith("asymptotic standard error")
+
+
+def test_cohen_kappa_ci_never_leaves_minus_one_to_one():
+    # Near-perfect agreement on few subjects: the normal limits pass 1.
+    matrix = [["a", "a"]] * 5 + [["b", "b"]] * 5 + [["a", "b"]]
+    result = ag.cohen_kappa(matrix)
+    assert result.ci95[1] == 1.0 and result.ci95[0] < result.value
 
 
 def test_weighted_cohen_kappa_hand_computed():
@@ -340,6 +442,12 @@ def test_bland_altman_skips_missing_pairs_and_needs_two():
 def test_detect_design_fixed_when_every_study_has_the_same_reviewers():
     assert ag.detect_design({"s1": {"ann", "bob"}, "s2": {"bob", "ann"}}) == "fixed"
     assert ag.detect_design({}) == "fixed"
+
+
+def test_detect_design_fixed_for_one_panel_with_missing_ratings():
+    # Krippendorff (2011): coders A-D, each missing some units.
+    panel = {"u1": {"A", "B", "D"}, "u2": {"A", "B", "C", "D"}, "u12": {"C"}}
+    assert ag.detect_design(panel) == "fixed"
 
 
 def test_detect_design_interchangeable_for_a_balanced_rotation():

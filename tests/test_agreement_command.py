@@ -104,7 +104,7 @@ def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
 
 def test_an_unknown_level_is_refused() -> None:
     with pytest.raises(CommandError, match="invalid choice"):
-        agreement(str(DATA / "fleiss_1971_diagnoses.csv"), "--level", "ratio")
+        agreement(str(DATA / "fleiss_1971_diagnoses.csv"), "--level", "cardinal")
 
 
 def test_a_bad_file_exits_1_with_the_message_on_stderr(tmp_path: Path) -> None:

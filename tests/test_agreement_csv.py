@@ -23,14 +23,22 @@ from assessments.agreement.csvfile import AgreementInputError, compute_from_csv
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 DATA = Path(__file__).resolve().parent / "data" / "agreement"
-KEYS = [
-    "subjects",
-    "raters",
+COEFFICIENTS = [
     "percent_agreement",
+    "all_raters_agree",
     "cohen_kappa",
     "fleiss_kappa",
     "krippendorff_alpha",
     "gwet_ac1",
+]
+SUFFIXES = ["", "_ci", "_n_subjects", "_n_raters", "_ci_method", "_weights"]
+KEYS = [
+    "subjects",
+    "raters",
+    "design",
+    "design_note",
+    "level",
+    *(f"{name}{suffix}" for name in COEFFICIENTS for suffix in SUFFIXES),
     "icc",
     "notes",
 ]
@@ -81,9 +89,18 @@ def test_krippendorff_2011_file_at_the_nominal_level():
     assert (result["subjects"], result["raters"]) == (12, 4)
     assert round(result["krippendorff_alpha"], 3) == 0.743
     assert result["percent_agreement"] == pytest.approx(0.8181818)
+    assert result["design"] == "fixed"  # one panel of coders, some units missed
     assert round(result["gwet_ac1"], 5) == 0.77544
-    assert result["fleiss_kappa"] is None
-    assert any(note.startswith("Fleiss' kappa: ") for note in result["notes"])
+    assert [round(x, 3) for x in result["gwet_ac1_ci"]] == [0.461, 1.0]
+    # Unequal numbers of ratings: Fleiss' generalised kappa, as irrCAC.
+    assert round(result["fleiss_kappa"], 5) == 0.76117
+    assert [round(x, 3) for x in result["fleiss_kappa_ci"]] == [0.424, 1.0]
+    assert (result["fleiss_kappa_n_subjects"], result["fleiss_kappa_n_raters"]) == (
+        11,
+        4,
+    )
+    assert "irrCAC" in result["fleiss_kappa_ci_method"]
+    assert result["fleiss_kappa_weights"] == "unweighted"
     json.dumps(result, allow_nan=False)
 
 
@@ -157,27 +174,67 @@ def test_item_column_gives_one_result_per_item():
     assert first["percent_agreement"] == 0.5
     assert second["percent_agreement"] == 1.0
     assert second["cohen_kappa"] == 1.0
-    assert second["notes"] == [
-        "Cohen's kappa: 1 subject(s) rated by one rater only were left out",
-        "Fleiss' kappa: Fleiss' kappa needs the same number of ratings for every "
-        "subject; found between 1 and 2",
-    ]
+    assert second["cohen_kappa_weights"] == "unweighted"
+    assert (
+        "Cohen's kappa: 1 subject(s) rated by one rater only were left out"
+        in (second["notes"])
+    )
 
 
-def test_rotating_reviewers_get_fleiss_but_not_cohen_or_icc():
-    rows = [
-        ("s1", "ann", "1"),
-        ("s1", "bob", "2"),
-        ("s2", "bob", "2"),
-        ("s2", "cy", "2"),
-        ("s3", "cy", "1"),
-        ("s3", "ann", "1"),
-    ]
-    result = compute_from_csv(csv_text(rows), level="interval")
-    assert result["fleiss_kappa"] is not None
-    assert result["cohen_kappa"] is None
-    assert result["icc"] is None
+ROTATING = [
+    ("s1", "ann", "1"),
+    ("s1", "bob", "2"),
+    ("s2", "bob", "2"),
+    ("s2", "cy", "2"),
+    ("s3", "cy", "1"),
+    ("s3", "ann", "1"),
+    ("s4", "ann", "3"),
+    ("s4", "cy", "3"),
+]
+
+
+def test_rotating_reviewers_are_interchangeable_one_way_icc_and_no_cohen():
+    """Different raters per subject (the usual review): auto finds the
+    interchangeable design; ICC(1,1) comes out instead of "rating(s) missing"."""
+    result = compute_from_csv(csv_text(ROTATING), level="interval")
+    assert result["design"] == "interchangeable"
     assert result["raters"] == 3
+    assert result["cohen_kappa"] is None
+    assert any("Cohen's kappa: not computed" in n for n in result["notes"])
+    assert result["icc"]["ICC1"]["value"] is not None
+    assert result["icc"]["ICC1"]["n_subjects"] == 4
+    assert not any("rating(s) missing" in n for n in result["notes"])
+    assert result["icc"]["ICC2"]["value"] is None
+    assert "interchangeable" in result["icc"]["ICC2"]["note"]
+    # Unweighted Fleiss and AC1 are left out at the interval level, and say so.
+    assert result["fleiss_kappa"] is None and result["gwet_ac1"] is None
+    assert any(
+        "Fleiss' kappa and Gwet's AC1: not computed at the interval" in n
+        for n in result["notes"]
+    )
+
+
+def test_rotating_reviewers_at_the_nominal_level_get_fleiss_and_alpha():
+    result = compute_from_csv(csv_text(ROTATING))
+    assert result["fleiss_kappa"] is not None
+    assert result["krippendorff_alpha"] is not None
+    assert result["fleiss_kappa_n_raters"] == 3
+
+
+def test_design_can_be_forced():
+    fixed = compute_from_csv(csv_text(ROTATING), level="interval", design="fixed")
+    assert fixed["design"] == "fixed"
+    assert fixed["icc"] is None  # each rater missed a subject
+    assert any("rating(s) missing" in n for n in fixed["notes"])
+    with pytest.raises(AgreementInputError, match="unknown design 'random'"):
+        compute_from_csv(csv_text(ROTATING), design="random")
+
+
+def test_ratio_level_reproduces_krippendorff_2011():
+    result = compute_from_csv(fixture("krippendorff_2011.csv"), level="ratio")
+    assert round(result["krippendorff_alpha"], 3) == 0.797
+    assert result["krippendorff_alpha_weights"] == "ratio metric"
+    assert result["level"] == "ratio"
 
 
 def test_missing_value_spellings_and_trailing_delimiters():
@@ -265,7 +322,7 @@ def test_value_outside_order_is_an_error():
 @pytest.mark.parametrize(
     ("level", "order", "message"),
     [
-        ("ratio", None, "unknown level 'ratio'"),
+        ("cardinal", None, "unknown level 'cardinal'"),
         ("interval", ["1", "2"], "--order applies to nominal and ordinal"),
         ("ordinal", [], "--order needs values"),
         ("ordinal", ["a", " "], "--order needs values"),
@@ -393,7 +450,7 @@ def test_malformed_files_raise_input_errors_naming_a_line(case, how, data):
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(alphabet=st.sampled_from('subjectravlueim,;"\n\r 12.xNA\ufeff\x00')),
-    st.sampled_from(["nominal", "ordinal", "interval"]),
+    st.sampled_from(["nominal", "ordinal", "interval", "ratio"]),
 )
 def test_arbitrary_text_gives_a_result_or_an_input_error(text, level):
     try:

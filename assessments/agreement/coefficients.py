@@ -1,12 +1,15 @@
-"""Item-level agreement coefficients: percent agreement, Cohen's and Fleiss'
-kappa, Krippendorff's alpha and Gwet's AC1.
+"""Item-level agreement coefficients: mean pairwise agreement, the share of
+subjects on which all raters agree, Cohen's and Fleiss' kappa, Krippendorff's
+alpha and Gwet's AC1, each with its n, CI method and weights.
 
 Who computes what: the ``krippendorff`` package computes alpha; statsmodels
 (a hard dependency of pingouin, so nothing new is installed) computes Cohen's
-and Fleiss' kappa; Gwet's AC1 is written out below with its published formulas
-cited, and the tests check it against R's irrCAC output and the original
-papers. scipy, statsmodels and krippendorff are imported inside functions:
-together they cost seconds, and every web process imports this package.
+kappa and its asymptotic CI; Fleiss' generalised kappa, the CIs of alpha and
+pairwise agreement (``linearised``) and Gwet's AC1 are written out with their
+published formulas cited, and the tests check them against R's irrCAC output
+and the original papers. scipy, statsmodels and krippendorff are imported
+inside functions: together they cost seconds, and every web process imports
+this package.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
+from .linearised import CI_METHOD as LINEARISED_CI
+from .linearised import (
+    WeightKind,
+    alpha_estimate,
+    fleiss_generalised,
+    pairwise_agreement,
+    weight_matrix,
+)
 from .ratings import (
     Coefficient,
     Level,
@@ -28,18 +39,29 @@ from .ratings import (
     category_counts,
     category_list,
     is_number,
+    need_paired,
     none_on_unsupported,
     normalized_rows,
     rated_values,
+    sample,
 )
+
+LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
+COHEN_CI = (
+    "asymptotic standard error, normal approximation, limits capped at -1 and 1 "
+    "(Fleiss, Cohen & Everitt 1969; statsmodels)"
+)
+WILSON_CI = "Wilson score interval for a proportion"
+AC1_CI = LINEARISED_CI
 
 # Below this, chance agreement is treated as 1 and kappa as undefined (0/0).
 _EPS = 1e-12
 
 
 def percent_agreement(matrix: RatingMatrix) -> float | None:
-    """Share of agreeing rater pairs per subject, averaged over subjects with
-    two or more ratings (the plain proportion of agreement for two raters)."""
+    """Mean pairwise agreement: the share of agreeing rater pairs per subject,
+    averaged over subjects with two or more ratings (for two raters, the plain
+    proportion of agreement)."""
     shares = []
     for row in normalized_rows(matrix):
         rated = rated_values(row)
@@ -47,6 +69,59 @@ def percent_agreement(matrix: RatingMatrix) -> float | None:
             pairs = sum(c * (c - 1) for c in Counter(rated).values())
             shares.append(pairs / (len(rated) * (len(rated) - 1)))
     return statistics.fmean(shares) if shares else None
+
+
+@none_on_unsupported
+def pairwise(matrix: RatingMatrix) -> Coefficient:
+    """Mean pairwise agreement with Gwet's CI (irrCAC ``pa.coeff.raw``)."""
+    rows = [row for row in normalized_rows(matrix) if rated_values(row)]
+    n_subjects, n_raters = sample(rows)
+    if not n_subjects:
+        raise Unsupported("no subject has two or more ratings")
+    counts = category_counts(rows, category_list(rows, None))
+    estimate = pairwise_agreement(counts)
+    return Coefficient(
+        estimate.value,
+        estimate.ci95,
+        None if estimate.ci95 else "95% CI needs at least two subjects",
+        n_subjects,
+        n_raters,
+        LINEARISED_CI if estimate.ci95 else None,
+        "unweighted",
+    )
+
+
+@none_on_unsupported
+def all_agree(matrix: RatingMatrix) -> Coefficient:
+    """The share of subjects rated twice or more on which every rating is the
+    same, with a Wilson 95% CI."""
+    rows = normalized_rows(matrix)
+    n_subjects, n_raters = sample(rows)
+    if not n_subjects:
+        raise Unsupported("no subject has two or more ratings")
+    agreeing = sum(
+        1
+        for row in rows
+        if len(rated_values(row)) >= 2 and len(set(rated_values(row))) == 1
+    )
+    share = agreeing / n_subjects
+    return Coefficient(
+        share,
+        _wilson(agreeing, n_subjects),
+        None,
+        n_subjects,
+        n_raters,
+        WILSON_CI,
+        "unweighted",
+    )
+
+
+def _wilson(successes: int, n: int) -> tuple[float, float]:
+    z = 1.959963984540054
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @none_on_unsupported
@@ -68,8 +143,7 @@ def cohen_kappa(
         raise Unsupported(f"Cohen's kappa needs exactly two raters; found {width}")
     cats = category_list(rows, categories)
     paired = [row for row in rows if len(rated_values(row)) == 2]
-    if not paired:
-        raise Unsupported("no subject was rated by both raters")
+    need_paired(rows, "Cohen's kappa")
     index = {c: i for i, c in enumerate(cats)}
     table = np.zeros((len(cats), len(cats)))
     for a, b in paired:
@@ -82,7 +156,15 @@ def cohen_kappa(
         if dropped
         else None
     )
-    return Coefficient(value, ci95, note)
+    return Coefficient(
+        value,
+        ci95,
+        note,
+        len(paired),
+        2,
+        COHEN_CI if ci95 else None,
+        weights or "unweighted",
+    )
 
 
 def _disagreement_weights(
@@ -119,32 +201,48 @@ def _kappa_from_table(
     with np.errstate(all="ignore"):
         result = sm_cohens_kappa(table, weights=disagreement)
     low, high = float(result.kappa_low), float(result.kappa_upp)
-    ci95 = (low, high) if math.isfinite(low) and math.isfinite(high) else None
+    # The normal approximation knows no bounds; kappa has them (irrCAC caps too).
+    ci95 = (
+        (max(-1.0, low), min(1.0, high))
+        if math.isfinite(low) and math.isfinite(high)
+        else None
+    )
     return float(result.kappa), ci95
 
 
 @none_on_unsupported
 def fleiss_kappa(matrix: RatingMatrix) -> Coefficient:
-    """Fleiss' (1971) kappa; every rated subject needs the same number (>=2)
-    of ratings, though not from the same raters."""
-    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
-
+    """Fleiss' kappa in its generalised form (Gwet 2014; irrCAC): subjects may
+    have different numbers of ratings, from different raters; with the same
+    number everywhere it is Fleiss' (1971) kappa. Unweighted."""
     rows = [row for row in normalized_rows(matrix) if rated_values(row)]
-    sizes = sorted({len(rated_values(row)) for row in rows})
-    if not sizes:
+    if not rows:
         raise Unsupported("no ratings")
-    if len(sizes) > 1:
-        raise Unsupported(
-            "Fleiss' kappa needs the same number of ratings for every subject; "
-            f"found between {sizes[0]} and {sizes[-1]}"
-        )
-    if sizes[0] < 2:
-        raise Unsupported("Fleiss' kappa needs at least two ratings per subject")
-    table = category_counts(rows, category_list(rows, None))
-    shares = table.sum(0) / table.sum()
+    need_paired(rows, "Fleiss' kappa")
+    counts = category_counts(rows, category_list(rows, None))
+    shares = counts.sum(0) / counts.sum()
     if (shares**2).sum() > 1 - _EPS:
         raise Unsupported("every rating is in one category: kappa is undefined")
-    return Coefficient(float(sm_fleiss_kappa(table, method="fleiss")))
+    estimate = fleiss_generalised(counts, np.eye(counts.shape[1]))
+    n_subjects, n_raters = sample(rows)
+    return Coefficient(
+        estimate.value,
+        estimate.ci95,
+        None,
+        n_subjects,
+        n_raters,
+        LINEARISED_CI if estimate.ci95 else None,
+        "unweighted",
+    )
+
+
+# Gwet's weights that make his alpha equal Krippendorff's at each level; the
+# ordinal metric depends on the observed frequencies, so it has no such weights.
+_ALPHA_WEIGHTS: dict[str, WeightKind] = {
+    "nominal": "identity",
+    "interval": "quadratic",
+    "ratio": "ratio",
+}
 
 
 @none_on_unsupported
@@ -154,13 +252,13 @@ def krippendorff_alpha(
     categories: Sequence[Hashable] | None = None,
 ) -> Coefficient:
     """Krippendorff's alpha for any number of raters with missing ratings;
-    ``categories`` gives the order of text values at the ordinal level."""
+    ``categories`` gives the order of text values at the ordinal level. The
+    95% CI is Gwet's (as irrCAC's) at the nominal, interval and ratio levels."""
     import krippendorff
 
     rows = normalized_rows(matrix)
+    need_paired(rows, "Krippendorff's alpha")
     pairable = [row for row in rows if len(rated_values(row)) >= 2]
-    if not pairable:
-        raise Unsupported("no subject has two or more ratings")
     data, domain = _alpha_input(rows, level, categories)
     if len({v for row in pairable for v in rated_values(row)}) < 2:
         raise Unsupported("all paired ratings are identical: alpha is undefined")
@@ -170,7 +268,37 @@ def krippendorff_alpha(
         )
     if not math.isfinite(value):
         raise Unsupported("alpha is undefined for these data")
-    return Coefficient(float(value), None, None)
+    n_subjects, n_raters = sample(rows)
+    ci95, note = _alpha_ci(rows, level, categories)
+    return Coefficient(
+        float(value),
+        ci95,
+        note,
+        n_subjects,
+        n_raters,
+        LINEARISED_CI if ci95 else None,
+        f"{level} metric",
+    )
+
+
+def _alpha_ci(
+    rows: Sequence[Row], level: Level, categories: Sequence[Hashable] | None
+) -> tuple[tuple[float, float] | None, str | None]:
+    kind = _ALPHA_WEIGHTS.get(level)
+    if kind is None:
+        return None, (
+            "no 95% CI at the ordinal level: Krippendorff's ordinal metric "
+            "depends on the observed frequencies"
+        )
+    rated = [row for row in rows if rated_values(row)]
+    cats = category_list(rated, categories if level == "nominal" else None)
+    # Numeric levels weigh by the values (checked numeric above), nominal by none.
+    values = [
+        float(c) if kind != "identity" and is_number(c) else float(i)
+        for i, c in enumerate(cats)
+    ]
+    counts = category_counts(rated, cats)
+    return alpha_estimate(counts, weight_matrix(kind, values)).ci95, None
 
 
 def _alpha_input(
@@ -178,11 +306,15 @@ def _alpha_input(
 ) -> tuple[np.ndarray, list[float] | None]:
     """Numbers for the krippendorff package: values at the interval level,
     otherwise category positions (ranks, which is all ordinal alpha uses)."""
-    if level not in ("nominal", "ordinal", "interval"):
+    if level not in LEVELS:
         raise ValueError(f"unknown level of measurement {level!r}")
-    if level == "interval":
+    if level in ("interval", "ratio"):
         if not all(is_number(v) for row in rows for v in rated_values(row)):
-            raise Unsupported("the interval level needs numeric ratings")
+            raise Unsupported(f"the {level} level needs numeric ratings")
+        if level == "ratio" and any(
+            is_number(v) and v < 0 for row in rows for v in rated_values(row)
+        ):
+            raise Unsupported("the ratio level needs ratings of zero or more")
         as_float = [[np.nan if v is None else v for v in row] for row in rows]
         return np.array(as_float, dtype=float), None
     cats = category_list(rows, categories)
@@ -208,9 +340,14 @@ def gwet_ac1(
     where q counts the observed categories unless ``categories`` lists them.
     """
     rows = [row for row in normalized_rows(matrix) if rated_values(row)]
-    if not any(len(rated_values(row)) >= 2 for row in rows):
-        raise Unsupported("no subject has two or more ratings")
+    need_paired(rows, "Gwet's AC1")
     counts = category_counts(rows, category_list(rows, categories))
+    if counts.shape[1] < 2:
+        # irrCAC returns 1 here (pe = 1e-15); with no other category known
+        # there was nothing to disagree on, and 1 would claim a finding.
+        raise Unsupported(
+            "every rating is in one category and no other is known: AC1 is undefined"
+        )
     r = counts.sum(1)
     paired = r >= 2
     pa_i = np.zeros(len(r))
@@ -218,12 +355,19 @@ def gwet_ac1(
     pa = float(pa_i[paired].mean())
     pi = (counts / r[:, None]).mean(0)
     q = counts.shape[1]
-    # One category in use: nobody could disagree, so chance agreement adds
-    # nothing (irrCAC sets pe to 1e-15); AC1 then equals percent agreement.
-    pe = float((pi * (1 - pi)).sum() / (q - 1)) if q > 1 else 0.0
+    pe = float((pi * (1 - pi)).sum() / (q - 1))
     ac1 = (pa - pe) / (1 - pe)
     ci95 = _ac1_ci(counts, pa_i, paired, pi, pe, ac1)
-    return Coefficient(ac1, ci95, None)
+    n_subjects, n_raters = sample(rows)
+    return Coefficient(
+        ac1,
+        ci95,
+        None,
+        n_subjects,
+        n_raters,
+        AC1_CI if ci95 else None,
+        "unweighted",
+    )
 
 
 def _ac1_ci(

@@ -1,6 +1,7 @@
 """Long-format ratings CSV -> JSON-ready agreement summary (pure; no Django).
 
-Backs ``manage.py agreement FILE.csv [--level ...] [--order a,b,c]``. The file
+Backs ``manage.py agreement FILE.csv [--level ...] [--design ...] [--order a,b,c]``.
+The file
 has a header naming ``subject``, ``rater`` and ``value`` and optionally
 ``item``, in any order, separated by commas or semicolons (as spreadsheets in
 decimal-comma locales export them). An empty value, ``na`` or ``NA`` is a
@@ -18,28 +19,42 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from .coefficients import (
-    cohen_kappa,
-    fleiss_kappa,
-    gwet_ac1,
-    krippendorff_alpha,
-    percent_agreement,
+from .coefficients import LEVELS
+from .design import DESIGN_CHOICES, Design, rater_columns, resolve_design
+from .ratings import Level
+from .summary import (
+    NUMERIC_LEVELS,
+    QUADRATIC_NOTE,
+    flat,
+    icc_json,
+    item_coefficients,
+    notes,
+    score_coefficients,
 )
-from .numeric import icc
-from .ratings import Coefficient, Level, Weights
-from .reporting import COEFFICIENT_LABELS
 
-LEVELS = ("nominal", "ordinal", "interval")
 _REQUIRED = ("subject", "rater", "value")
 _KNOWN = (*_REQUIRED, "item")
 _MISSING = {"", "na"}
-_KAPPA_WEIGHTS: dict[str, Weights] = {
-    "nominal": None,
-    "ordinal": "linear",
-    "interval": "quadratic",
-}
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+DESIGN_NOTES = {
+    "fixed": "the same raters rated every subject: Cohen's kappa (two raters) "
+    "and the two-way ICCs apply",
+    "interchangeable": "raters differ between subjects: columns are each "
+    "subject's first, second ... rater; Fleiss' kappa, Krippendorff's alpha and "
+    "the one-way ICC(1,1) and ICC(1,k) apply, Cohen's kappa and the two-way "
+    "ICCs do not",
+}
+
+DESIGN_HELP = (
+    "auto (the default) detects it from the file: the same raters on every "
+    "subject is fixed, otherwise interchangeable"
+)
+LEVEL_HELP = (
+    "nominal (the default), ordinal, interval or ratio; interval and ratio add "
+    "the ICCs and use quadratic kappa weights spaced by value"
+)
 
 Value = str | float | None
 
@@ -64,22 +79,48 @@ class _Options:
     decimal_comma: bool
 
 
+@dataclass(frozen=True)
+class _Layout:
+    design: Design
+    raters_by_subject: dict[str, list[str]]
+
+
 def compute_from_csv(
-    text: str, *, level: str = "nominal", order: list[str] | None = None
+    text: str,
+    *,
+    level: str = "nominal",
+    order: list[str] | None = None,
+    design: str = "auto",
 ) -> dict[str, Any]:
-    """Agreement coefficients for a long-format CSV; per item with an item column."""
+    """Agreement coefficients for a long-format CSV; per item with an item column.
+
+    The design is decided once for the file from who rated which subject
+    (``auto``), or as asked; every item is then read the same way.
+    """
     text = text.removeprefix("\N{BYTE ORDER MARK}")
     delimiter = _delimiter(text)
     options = _Options(
         _check_level(level), _check_order(level, order), delimiter == ";"
     )
+    if design not in DESIGN_CHOICES:
+        raise AgreementInputError(
+            f"unknown design {design!r}; use auto, fixed or interchangeable"
+        )
     ratings, has_items = _parse(text, delimiter, options)
+    raters_by_subject: dict[str, list[str]] = {}
+    for rating in ratings:
+        raters = raters_by_subject.setdefault(rating.subject, [])
+        if rating.rater not in raters:
+            raters.append(rating.rater)
+    layout = _Layout(resolve_design(design, raters_by_subject), raters_by_subject)
     if not has_items:
-        return _summary(ratings, options)
+        return _summary(ratings, options, layout)
     by_item: dict[str | None, list[_Rating]] = {}
     for rating in ratings:
         by_item.setdefault(rating.item, []).append(rating)
-    return {"items": {code: _summary(rs, options) for code, rs in by_item.items()}}
+    return {
+        "items": {code: _summary(rs, options, layout) for code, rs in by_item.items()}
+    }
 
 
 # --- options ------------------------------------------------------------------
@@ -88,7 +129,7 @@ def compute_from_csv(
 def _check_level(level: str) -> Level:
     if level not in LEVELS:
         raise AgreementInputError(
-            f"unknown level {level!r}; use nominal, ordinal or interval"
+            f"unknown level {level!r}; use nominal, ordinal, interval or ratio"
         )
     return cast(Level, level)
 
@@ -96,7 +137,7 @@ def _check_level(level: str) -> Level:
 def _check_order(level: str, order: Sequence[str] | None) -> list[str] | None:
     if order is None:
         return None
-    if level == "interval":
+    if level in NUMERIC_LEVELS:
         raise AgreementInputError("--order applies to nominal and ordinal levels only")
     cleaned = [value.strip() for value in order]
     if not cleaned or not all(cleaned):
@@ -238,67 +279,45 @@ def _duplicate_message(rating: _Rating, first_line: int) -> str:
 # --- computing ------------------------------------------------------------------
 
 
-def _summary(ratings: Sequence[_Rating], options: _Options) -> dict[str, Any]:
+def _summary(
+    ratings: Sequence[_Rating], options: _Options, layout: _Layout
+) -> dict[str, Any]:
     subjects = list(dict.fromkeys(r.subject for r in ratings))
     raters = list(dict.fromkeys(r.rater for r in ratings))
-    matrix = _matrix(ratings, subjects, raters)
-    level, order = options.level, options.order
-    notes: list[str] = []
-    percent = percent_agreement(matrix)
-    if percent is None:
-        notes.append("percent agreement: no subject has two or more ratings")
+    shown = {s: layout.raters_by_subject[s] for s in subjects}
+    columns, column = rater_columns(layout.design, shown)
+    matrix: list[list[Value]] = [[None] * len(columns) for _ in subjects]
+    row_of = {s: i for i, s in enumerate(subjects)}
+    for rating in ratings:
+        slot = shown[rating.subject].index(rating.rater)
+        matrix[row_of[rating.subject]][column(slot, rating.rater)] = rating.value
+    level = options.level
+    rated_by = len({r.rater for r in ratings if r.value is not None})
+    coefficients = item_coefficients(
+        matrix,
+        design=layout.design,
+        level=level,
+        categories=options.order,
+        n_raters=rated_by,
+    )
+    found = notes(coefficients)
+    iccs = None
+    if level in NUMERIC_LEVELS:
+        if coefficients["cohen_kappa"].value is not None:
+            found.append(QUADRATIC_NOTE.format(level=level))
+        results = score_coefficients(matrix, design=layout.design, n_raters=rated_by)
+        iccs = icc_json(results)
+        if iccs is None:
+            found.append(f"ICC: {results['ICC1'].note}")
+        else:
+            found += notes(results)
     return {
         "subjects": len(subjects),
         "raters": len(raters),
-        "percent_agreement": percent,
-        "cohen_kappa": _kept("Cohen's kappa", _cohen(matrix, level, order), notes),
-        "fleiss_kappa": _kept("Fleiss' kappa", fleiss_kappa(matrix), notes),
-        "krippendorff_alpha": _kept(
-            "Krippendorff's alpha", krippendorff_alpha(matrix, level, order), notes
-        ),
-        "gwet_ac1": _kept("Gwet's AC1", gwet_ac1(matrix, order), notes),
-        "icc": _icc(matrix, notes) if level == "interval" else None,
-        "notes": notes,
+        "design": layout.design,
+        "design_note": DESIGN_NOTES[layout.design],
+        "level": level,
+        **flat(coefficients),
+        "icc": iccs,
+        "notes": found,
     }
-
-
-def _matrix(
-    ratings: Sequence[_Rating], subjects: list[str], raters: list[str]
-) -> list[list[Value]]:
-    row_of = {s: i for i, s in enumerate(subjects)}
-    col_of = {r: j for j, r in enumerate(raters)}
-    matrix: list[list[Value]] = [[None] * len(raters) for _ in subjects]
-    for rating in ratings:
-        matrix[row_of[rating.subject]][col_of[rating.rater]] = rating.value
-    return matrix
-
-
-def _cohen(
-    matrix: list[list[Value]], level: Level, order: list[str] | None
-) -> Coefficient:
-    weights = _KAPPA_WEIGHTS[level]
-    if level != "interval":
-        return cohen_kappa(matrix, weights, categories=order)
-    # Interval data: quadratic weights on the score differences themselves.
-    values = sorted({v for row in matrix for v in row if isinstance(v, float)})
-    return cohen_kappa(matrix, weights, categories=values, scores=values)
-
-
-def _kept(label: str, coefficient: Coefficient, notes: list[str]) -> float | None:
-    if coefficient.note:
-        notes.append(f"{label}: {coefficient.note}")
-    return coefficient.value
-
-
-def _icc(matrix: list[list[Value]], notes: list[str]) -> dict[str, Any] | None:
-    results = icc(matrix)
-    if all(c.value is None for c in results.values()):
-        notes.append(f"ICC: {results['ICC1'].note}")
-        return None
-    out: dict[str, Any] = {}
-    for key, coefficient in results.items():
-        if coefficient.note:
-            notes.append(f"{COEFFICIENT_LABELS[key]}: {coefficient.note}")
-        ci95 = list(coefficient.ci95) if coefficient.ci95 else None
-        out[key] = {"value": coefficient.value, "ci95": ci95}
-    return out

@@ -3,11 +3,15 @@ agreement coefficients that design supports."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
+
+Subject = TypeVar("Subject", bound=Hashable)
+Rater = TypeVar("Rater", bound=Hashable)
 
 Design = Literal["fixed", "interchangeable"]
+DESIGN_CHOICES = ("auto", "fixed", "interchangeable")
 
 # The ICC form to report for total scores under each design.
 TOTAL_ICC_KEY: dict[str, str] = {"fixed": "ICC2", "interchangeable": "ICC1"}
@@ -19,14 +23,23 @@ class ApplicableCoefficients:
     items: tuple[str, ...]  # for item answers: function names in assessments.agreement
 
 
-_ITEM_COMMON = ("percent_agreement", "krippendorff_alpha", "gwet_ac1")
+_ITEM_COMMON = (
+    "percent_agreement",
+    "all_raters_agree",
+    "krippendorff_alpha",
+    "gwet_ac1",
+)
 
 
-def detect_design(assignments: Mapping[Hashable, Iterable[Hashable]]) -> Design:
-    """ "fixed" when every subject has the same set of raters, else
-    "interchangeable" (reviewers differ between studies)."""
-    rater_sets = {frozenset(raters) for raters in assignments.values()}
-    return "fixed" if len(rater_sets) <= 1 else "interchangeable"
+def detect_design(assignments: Mapping[Subject, Iterable[Hashable]]) -> Design:
+    """ "fixed" when one panel rated the subjects: some subject was rated by
+    every rater (others may miss a rating, as coders do in Krippendorff's
+    examples); "interchangeable" when the pool is larger than any subject's
+    raters, i.e. reviewers differ between studies."""
+    rater_sets = [frozenset(raters) for raters in assignments.values()]
+    pool = frozenset().union(*rater_sets)
+    widest = max((len(raters) for raters in rater_sets), default=0)
+    return "fixed" if widest == len(pool) else "interchangeable"
 
 
 def coefficients_for_design(design: Design, n_raters: int) -> ApplicableCoefficients:
@@ -44,3 +57,36 @@ def coefficients_for_design(design: Design, n_raters: int) -> ApplicableCoeffici
     return ApplicableCoefficients(
         ("ICC2", "ICC3", "ICC2k", "ICC3k"), (kappa, *_ITEM_COMMON)
     )
+
+
+def resolve_design(
+    requested: str, assignments: Mapping[Subject, Iterable[Hashable]]
+) -> Design:
+    """``auto`` detects the design from who rated which subject; ``fixed`` and
+    ``interchangeable`` are taken as asked."""
+    if requested == "auto":
+        return detect_design(assignments)
+    if requested in ("fixed", "interchangeable"):
+        return requested  # type: ignore[return-value]
+    raise ValueError(
+        f"unknown design {requested!r}; use auto, fixed or interchangeable"
+    )
+
+
+def rater_columns(
+    design: Design, raters_by_subject: Mapping[Subject, Sequence[Rater]]
+) -> tuple[list[Rater] | list[str], Callable[[int, Rater], int]]:
+    """The matrix's columns and where each rating goes: ``column(i, rater)``
+    for the subject's i-th rater in the order given.
+
+    Fixed: one column per rater, in order of first appearance. Interchangeable:
+    reviewer "slots" (the first, second ... rater of each subject), since who
+    sits in a slot differs between subjects; the web app and the command both
+    build their matrices here.
+    """
+    if design == "fixed":
+        order = list(dict.fromkeys(r for rs in raters_by_subject.values() for r in rs))
+        index = {rater: j for j, rater in enumerate(order)}
+        return order, lambda i, rater: index[rater]
+    width = max((len(rs) for rs in raters_by_subject.values()), default=0)
+    return [f"reviewer {j + 1}" for j in range(width)], lambda i, rater: i

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from .ratings import (
     Coefficient,
     RatingMatrix,
+    Row,
     Unsupported,
     is_missing,
     is_number,
@@ -28,6 +29,10 @@ from .ratings import (
 )
 
 ICC_KEYS = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
+ICC_CI = (
+    "F distribution (Shrout & Fleiss 1979; McGraw & Wong 1996, with "
+    "Satterthwaite's degrees of freedom for absolute agreement)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,17 +53,25 @@ def icc(matrix: RatingMatrix) -> dict[str, Coefficient]:
     consistency (ICC(C,1)); the ``k`` forms are for the mean of k raters.
     Needs a complete numeric matrix; subjects nobody rated are ignored.
     """
+    rows = [row for row in normalized_rows(matrix) if rated_values(row)]
     try:
-        ms = _mean_squares(_complete_numeric(matrix))
+        ms = _mean_squares(_complete_numeric(rows))
     except Unsupported as exc:
-        return {key: Coefficient(None, None, str(exc)) for key in ICC_KEYS}
+        width = len(rows[0]) if rows else 0
+        return {
+            key: Coefficient(None, None, str(exc), len(rows), width) for key in ICC_KEYS
+        }
     values = _icc_values(ms)
     cis = _icc_cis(ms, values["ICC2"])
-    return {key: _icc_coefficient(values[key], cis[key]) for key in ICC_KEYS}
+    return {
+        key: replace(
+            _icc_coefficient(values[key], cis[key]), n_subjects=ms.n, n_raters=ms.k
+        )
+        for key in ICC_KEYS
+    }
 
 
-def _complete_numeric(matrix: RatingMatrix) -> np.ndarray:
-    rows = [row for row in normalized_rows(matrix) if rated_values(row)]
+def _complete_numeric(rows: list[Row]) -> np.ndarray:
     missing = sum(v is None for row in rows for v in row)
     if missing:
         raise Unsupported(
@@ -164,7 +177,7 @@ def _icc_coefficient(value: float, ci: tuple[float, float]) -> Coefficient:
         )
     low, high = float(ci[0]), float(ci[1])
     if math.isfinite(low) and math.isfinite(high):
-        return Coefficient(value, (low, high), None)
+        return Coefficient(value, (low, high), None, ci_method=ICC_CI)
     return Coefficient(value, None, "95% CI undefined (no residual variance)")
 
 

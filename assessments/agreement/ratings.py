@@ -21,7 +21,7 @@ from typing import Any, Literal, ParamSpec, TypeGuard
 
 import numpy as np
 
-Level = Literal["nominal", "ordinal", "interval"]
+Level = Literal["nominal", "ordinal", "interval", "ratio"]
 Weights = Literal["linear", "quadratic"] | None
 RatingMatrix = Iterable[Iterable[Any]]
 Row = list[Hashable | None]
@@ -31,9 +31,18 @@ _P = ParamSpec("_P")
 
 @dataclass(frozen=True)
 class Coefficient:
+    """A coefficient with what a methods reviewer asks of it: the subjects
+    (rated at least twice) and raters behind it, how its CI was computed and
+    which weights or metric it used; ``note`` says why ``value`` is None, or
+    what else the reader should know."""
+
     value: float | None
     ci95: tuple[float, float] | None = None
     note: str | None = None
+    n_subjects: int | None = None
+    n_raters: int | None = None
+    ci_method: str | None = None
+    weights: str | None = None
 
 
 class Unsupported(Exception):
@@ -41,16 +50,43 @@ class Unsupported(Exception):
 
 
 def none_on_unsupported(func: Callable[_P, Coefficient]) -> Callable[_P, Coefficient]:
-    """Make ``func`` return ``Coefficient(None, None, reason)`` on ``Unsupported``."""
+    """Make ``func`` return ``Coefficient(None, None, reason)`` on ``Unsupported``,
+    still with the n behind it, so a null says how little there was."""
 
     @functools.wraps(func)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Coefficient:
         try:
             return func(*args, **kwargs)
         except Unsupported as exc:
-            return Coefficient(None, None, str(exc))
+            n_subjects, n_raters = sample(normalized_rows(args[0]))  # type: ignore[arg-type]
+            return Coefficient(
+                None, None, str(exc), n_subjects=n_subjects, n_raters=n_raters
+            )
 
     return wrapper
+
+
+def sample(rows: Sequence[Row]) -> tuple[int, int]:
+    """Subjects rated at least twice, and the raters (columns) who rated them."""
+    paired = [row for row in rows if len(rated_values(row)) >= 2]
+    width = len(rows[0]) if rows else 0
+    raters = sum(1 for j in range(width) if any(row[j] is not None for row in paired))
+    return len(paired), raters
+
+
+MIN_PAIRED = 2
+
+
+def need_paired(rows: Sequence[Row], what: str) -> None:
+    """Chance-corrected coefficients need two subjects rated twice: with one,
+    the formulas return a bare -1 or 0 that measures nothing."""
+    n = sum(1 for row in rows if len(rated_values(row)) >= 2)
+    if n < MIN_PAIRED:
+        found = "none" if n == 0 else "only one"
+        raise Unsupported(
+            f"{what} needs at least two subjects rated by two or more raters; "
+            f"{found} found"
+        )
 
 
 def is_missing(value: object) -> bool:

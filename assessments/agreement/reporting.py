@@ -13,7 +13,8 @@ from .design import TOTAL_ICC_KEY, Design
 from .ratings import Coefficient, is_missing
 
 COEFFICIENT_LABELS: dict[str, str] = {
-    "percent_agreement": "percent agreement",
+    "percent_agreement": "mean pairwise agreement",
+    "all_raters_agree": "all raters agree",
     "cohen_kappa": "Cohen's kappa",
     "fleiss_kappa": "Fleiss' kappa",
     "krippendorff_alpha": "Krippendorff's alpha",
