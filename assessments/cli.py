@@ -8,7 +8,8 @@ same code over the project's database (where admins may have edited drafts).
     rqs instruments
     rqs score --instrument rqs-1.0 FILE.csv      (or --template, --codes)
     rqs codes --instrument metrics-1.0
-    rqs agreement FILE.csv [--level nominal|ordinal|interval] [--order a,b,c]
+    rqs agreement FILE.csv [--level nominal|ordinal|interval|ratio]
+        [--design auto|fixed|interchangeable] [--order a,b,c]
 
 Exit codes: 0 done, 1 bad input (the message says what), 2 bad arguments.
 """
@@ -22,7 +23,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from .agreement.csvfile import LEVELS, AgreementInputError, compute_from_csv
+from .agreement.csvfile import (
+    DESIGN_CHOICES,
+    DESIGN_HELP,
+    LEVEL_HELP,
+    LEVELS,
+    AgreementInputError,
+    compute_from_csv,
+)
 from .instruments import Definition, DefinitionError, iter_bundled, parse_definition
 from .instruments.spreadsheet import (
     accepted_codes,
@@ -114,11 +122,21 @@ def score_file(definition: Definition, text: str, out: Writer, err: Writer) -> i
     return DIFFERS if result.differences else 0
 
 
-def agreement_text(text: str, *, level: str, order: str | None, source: str) -> str:
+def agreement_text(
+    text: str,
+    *,
+    level: str,
+    order: str | None,
+    source: str,
+    design: str = "auto",
+) -> str:
     """The agreement JSON for a long-format CSV, at full precision."""
     try:
         result = compute_from_csv(
-            text, level=level, order=order.split(",") if order else None
+            text,
+            level=level,
+            order=order.split(",") if order else None,
+            design=design,
         )
     except AgreementInputError as exc:
         raise CliError(f"{source}: {exc}") from exc
@@ -155,7 +173,12 @@ def _parser() -> argparse.ArgumentParser:
         "item; an empty value, na or NA is a missing rating (prints JSON)",
     )
     agreement.add_argument("file", help="the CSV file, or - for standard input")
-    agreement.add_argument("--level", choices=LEVELS, default="nominal")
+    agreement.add_argument(
+        "--level", choices=LEVELS, default="nominal", help=LEVEL_HELP
+    )
+    agreement.add_argument(
+        "--design", choices=DESIGN_CHOICES, default="auto", help=DESIGN_HELP
+    )
     agreement.add_argument(
         "--order", help="comma-separated order of text values at the ordinal level"
     )
@@ -182,7 +205,13 @@ def _run(args: argparse.Namespace, out: Writer, err: Writer) -> int:
     if args.command == "agreement":
         text = read_text(args.file)
         out.write(
-            agreement_text(text, level=args.level, order=args.order, source=args.file)
+            agreement_text(
+                text,
+                level=args.level,
+                order=args.order,
+                source=args.file,
+                design=args.design,
+            )
             + "\n"
         )
         return 0

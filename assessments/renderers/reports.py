@@ -136,7 +136,7 @@ def agreement_section(data: dict[str, Any]) -> dict[str, Any]:
             "code": item["code"].split(".", 1)[0],
             "label": item["label"],
             "figures": [
-                _figure(c["label"], c, item["n_studies"])
+                _figure(_weighted(c), c, item["n_studies"])
                 for c in item["coefficients"][:1]
             ],
         }
@@ -152,6 +152,14 @@ def agreement_section(data: dict[str, Any]) -> dict[str, Any]:
         "items": items,
         "item_coefficient": first.get("label", ""),
     }
+
+
+def _weighted(c: dict[str, Any]) -> str:
+    """A weighted kappa says so: unweighted and weighted are different figures."""
+    weights = c.get("weights")
+    if weights in ("linear", "quadratic"):
+        return f"{c['label']} ({weights} weights)"
+    return str(c["label"])
 
 
 def _figure(name: str, c: dict[str, Any], n: Any) -> dict[str, Any]:

@@ -6,7 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assessments.agreement.csvfile import LEVELS
+from assessments.agreement.csvfile import (
+    DESIGN_CHOICES,
+    DESIGN_HELP,
+    LEVEL_HELP,
+    LEVELS,
+)
 from assessments.cli import CliError, agreement_text, read_text
 
 
@@ -18,7 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="the CSV file, or - for standard input")
-        parser.add_argument("--level", choices=LEVELS, default="nominal")
+        parser.add_argument(
+            "--level", choices=LEVELS, default="nominal", help=LEVEL_HELP
+        )
+        parser.add_argument(
+            "--design", choices=DESIGN_CHOICES, default="auto", help=DESIGN_HELP
+        )
         parser.add_argument(
             "--order",
             help="comma-separated order of text values at the ordinal level: a,b,c",
@@ -33,6 +43,7 @@ class Command(BaseCommand):
                     level=options["level"],
                     order=options["order"],
                     source=options["file"],
+                    design=options["design"],
                 )
             )
         except CliError as exc:

@@ -14,10 +14,8 @@ from ...agreement import reporting
 from ...instruments import Definition
 from ...models import Assessment, InstrumentVersion, Project
 from .ratings import (
-    Matrix,
     Rating,
     RatingData,
-    Scale,
     as_float,
     complete_studies,
     independent_ratings,
@@ -44,54 +42,45 @@ def _sample(key: str, n_subjects: int, n_raters: int) -> dict[str, Any]:
 def _coefficient(
     key: str, c: ag.Coefficient, n_subjects: int, n_raters: int
 ) -> dict[str, Any]:
+    n = n_subjects if c.n_subjects is None else c.n_subjects
     return {
         "key": key,
         "label": ag.COEFFICIENT_LABELS[key],
         "value": c.value,
         "ci95": list(c.ci95) if c.ci95 else None,
+        "ci_method": c.ci_method,
+        "weights": c.weights,
         "note": c.note,
-        **_sample(key, n_subjects, n_raters),
+        **_sample(key, n, n_raters if c.n_raters is None else c.n_raters),
     }
-
-
-def _item_coefficient(key: str, matrix: Matrix, scale: Scale) -> ag.Coefficient:
-    if key == "percent_agreement":
-        value = ag.percent_agreement(matrix)
-        note = None if value is not None else "no study has two or more ratings"
-        return ag.Coefficient(value, None, note)
-    if key == "cohen_kappa":
-        weights: ag.Weights = "linear" if scale.level == "ordinal" else None
-        return ag.cohen_kappa(matrix, weights, categories=scale.categories)
-    if key == "fleiss_kappa":
-        return ag.fleiss_kappa(matrix)
-    if key == "krippendorff_alpha":
-        return ag.krippendorff_alpha(matrix, scale.level, scale.categories)
-    if key == "gwet_ac1":
-        return ag.gwet_ac1(matrix, scale.categories)
-    raise ValueError(f"unknown item coefficient {key!r}")
 
 
 def _item_figures(
     definition: Definition, data: RatingData, keys: tuple[str, ...]
 ) -> list[dict[str, Any]]:
+    assert data.design is not None
     figures = []
     for item in definition.items:
         matrix, scale = data.items[item.code], item_scale(item)
         paired = sum(1 for row in matrix if sum(v is not None for v in row) >= 2)
+        results = ag.item_coefficients(
+            matrix,
+            design=data.design,
+            level=scale.level,
+            categories=scale.categories,
+            n_raters=data.n_reviewers,
+        )
         figures.append(
             {
                 "code": item.code,
                 "label": item.label,
                 "level": scale.level,
                 "n_studies": paired,
-                "n_raters": len(data.raters),
+                "n_raters": data.n_reviewers,
+                # The command's shape, so a script reads both the same way.
+                **ag.flat(results),
                 "coefficients": [
-                    _coefficient(
-                        key,
-                        _item_coefficient(key, matrix, scale),
-                        paired,
-                        len(data.raters),
-                    )
+                    _coefficient(key, results[key], paired, data.n_reviewers)
                     for key in keys
                 ],
             }
@@ -113,6 +102,7 @@ def _score_figures(
             {**_coefficient(key, c, n, len(raters)), "applies": key in applicable}
             for key, c in iccs.items()
         ],
+        "icc_by_form": ag.icc_json(iccs),
         "bland_altman": None,
     }
     if len(raters) == 2:
@@ -206,7 +196,15 @@ NOTES = [
     "re-read assessments.",
     "Items that do not apply (N/A) are missing ratings, not a category.",
     "Single items whose options carry points are compared as ordinal on the "
-    "points (weighted kappa with linear weights); other items as nominal.",
+    "points (weighted kappa with linear weights); other items as nominal. "
+    "Fleiss' kappa and Gwet's AC1 are unweighted.",
+    "Mean pairwise agreement is the share of agreeing reviewer pairs per study, "
+    "averaged; all raters agree is the share of studies on which every "
+    "reviewer gave the same answer.",
+    "95% CIs: Cohen's kappa from its asymptotic standard error; Fleiss' kappa, "
+    "Krippendorff's alpha (nominal items), Gwet's AC1 and mean pairwise "
+    "agreement from Gwet's linearised variances as R irrCAC computes them; all "
+    "raters agree from the Wilson interval; ICCs from the F distribution.",
 ]
 
 
@@ -270,10 +268,13 @@ def _figures(
     summary = ag.summarize_items(
         applicable.items[0], [i["coefficients"][0]["value"] for i in items]
     )
-    total_iccs = ag.icc(data.totals)
+    total_iccs = ag.score_coefficients(data.totals, design=data.design)
     totals = _score_figures(data.totals, total_iccs, applicable.total, data.raters)
     percents = _score_figures(
-        data.percents, ag.icc(data.percents), applicable.total, data.raters
+        data.percents,
+        ag.score_coefficients(data.percents, design=data.design),
+        applicable.total,
+        data.raters,
     )
     methods = reporting.reported_methods(
         n_reviewers=data.n_reviewers,

@@ -164,15 +164,17 @@ def _item_values(
 def _columns(
     design: ag.Design, studies: dict[int, list[Rating]]
 ) -> tuple[list[str], Callable[[int, Rating], int]]:
-    """Fixed: one column per reviewer. Interchangeable: reviewer "slots" in
-    assignment order, since who sits in a slot differs between studies."""
-    if design == "fixed":
-        first = next(iter(studies.values()))
-        names = sorted((r.reviewer, r.reviewer_id) for r in first)
-        column = {rid: j for j, (_, rid) in enumerate(names)}
-        return [name for name, _ in names], lambda i, r: column[r.reviewer_id]
-    width = max(len(rs) for rs in studies.values())
-    return [f"reviewer {j + 1}" for j in range(width)], lambda i, r: i
+    """Fixed: one column per reviewer, by name. Interchangeable: reviewer
+    "slots" in assignment order (``agreement.rater_columns``, as the command)."""
+    keyed = {
+        study: sorted((r.reviewer, r.reviewer_id) for r in rs)
+        if design == "fixed"
+        else [(r.reviewer, r.reviewer_id) for r in rs]
+        for study, rs in studies.items()
+    }
+    names, column = ag.rater_columns(design, keyed)
+    labels = [str(name[0]) if isinstance(name, tuple) else str(name) for name in names]
+    return labels, lambda i, r: column(i, (r.reviewer, r.reviewer_id))
 
 
 def rating_data(
