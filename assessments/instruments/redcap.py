@@ -17,8 +17,11 @@ What is and is not expressed:
 - a points instrument's total is a calc field (a sum of `if()` and checkbox
   terms); a weighted instrument's percentage is a calc field over the same
   branching, rounded to one decimal (REDCap's `round`, which may differ from
-  the project's convention at exact halves); the platform's own total and
-  percentage come with the data in text fields either way;
+  the project's convention at exact halves). With bands (METRICS) the exact
+  percentage is a calc field of its own and the shown one follows the
+  platform's rule: cut (`rounddown`) rather than rounded where rounding would
+  cross into the next band (59.95 shows 59.9, "moderate"). The platform's own
+  total and percentage come with the data in text fields either way;
 - not expressed: options that require other options (REDCap has no such
   rule for checkboxes), the maximum and percentage of a points instrument
   whose scope changes the maximum, and overall judgements (the platform's are
@@ -273,6 +276,19 @@ def _total_fields(
 ) -> list[Field]:
     calc = _calculation(definition, entries)
     fields = []
+    if calc and definition.kind == "weighted" and not definition.bands:
+        calc = f"round({calc}, 1)"
+    elif calc and definition.kind == "weighted":
+        exact = Field(
+            names.take(f"{prefix}_exact"),
+            form,
+            "calc",
+            "Score (%) before rounding, calculated by REDCap",
+            section="Totals",
+            choices=calc,
+        )
+        fields.append(exact)
+        calc = _shown(definition, f"[{exact.name}]")
     if calc:
         label = "Total points" if definition.kind == "points" else "Score (%)"
         fields.append(
@@ -281,7 +297,7 @@ def _total_fields(
                 form,
                 "calc",
                 f"{label}, calculated by REDCap",
-                section="Totals",
+                section="" if fields else "Totals",
                 choices=calc,
             )
         )
@@ -421,7 +437,22 @@ def _weighted(definition: Definition, entries: Mapping[str, Field]) -> str:
     if not earned:
         return ""
     possible = " + ".join([_num(fixed), *gated]) if fixed else " + ".join(gated)
-    return f"round(100 * ({' + '.join(earned)}) / ({possible}), 1)"
+    return f"100 * ({' + '.join(earned)}) / ({possible})"
+
+
+def _shown(definition: Definition, exact: str) -> str:
+    """The percentage to one decimal as the platform shows it (result.shown_percent).
+
+    Rounded, but cut where rounding would reach a band the exact score is
+    below. `round(x, 6)` first clears floating-point noise (an exact 60 summed
+    as 59.999999999), far below the smallest real step of METRICS scores.
+    """
+    expression = f"round({exact}, 1)"
+    for band in reversed(definition.bands[1:]):
+        edge = _num(band.min)
+        crosses = f"round({exact}, 6) < {edge} and round({exact}, 1) >= {edge}"
+        expression = f"if({crosses}, rounddown(round({exact}, 6), 1), {expression})"
+    return expression
 
 
 def _times(term: str, points: Decimal | None) -> str:

@@ -3,7 +3,11 @@ the ones its own answers give (`rqs score` with reported_* columns).
 
 A reported figure matches when it is within half a unit of its own last
 decimal of the exact recomputed value: a table that printed 64.8 for 64.81 is
-right, one that printed 60 for 57.4 is not.
+right, one that printed 60 for 57.4 is not. A figure equal to the one this
+tool shows at that precision matches too: METRICS shows 59.97 as 59.9 (the
+band is the exact score's, "moderate"), and a table that printed 59.9 is not
+mis-scored. A band is checked against the exact score's band, so a table that
+called 59.97 "good" (the rounded 60.0's band) is listed.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import openpyxl
 
 from .definition import Definition
-from .result import Result
+from .result import Result, round_half_up, shown_percent
 
 REPORTED = ("reported_total", "reported_percent", "reported_band")
 # Appended to the output, after its own columns, when the sheet reports figures.
@@ -46,6 +50,15 @@ def _figure(raw: str) -> tuple[Decimal, Decimal] | None:
 def _text(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "0") else text
+
+
+def _shown(
+    definition: Definition, exact: Decimal, places: int, percent: bool
+) -> Decimal:
+    """The figure as this tool shows it at `places` decimals."""
+    if percent:
+        return shown_percent(definition, exact, places)
+    return round_half_up(exact, places)
 
 
 def check(
@@ -80,11 +93,12 @@ def check(
             continue
         if column == "reported_total" and shown_total:
             out["difference"] = _text(Decimal(shown_total) - value)
-        if abs(exact - value) > tolerance:
-            places = max(-value.as_tuple().exponent, 0)  # type: ignore[operator]
-            computed = exact.quantize(
-                Decimal(1).scaleb(-max(places, 1)), rounding=ROUND_HALF_UP
-            )
+        places = max(-value.as_tuple().exponent, 0)  # type: ignore[operator]
+        percent = column == "reported_percent" or percent_unit
+        if abs(exact - value) > tolerance and value != _shown(
+            definition, exact, places, percent
+        ):
+            computed = _shown(definition, exact, max(places, 1), percent)
             differences.append(f"reported {raw}, computed {_text(computed)}{suffix}")
     band = cells.get("reported_band", "").strip()
     if band and band.lower() != (result.band or "").lower():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .answers import entry_choice_problems
@@ -22,6 +22,27 @@ STATES = (ANSWERED, MISSING, NOT_APPLICABLE, INVALID)
 def round_half_up(value: Decimal, places: int = 1) -> Decimal:
     """Round as people do on paper (64.75 -> 64.8), not banker's rounding."""
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def round_down(value: Decimal, places: int = 1) -> Decimal:
+    """Cut to `places` decimals, toward zero (59.95 -> 59.9)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
+def shown_percent(definition: Definition, exact: Decimal, places: int = 1) -> Decimal:
+    """A percentage as people see it, to `places` decimals.
+
+    Rounded half up (RQS's convention, and to the nearest tenth as the
+    official METRICS calculator's `toFixed(1)` shows it), except where that
+    would carry the figure into a band above the exact score's own: METRICS
+    bands the exact score (Kocak et al., Insights Imaging 2024;15:8: 60 <= good
+    < 80), so 59.95 is "moderate" and is shown 59.9, not 60.0; 79.99 is
+    "good", shown 79.9. Without bands this is `round_half_up`.
+    """
+    rounded = round_half_up(exact, places)
+    if definition.band_for(rounded) == definition.band_for(exact):
+        return rounded
+    return round_down(exact, places)
 
 
 def decimal_text(value: Decimal | None) -> str | None:
@@ -145,6 +166,26 @@ class Result:
             "floor_percent": self.floor_percent,
             "complete": self.complete,
         }
+
+
+def as_submitted(result: Result, cached: Mapping[str, Any] | None) -> Result:
+    """`result` showing the percentage and band its assessment was stored with.
+
+    `cached` is the stored `Result.as_dict()`. A submitted assessment keeps the
+    figures it was submitted with when it is shown again, even where a later
+    fix of the engine would show them differently (59.95 was "60.0", "good"
+    before bands came from the exact score): no score changes behind anyone's
+    back. Scores, points and N/A are the engine's as before.
+    """
+    if not cached:
+        return result
+    changes: dict[str, Any] = {}
+    if "percent_display" in cached:
+        shown = cached["percent_display"]
+        changes["percent_display"] = None if shown is None else Decimal(shown)
+    if "band" in cached:
+        changes["band"] = cached["band"] or None
+    return replace(result, **changes)
 
 
 def cached_na_codes(cached: Mapping[str, Any]) -> frozenset[str]:
@@ -313,12 +354,14 @@ def build_result(
     band: str | None = None,
     judgements: Mapping[str, str | None] | None = None,
 ) -> Result:
-    display = None if percent is None else round_half_up(percent)
+    display = None if percent is None else shown_percent(sheet.definition, percent)
     if display is not None and (display == 0 or (floor_percent and display < 0)):
         # Also turns a rounded "-0.0" into "0.0".
         display = Decimal("0.0")
-    if band is None and display is not None:
-        band = sheet.definition.band_for(display)
+    if band is None and percent is not None:
+        # The band comes from the exact score, never from the rounded figure.
+        floored = max(percent, Decimal(0)) if floor_percent else percent
+        band = sheet.definition.band_for(floored)
     return Result(
         kind=sheet.definition.kind,
         items=items,

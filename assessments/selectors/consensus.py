@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..instruments import Definition, Result, score
+from ..instruments.result import as_submitted
 from ..models import Answer, Assessment, InstrumentVersion, Resolution, Study
 from .audit import choices_text, person, status_label, version_name
 
@@ -253,7 +254,11 @@ def disagreements(study: Study, version: InstrumentVersion) -> DisagreementView:
     rows, results = _compare(definition, entries, floor)
     view = DisagreementView(study, version, definition, reviewers, rows)
     view.totals = [
-        Total(person(a.reviewer), total_text(definition, r), r.complete)
+        Total(
+            person(a.reviewer),
+            total_text(definition, _submitted_figures(a, r)),
+            r.complete,
+        )
         for a, r in zip(reviewers, results, strict=True)
     ]
     view.consensus = (
@@ -266,10 +271,17 @@ def disagreements(study: Study, version: InstrumentVersion) -> DisagreementView:
     if view.consensus is not None:
         decided = _attach_consensus(view.rows, view.consensus, definition, floor)
         view.consensus_total = Total(
-            "Consensus", total_text(definition, decided), decided.complete
+            "Consensus",
+            total_text(definition, _submitted_figures(view.consensus, decided)),
+            decided.complete,
         )
     view.problems = start_problems(view)
     return view
+
+
+def _submitted_figures(assessment: Assessment, result: Result) -> Result:
+    """A submitted assessment keeps the percentage and band it was submitted with."""
+    return as_submitted(result, assessment.result) if assessment.is_locked else result
 
 
 def _compare(

@@ -31,9 +31,10 @@ GROUPS = ("year", "modality", "disease")
 
 
 def _band_case(definition: Definition) -> str:
-    rounded = "FLOOR(final_percent * 10 + 0.5) / 10.0"
+    # The exact score decides the band (59.95% is below 60), as for one assessment.
+    exact = "final_percent"
     whens = " ".join(
-        f"WHEN {rounded} >= {float(b['min'])} AND {rounded} "
+        f"WHEN {exact} >= {float(b['min'])} AND {exact} "
         f"{'<=' if b.get('inclusive_max') else '<'} {float(b['max'])} THEN {i}"
         for i, b in enumerate(definition.params.get("bands") or [])
     )

@@ -102,6 +102,10 @@ def score_text(assessment: Assessment) -> str:
         label = JUDGEMENT_LABELS.get(assessment.band, assessment.band)
         return f"Risk of bias: {label.lower()}"
     if kind == "weighted":
+        # The figure the form showed: never one that reads as a higher band.
+        shown = (assessment.result or {}).get("percent_display")
+        if shown is not None:
+            return f"{shown}%"
         if assessment.percent is None:
             return ""
         return f"{assessment.percent:.1f}%"

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from ..instruments import Condition, Definition, Item, Result
+from ..instruments.result import as_submitted
 from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Answer, Assessment, Paper, ReadingPreferences
 from ..selectors.papers import readable_paper
@@ -280,6 +281,9 @@ def _item_view(
 def score_context(
     assessment: Assessment, definition: Definition, result: Result
 ) -> dict[str, Any]:
+    if assessment.is_locked:
+        # Shown with the percentage and band it was submitted with.
+        result = as_submitted(result, assessment.result)
     return {
         "assessment": assessment,
         "definition": definition,
