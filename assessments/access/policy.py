@@ -368,6 +368,43 @@ def get_own_assessment(user: AnyUser, uuid: Any) -> Assessment:
     raise PermissionDenied("Blinded: visible once every reviewer has submitted.")
 
 
+def lock_own_assessment(user: AnyUser, uuid: Any) -> Assessment | None:
+    """The user's own assessment, row-locked for a save, in one query: the
+    autosave's fast path (inside a transaction).
+
+    Only the plain case: a member of the project, their own assessment (not a
+    consensus), not hidden by a re-read of the study they have still to
+    submit, on a session (tokens keep their own checks). The same rules as
+    ``get_own_assessment`` plus ``may_edit``; None means "take that path",
+    which answers 404 or 403 with its reasons.
+    """
+    if not user.is_authenticated or token_projects(user) is not None:
+        return None
+    member = Exists(
+        Membership.objects.filter(
+            project_id=OuterRef("study__project_id"), user_id=user.pk
+        )
+    )
+    rereading = Exists(
+        Assessment.objects.filter(
+            study_id=OuterRef("study_id"),
+            reviewer_id=user.pk,
+            kind=REREAD,
+            first_submitted_at=None,
+        )
+    )
+    return (
+        # Lock the assessment row only: joined rows (the project) are shared by
+        # every reviewer of the project and must not serialise their saves.
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("study__project", "version")
+        .filter(member, uuid=uuid, reviewer_id=user.pk)
+        .exclude(kind=CONSENSUS)
+        .exclude(Q(kind=REVIEWER) & Q(rereading))
+        .first()
+    )
+
+
 def may_edit(user: AnyUser, assessment: Assessment) -> bool:
     if assessment.is_consensus:
         return may_compare(user, assessment.study, assessment.version)

@@ -163,6 +163,25 @@ def save_answer(
         .select_related("study__project", "version")
         .get(pk=assessment.pk)
     )
+    return _save_locked(locked, user, data, seen_revision)
+
+
+@transaction.atomic
+def save_own_answer(
+    *, uuid: Any, user: Any, data: AnswerInput, seen_revision: int
+) -> SaveOutcome | None:
+    """The reviewer's own autosave with the access check and the row lock in
+    one query; None when the plain rule does not settle it (the caller then
+    checks access in full and calls ``save_answer``)."""
+    locked = access.lock_own_assessment(user, uuid)
+    if locked is None:
+        return None
+    return _save_locked(locked, user, data, seen_revision)
+
+
+def _save_locked(
+    locked: Assessment, user: Any, data: AnswerInput, seen_revision: int
+) -> SaveOutcome:
     if locked.is_locked:
         raise LockedAssessment(
             "This assessment is submitted; ask the lead to reopen it."

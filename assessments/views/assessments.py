@@ -95,20 +95,26 @@ def _input(request: HttpRequest) -> tuple[answering.AnswerInput, int]:
 @require_POST
 def assessment_answer(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
     """Autosave one item; JSON with the new revision and the re-rendered score."""
-    assessment = access.get_own_assessment(request.user, uuid)
-    if not access.may_edit(request.user, assessment):
-        raise PermissionDenied("You can only change your own assessment.")
     try:
         data, seen = _input(request)
-        outcome = answering.save_answer(
-            assessment=assessment, user=request.user, data=data, seen_revision=seen
+        outcome = answering.save_own_answer(
+            uuid=uuid, user=request.user, data=data, seen_revision=seen
         )
+        if outcome is None:
+            assessment = access.get_own_assessment(request.user, uuid)
+            if not access.may_edit(request.user, assessment):
+                raise PermissionDenied("You can only change your own assessment.")
+            outcome = answering.save_answer(
+                assessment=assessment, user=request.user, data=data, seen_revision=seen
+            )
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
     except answering.LockedAssessment as exc:
         return JsonResponse({"error": str(exc)}, status=423)
     except answering.StaleSave as exc:
-        return JsonResponse(_stale_json(request, assessment, exc), status=409)
+        return JsonResponse(
+            _stale_json(request, exc.answer.assessment, exc), status=409
+        )
     return JsonResponse(
         _saved_json(request, outcome.assessment, outcome.answer, outcome.result)
     )
