@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
-from assessments.models import Answer, Assessment, InstrumentVersion
+from assessments.models import Answer, Assessment, InstrumentVersion, Membership
 from assessments.services import assignment
 from tests.factories import RQS_13, StudyFactory, UserFactory, make_project
 
@@ -352,3 +354,57 @@ def test_a_submitted_form_shows_answers_as_text_and_the_final_score(
     assert f"/queue/next?after={setup['a1'].uuid}" in page
     assert "<input" not in page.split('id="assessment"')[1].split("</form>")[0]
     assert "Reduction or adjustment applied" in page and "LASSO, p. 4" in page
+
+
+# --- the autosave's one-query access check and lock ------------------------------
+
+
+def _saved_revision(response: Any) -> int:
+    assert response.status_code == 200, response.content[:300]
+    return response.json()["revision"]
+
+
+def test_own_autosave_takes_nine_queries_however_many_answers(setup: dict) -> None:
+    client, assessment = client_for(setup["r1"]), setup["a1"]
+    revision = _saved_revision(save(client, assessment, "2", ["no"]))
+    for item in ("3", "4", "6", "7", "8"):
+        save(client, assessment, item, ["yes"])
+    with CaptureQueriesContext(connection) as queries:
+        _saved_revision(save(client, assessment, "2", ["yes"], seen=revision))
+    # session, user, lock with the access check, answers, answer, its history,
+    # the assessment, and the savepoint pair.
+    assert len(queries.captured_queries) <= 9, [
+        q["sql"][:80] for q in queries.captured_queries
+    ]
+
+
+def test_a_removed_reviewer_gets_404_and_nothing_is_saved(setup: dict) -> None:
+    client, assessment = client_for(setup["r1"]), setup["a1"]
+    _saved_revision(save(client, assessment, "2", ["no"]))
+    Membership.objects.filter(user=setup["r1"], project=setup["project"]).delete()
+    response = save(client, assessment, "2", ["yes"])
+    assert response.status_code == 404
+    assert assessment.answers.get(item_code="2").choices == ["no"]
+
+
+def test_someone_elses_assessment_is_still_refused(setup: dict) -> None:
+    # r2 is a co-reviewer: blinded from r1's work, and never its editor.
+    response = save(client_for(setup["r2"]), setup["a1"], "2", ["yes"])
+    assert response.status_code in (403, 404)
+    lead = save(client_for(setup["lead"]), setup["a1"], "2", ["yes"])
+    assert lead.status_code in (403, 404)
+    assert not setup["a1"].answers.exists()
+
+
+def test_a_submitted_assessment_still_answers_423(setup: dict) -> None:
+    Assessment.objects.filter(pk=setup["a1"].pk).update(status="submitted")
+    response = save(client_for(setup["r1"]), setup["a1"], "2", ["yes"])
+    assert response.status_code == 423
+
+
+def test_a_stale_save_still_answers_409_with_the_newer_answer(setup: dict) -> None:
+    client, assessment = client_for(setup["r1"]), setup["a1"]
+    _saved_revision(save(client, assessment, "2", ["no"]))
+    response = save(client, assessment, "2", ["yes"], seen=0)
+    assert response.status_code == 409
+    assert response.json()["current"]["choices"] == ["no"]
