@@ -37,7 +37,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.installed-run
 
 # Embedded default: SQLite (WAL) and a Celery worker on kombu's filesystem
-# transport, both under ./var; Ctrl-C stops the worker and the server.
+# transport, both under ./var; Ctrl-C stops the worker and the server. The one
+# worker consumes every queue (docs/scaling.md splits them in production).
 run: $(VENV)/.installed-run
 	@mkdir -p $(LOCAL)
 	@test -s $(LOCAL)/secret_key || $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $(LOCAL)/secret_key
@@ -49,7 +50,7 @@ run: $(VENV)/.installed-run
 	echo "==> [3/4] Creating the demo project and accounts" && \
 	$(PY) manage.py demo > $(LOCAL)/demo.txt && \
 	echo "==> [4/4] Starting the background worker and the web server" && \
-	{ $(VENV)/bin/celery -A rqs --quiet worker -P solo -B -l WARNING \
+	{ $(VENV)/bin/celery -A rqs --quiet worker -P solo -B -Q celery,reports -l WARNING \
 	    --schedule $(LOCAL)/celerybeat-schedule > $(LOCAL)/worker.log 2>&1 & worker=$$!; \
 	  { $(PY) -c "$$WAIT_READY" http://127.0.0.1:$(PORT) && cat $(LOCAL)/demo.txt; } & ready=$$!; \
 	  trap 'kill $$worker $$ready 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \

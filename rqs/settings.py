@@ -299,8 +299,16 @@ else:
     }
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+# Report rendering and paper text extraction go to a queue of their own so a
+# burst of PDFs never delays a dashboard refresh (assessments/queue.py routes
+# by task name). Unset, it follows CELERY_QUEUE: `reports` beside `celery`,
+# `<CELERY_QUEUE>-reports` beside any other. Workers name their queues with -Q.
+CELERY_REPORTS_QUEUE = os.environ.get("CELERY_REPORTS_QUEUE", "")
+CELERY_TASK_ROUTES = ["assessments.queue.route"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per process: with acks_late, a prefetched PDF would wait
+# behind a running one. Report workers also say --prefetch-multiplier 1.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request that enqueues while the broker is down fails fast with a message.

@@ -66,6 +66,15 @@ def _database_url(settings_dict: dict[str, object]) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
+def worker_environment(settings_dict: dict[str, object]) -> dict[str, str]:
+    """A worker process's environment: this process's, on the test database."""
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(settings_dict),
+        "CONN_MAX_AGE": "0",
+    }
+
+
 class WorkerProcess:
     def __init__(self, proc: subprocess.Popen[bytes], queue: str, log: Path):
         self.proc = proc
@@ -83,10 +92,23 @@ class WorkerProcess:
 
 
 def launch_worker(
-    env: dict[str, str], queue: str, log: Path, pool: list[str]
+    env: dict[str, str],
+    queue: str,
+    log: Path,
+    pool: list[str],
+    *,
+    queues: list[str] | None = None,
 ) -> WorkerProcess:
-    """Start `celery worker` on `queue` and wait until it is ready."""
+    """Start `celery worker` on `queue` and wait until it is ready.
+
+    `queue` is the worker's default queue; it consumes `queues`, by default
+    that queue and its reports queue (as `make run`'s worker consumes both).
+    """
+    from assessments.queue import reports_queue_for
+
     celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+    reports = reports_queue_for(queue)
+    env = {**env, "CELERY_QUEUE": queue, "CELERY_REPORTS_QUEUE": reports}
     command = [
         celery,
         "-A",
@@ -94,7 +116,7 @@ def launch_worker(
         "worker",
         *pool,
         "-Q",
-        queue,
+        ",".join(queues or [queue, reports]),
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
@@ -130,14 +152,11 @@ def celery_worker(
 
     from rqs.celery import app
 
+    # A private pair of queues, `test-…` and `test-…-reports`: the reports
+    # queue is left to follow the default one (the drills switch it too).
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    app.conf.task_default_queue = queue
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(connection.settings_dict),
-        "CELERY_QUEUE": queue,
-        "CONN_MAX_AGE": "0",
-    }
+    app.conf.update(task_default_queue=queue, reports_queue="")
+    env = worker_environment(connection.settings_dict)
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     try:
         # Prefork with one child: the fault drills kill that child mid-task.
