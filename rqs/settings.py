@@ -14,6 +14,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from rqs.storage import object_storages
+
 
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -179,12 +181,18 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
 # Full texts of studies: private, outside MEDIA_ROOT, with no URL of their own;
 # they reach a browser only through the access-checked paper view.
 PAPERS_ROOT = Path(os.environ.get("PAPERS_ROOT", DATA_DIR / "papers"))
+# Object storage (S3 or compatible) for every process's files when set, e.g.
+# s3://rqs-files?endpoint_url=http://127.0.0.1:9000&region=eu-west-1 (the
+# format is in rqs/storage.py); unset: the folders above.
+# Not a setting of its own: it may hold the bucket's credentials.
+_storage_url = os.environ.get("STORAGE_URL", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "papers": {
         "BACKEND": "rqs.storage.PrivateFileSystemStorage",
         "OPTIONS": {"location": str(PAPERS_ROOT)},
     },
+    **(object_storages(_storage_url) if _storage_url else {}),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -10,13 +10,16 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from rqs.storage import signed_url
 
 from .. import access, selectors
 from ..models import Assessment, InstrumentVersion, Paper, Project, Report, Study
@@ -442,20 +445,48 @@ class ReportFile(ApiView):
     @extend_schema(
         operation_id="projects_reports_file",
         summary="Download a report's PDF",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        description=(
+            "The PDF's bytes. With `redirect=1` and object storage, a 302 to a "
+            "signed link valid for 60 seconds instead (issued after the access "
+            "check); with local storage the bytes all the same."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "redirect",
+                OpenApiTypes.BOOL,
+                description="1: answer with a 60-second signed link if there is one",
+            )
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            302: OpenApiResponse(description="Redirect to a 60-second signed link"),
+        },
     )
-    def get(self, request: Request, slug: str, report: uuid.UUID) -> FileResponse:
+    def get(self, request: Request, slug: str, report: uuid.UUID) -> HttpResponseBase:
         found = _report(request, slug, report)
         if found.status != Report.Status.DONE or not found.file:
             raise Http404("The report is not ready")
         audit(
             request, found.project, "download", found.kind, {"report": str(found.uuid)}
         )
-        response = FileResponse(
-            found.file.open("rb"),
-            as_attachment=True,
-            filename=found.file.name.rsplit("/", 1)[-1],
-            content_type="application/pdf",
-        )
+        filename = found.file.name.rsplit("/", 1)[-1]
+        link = None
+        if request.query_params.get("redirect") in ("1", "true"):
+            link = signed_url(
+                found.file.storage,
+                found.file.name,
+                filename=filename,
+                content_type="application/pdf",
+            )
+        response: HttpResponseBase
+        if link is not None:
+            response = HttpResponseRedirect(link)
+        else:
+            response = FileResponse(
+                found.file.open("rb"),
+                as_attachment=True,
+                filename=filename,
+                content_type="application/pdf",
+            )
         response["Cache-Control"] = "private, no-store"
         return response

@@ -4,17 +4,17 @@ Scores from spreadsheets are services/score_imports.py."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from ..bibliography import (
     ImportFormatError,
@@ -206,18 +206,19 @@ def _record_label(record: StudyRecord) -> str:
 # --- previews of uploads, kept until confirmed, cancelled or a day old --------------
 
 PREVIEW_MAX_AGE = timedelta(days=1)
+PREVIEW_FOLDER = "imports"
 
 
-def preview_dir(project_id: int) -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports" / str(project_id)
+def preview_name(project_id: int, token: str) -> str:
+    """Where an upload waits in the default storage (shared by every web process:
+    the one that confirms may not be the one that received it)."""
+    return f"{PREVIEW_FOLDER}/{project_id}/{token}"
 
 
 def keep_preview(project: Project, data: bytes) -> str:
     """Store an uploaded file between its preview and the confirmation."""
     token = uuid.uuid4().hex
-    folder = preview_dir(project.pk)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / token).write_bytes(data)
+    default_storage.save(preview_name(project.pk, token), ContentFile(data))
     return token
 
 
@@ -226,7 +227,8 @@ def is_preview_token(token: str) -> bool:
 
 
 def discard_preview(project: Project, token: str) -> None:
-    (preview_dir(project.pk) / token).unlink(missing_ok=True)
+    if is_preview_token(token):
+        default_storage.delete(preview_name(project.pk, token))
 
 
 def import_preview(
@@ -236,26 +238,36 @@ def import_preview(
 
     A failed import is uploaded again after the fix, never retried.
     """
-    path = preview_dir(project.pk) / token
-    if not is_preview_token(token) or not path.exists():
+    if not is_preview_token(token):
+        return None
+    name = preview_name(project.pk, token)
+    try:
+        with default_storage.open(name, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
         return None
     try:
-        return import_studies(
-            project=project, data=path.read_bytes(), fmt=fmt, user=user
-        )
+        return import_studies(project=project, data=data, fmt=fmt, user=user)
     finally:
-        path.unlink(missing_ok=True)
+        default_storage.delete(name)
 
 
 def sweep_import_previews() -> int:
     """Delete uploads whose preview was neither confirmed nor cancelled in time."""
-    cutoff = time.time() - PREVIEW_MAX_AGE.total_seconds()
+    cutoff = timezone.now() - PREVIEW_MAX_AGE
     removed = 0
-    for path in (Path(settings.MEDIA_ROOT) / "imports").glob("*/*"):
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:  # confirmed or cancelled in the meantime
-            continue
+    try:
+        projects, _ = default_storage.listdir(PREVIEW_FOLDER)
+    except FileNotFoundError:  # no upload yet
+        return 0
+    for project in projects:
+        _, tokens = default_storage.listdir(f"{PREVIEW_FOLDER}/{project}")
+        for token in tokens:
+            name = f"{PREVIEW_FOLDER}/{project}/{token}"
+            try:
+                if default_storage.get_modified_time(name) < cutoff:
+                    default_storage.delete(name)
+                    removed += 1
+            except FileNotFoundError:  # confirmed or cancelled in the meantime
+                continue
     return removed

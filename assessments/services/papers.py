@@ -12,7 +12,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,6 +54,8 @@ ALREADY_ATTACHED = "This paper is already attached to the study."
 QUEUED_GRACE = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
 NAME_CHARS = 255
+# Copying a paper out of the bucket for the extractor, a megabyte at a time.
+COPY_CHUNK = 2**20
 # Extraction states that a second run would only repeat.
 FINISHED = frozenset({Paper.TextState.DONE, Paper.TextState.NO_TEXT})
 
@@ -240,13 +246,26 @@ def _record(
 # --- text extraction (the Celery task's body) ---------------------------------------
 
 
-def _open_source(paper: Paper) -> bytes | str:
+@contextmanager
+def _local_copy(paper: Paper) -> Iterator[str]:
+    """A path on disk to the paper's bytes, for the extractor (PDFium opens a
+    path without reading the whole file into memory): the stored file itself
+    on local storage, a temporary copy of an object in the bucket."""
+    storage = paper.file.storage
     try:
-        return str(paper.file.path)
-    except NotImplementedError:
-        with paper.file.open("rb") as handle:
-            data: bytes = handle.read()
-        return data
+        path = str(storage.path(paper.file.name))
+    except NotImplementedError:  # object storage: no path
+        path = ""
+    if path:
+        yield path
+        return
+    with (
+        storage.open(paper.file.name, "rb") as source,
+        tempfile.NamedTemporaryFile(suffix=".pdf") as copy,
+    ):
+        shutil.copyfileobj(source, copy, COPY_CHUNK)
+        copy.flush()
+        yield copy.name
 
 
 def run_extraction(paper_id: int, *, force: bool = True) -> str:
@@ -276,7 +295,8 @@ def run_extraction(paper_id: int, *, force: bool = True) -> str:
         extraction_attempts=F("extraction_attempts") + 1,
     )
     try:
-        extraction = extract(_open_source(paper))
+        with _local_copy(paper) as source:
+            extraction = extract(source)
     except UnreadablePDF as exc:
         return _failed(paper, started, f"The PDF cannot be read: {exc}")
     except FileNotFoundError:

@@ -5,9 +5,19 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+
+from rqs.storage import signed_url
 
 from .. import access, selectors
 from ..models import Assessment, AuditEvent, Report
@@ -128,7 +138,9 @@ def report_status(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespo
 
 
 @require_GET
-def report_download(request: HttpRequest, slug: str, uuid: uuid.UUID) -> FileResponse:
+def report_download(
+    request: HttpRequest, slug: str, uuid: uuid.UUID
+) -> HttpResponseBase:
     report = _own_report(request, slug, uuid)
     if report.status != Report.Status.DONE or not report.file:
         raise Http404("The report is not ready")
@@ -139,12 +151,27 @@ def report_download(request: HttpRequest, slug: str, uuid: uuid.UUID) -> FileRes
         report.kind,
         {"report": str(report.uuid)},
     )
-    return FileResponse(
-        report.file.open("rb"),
-        as_attachment=True,
-        filename=report.file.name.rsplit("/", 1)[-1],
+    filename = report.file.name.rsplit("/", 1)[-1]
+    # In object storage: a link valid 60 s, issued only now, after the check
+    # (the browser follows it; no web thread is held while a PDF downloads).
+    link = signed_url(
+        report.file.storage,
+        report.file.name,
+        filename=filename,
         content_type="application/pdf",
     )
+    response: HttpResponseBase
+    if link is not None:
+        response = HttpResponseRedirect(link)
+    else:
+        response = FileResponse(
+            report.file.open("rb"),
+            as_attachment=True,
+            filename=filename,
+            content_type="application/pdf",
+        )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST
