@@ -125,6 +125,19 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+# DATABASE_POOLING=transaction behind PgBouncer's transaction pooling (said
+# explicitly, not guessed from the port): a server connection serves another
+# client after each transaction, so nothing may outlive one. Django's
+# server-side cursors (QuerySet.iterator() declares WITH HOLD cursors) are off;
+# the app holds no other session state (no SET, advisory locks, LISTEN or
+# prepared statements; PgBouncer carries TimeZone and client_encoding over).
+# CONN_MAX_AGE then keeps the connection to PgBouncer, which holds no server
+# connection between transactions.
+DATABASE_POOLING = os.environ.get("DATABASE_POOLING", "").strip().lower() or "session"
+if DATABASE_POOLING not in {"session", "transaction"}:
+    raise ImproperlyConfigured("DATABASE_POOLING must be 'session' or 'transaction'.")
+if DATABASE_POOLING == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
