@@ -20,6 +20,7 @@ from .views import (
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
     path("", pages.home, name="home"),
     path("queue/", pages.queue, name="queue"),
     path("queue/next", pages.queue_next, name="queue-next"),

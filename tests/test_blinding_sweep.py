@@ -565,6 +565,7 @@ API_SWEEP: dict[str, Urls] = {
 
 SWEEP: dict[str, Urls] = {
     "healthz": _fixed("healthz"),
+    "livez": _fixed("livez"),
     "login": _fixed("login"),
     "password_change": _fixed("password_change"),
     "password_change_done": _fixed("password_change_done"),
@@ -647,6 +648,7 @@ SWEEP: dict[str, Urls] = {
 # Pages that show no project data at all (auth, the instrument catalogue).
 STATIC = {
     "healthz",
+    "livez",
     "login",
     "password_change",
     "password_change_done",

@@ -16,6 +16,7 @@ PUBLIC = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    "livez",
 }
 
 

@@ -1,4 +1,5 @@
-"""Liveness and readiness: the database always, the broker on request."""
+"""Health checks: readiness asks the database (and the broker on request);
+liveness asks only the process."""
 
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
         healthy = healthy and broker
     body["status"] = "ok" if healthy else "unavailable"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def livez(request: HttpRequest) -> JsonResponse:
+    """200 while this process answers requests; touches no database or broker.
+
+    The liveness probe: a database outage must take pods out of the Service
+    (readiness, /healthz), not restart every web process at once.
+    """
+    return JsonResponse({"status": "ok"})

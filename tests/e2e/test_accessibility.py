@@ -108,6 +108,7 @@ ROUTES: dict[str, str] = {
 NOT_PAGES: dict[str, str] = {
     "logout": "POST only; redirects to the login page",
     "healthz": "plain-text health check",
+    "livez": "plain-text liveness check",
     "relogin": "JSON for the form's re-login dialog",
     "queue-next": "redirects to the next assessment form",
     "landing": "redirects to the worklist or the project list",
