@@ -8,7 +8,8 @@ database number). Everyone logs in before the clock starts. Reviewers
 (LOAD_USERS) open a form, save an item every 3-7 s, sometimes type a passage
 (3-5 saves 0.5-1 s apart) or open another assessment, and send ~5% of saves
 from an "older tab" (must be refused, 409). Leads open the dashboard and the
-agreement page and ask for a project report about every 30 s: the reports
+agreement page and ask for a project report about every 30 s
+(LOAD_REPORT_EVERY; 0 for none, to see the web's cost alone): the reports
 page's form, the status fragment polled as the page does, the PDF through
 its signed link. After LOAD_SECONDS the database is compared with what each
 client was told was saved; exits non-zero on any error or lost or altered
@@ -62,7 +63,7 @@ PER_STUDY = 2  # two reviewers per study, so the agreement page has pairs
 PROCESSES = 4  # client processes; each runs its clients as (mostly sleeping) threads
 STALE_SHARE = 0.05  # saves sent from an "older tab", which must be refused
 TIMEOUT = 30  # seconds, every request
-REPORT_EVERY = 30  # seconds per lead between report requests, about
+REPORT_EVERY = float(os.environ.get("LOAD_REPORT_EVERY", "30"))  # 0: no reports
 SLUG = f"{BENCH_PREFIX}-load"
 LOGS = Path(__file__).resolve().parent.parent / "var" / "load"  # servers' messages
 # Endpoint kinds timed; s3_get is following the signed link to the bucket.
@@ -244,7 +245,7 @@ class Lead(Client):
     def run(self) -> None:
         now = time.monotonic()
         next_page = now + self.rng.uniform(0, 15)
-        next_report = now + self.rng.uniform(0, REPORT_EVERY)
+        next_report = now + self.rng.uniform(0, REPORT_EVERY or float("inf"))
         while self.pause(min(next_page, next_report) - time.monotonic()):
             if time.monotonic() >= next_page:
                 page = "dashboard" if self.rng.random() < 0.6 else "agreement"
@@ -479,9 +480,8 @@ def summarise(results: list[dict]) -> None:
     print(f"Server, worker and S3 messages: {LOGS}/")
     print(f"\n{'endpoint (ms)':18} {'p50':>8} {'p95':>8} {'p99':>8} {'n':>7}")
     for kind, row in per_kind.items():
-        print(
-            f"{kind:18} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8} {row['n']:>7}"
-        )
+        cells = [str(row[q]) if row["n"] else "-" for q in ("p50", "p95", "p99")]
+        print(f"{kind:18} {cells[0]:>8} {cells[1]:>8} {cells[2]:>8} {row['n']:>7}")
     flat = {k: v for k, v in summary.items() if k not in per_kind}
     flat["autosave_p95_ms"] = per_kind["autosave"]["p95"] or float("nan")
     print_figures(
