@@ -25,6 +25,9 @@ from botocore.exceptions import ClientError
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
@@ -203,3 +206,27 @@ def signed_url(
     }
     link: str = storage.url(name, parameters=parameters, expire=SIGNED_URL_SECONDS)
     return link
+
+
+def pdf_download(file: FieldFile, *, signed: bool) -> HttpResponseBase:
+    """A stored PDF for a client that passed the access check: a redirect to
+    a signed link when ``signed`` and the storage has one, else the bytes."""
+    name = str(file.name)  # the callers checked there is a file
+    filename = name.rsplit("/", 1)[-1]
+    link = None
+    if signed:
+        link = signed_url(
+            file.storage, name, filename=filename, content_type="application/pdf"
+        )
+    response: HttpResponseBase
+    if link is not None:
+        response = HttpResponseRedirect(link)
+    else:
+        response = FileResponse(
+            file.open("rb"),
+            as_attachment=True,
+            filename=filename,
+            content_type="application/pdf",
+        )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -19,7 +19,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from rqs.storage import signed_url
+from rqs.storage import pdf_download
 
 from .. import access, selectors
 from ..models import Assessment, InstrumentVersion, Paper, Project, Report, Study
@@ -469,24 +469,5 @@ class ReportFile(ApiView):
         audit(
             request, found.project, "download", found.kind, {"report": str(found.uuid)}
         )
-        filename = found.file.name.rsplit("/", 1)[-1]
-        link = None
-        if request.query_params.get("redirect") in ("1", "true"):
-            link = signed_url(
-                found.file.storage,
-                found.file.name,
-                filename=filename,
-                content_type="application/pdf",
-            )
-        response: HttpResponseBase
-        if link is not None:
-            response = HttpResponseRedirect(link)
-        else:
-            response = FileResponse(
-                found.file.open("rb"),
-                as_attachment=True,
-                filename=filename,
-                content_type="application/pdf",
-            )
-        response["Cache-Control"] = "private, no-store"
-        return response
+        signed = request.query_params.get("redirect") in ("1", "true")
+        return pdf_download(found.file, signed=signed)

@@ -6,18 +6,16 @@ import uuid
 
 from django.contrib import messages
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     JsonResponse,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from rqs.storage import signed_url
+from rqs.storage import pdf_download
 
 from .. import access, selectors
 from ..models import Assessment, AuditEvent, Report
@@ -151,27 +149,9 @@ def report_download(
         report.kind,
         {"report": str(report.uuid)},
     )
-    filename = report.file.name.rsplit("/", 1)[-1]
     # In object storage: a link valid 60 s, issued only now, after the check
     # (the browser follows it; no web thread is held while a PDF downloads).
-    link = signed_url(
-        report.file.storage,
-        report.file.name,
-        filename=filename,
-        content_type="application/pdf",
-    )
-    response: HttpResponseBase
-    if link is not None:
-        response = HttpResponseRedirect(link)
-    else:
-        response = FileResponse(
-            report.file.open("rb"),
-            as_attachment=True,
-            filename=filename,
-            content_type="application/pdf",
-        )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_download(report.file, signed=True)
 
 
 @require_POST
