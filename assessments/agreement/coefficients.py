@@ -15,8 +15,6 @@ this package.
 from __future__ import annotations
 
 import math
-import statistics
-from collections import Counter
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -61,14 +59,8 @@ _EPS = 1e-12
 def percent_agreement(matrix: RatingMatrix) -> float | None:
     """Mean pairwise agreement: the share of agreeing rater pairs per subject,
     averaged over subjects with two or more ratings (for two raters, the plain
-    proportion of agreement)."""
-    shares = []
-    for row in normalized_rows(matrix):
-        rated = rated_values(row)
-        if len(rated) >= 2:
-            pairs = sum(c * (c - 1) for c in Counter(rated).values())
-            shares.append(pairs / (len(rated) * (len(rated) - 1)))
-    return statistics.fmean(shares) if shares else None
+    proportion of agreement); None when no subject has two."""
+    return pairwise(matrix).value
 
 
 @none_on_unsupported
