@@ -71,6 +71,10 @@ from simple_history.utils import bulk_create_with_history
 
 from assessments import access
 from assessments.instruments import Definition
+from assessments.instruments.crosswalk import (
+    bundled_crosswalk_files,
+    load_crosswalk_file,
+)
 from assessments.models import (
     Answer,
     Assessment,
@@ -88,6 +92,7 @@ from assessments.models import (
 from assessments.selectors import dashboard, reports
 from assessments.services import answering, assignment, consensus, projects
 from assessments.services import reports as report_service
+from assessments.services.crosswalk import load_crosswalk
 from tests.factories import (
     RQS_13,
     StudyFactory,
@@ -1496,6 +1501,10 @@ class BlindingSweep(HypothesisTestCase):
     def setUpTestData(cls) -> None:
         for key in KEYS:
             load_instrument(key)
+        # The form's crosswalk panel and the dashboard's concept table are read
+        # paths too: with both instruments mapped, the sweep covers them.
+        doc = load_crosswalk_file(bundled_crosswalk_files()[0])
+        assert load_crosswalk(doc).action == "created"
 
     # Each example sweeps ~600 requests and report contexts for 7-9 users:
     # 25 take about 2.5 minutes here, well inside CI's budget (see World.pick

@@ -13,7 +13,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from assessments.instruments import bundled_definitions_dir, load_definition_file
+from assessments.instruments import (
+    bundled_definitions_dir,
+    iter_bundled,
+    load_definition_file,
+)
 from assessments.models import InstrumentVersion, Item, Option
 from assessments.services import answering, catalogue
 from tests.factories import StudyFactory, UserFactory, load_instrument, make_project
@@ -31,13 +35,14 @@ def write(tmp_path: Path, doc: dict[str, Any]) -> str:
 
 @pytest.mark.django_db
 def test_load_instruments_is_idempotent() -> None:
+    bundled = len(iter_bundled())
     out = StringIO()
     call_command("load_instruments", stdout=out)
-    assert out.getvalue().count(": created") == 6
+    assert out.getvalue().count(": created") == bundled
     hashes = dict(InstrumentVersion.objects.values_list("pk", "scoring_hash"))
     out = StringIO()
     call_command("load_instruments", stdout=out)
-    assert out.getvalue().count(": unchanged") == 6
+    assert out.getvalue().count(": unchanged") == bundled
     assert dict(InstrumentVersion.objects.values_list("pk", "scoring_hash")) == hashes
     statuses = {v.key: v.status for v in InstrumentVersion.objects.all()}
     assert statuses["rqs-2.0"] == "draft" and statuses["rqs-1.0"] == "published"

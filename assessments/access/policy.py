@@ -336,6 +336,23 @@ def could_see_others(user: AnyUser, study: Study) -> bool:
     )
 
 
+def own_other_assessments(
+    user: AnyUser, assessment: Assessment
+) -> QuerySet[Assessment]:
+    """The user's own reviews of the same study in other instrument versions.
+
+    Only beside the user's own review (the crosswalk shows them there): never
+    anyone else's work, and nothing while a re-read of the study is open.
+    """
+    if assessment.kind != REVIEWER or assessment.reviewer_id != user.pk:
+        return Assessment.objects.none()
+    return (
+        visible_assessments(user, assessment.study.project)
+        .filter(study_id=assessment.study_id, reviewer_id=user.pk, kind=REVIEWER)
+        .exclude(pk=assessment.pk)
+    )
+
+
 def reviewers_visible(user: AnyUser, study: Study, version: InstrumentVersion) -> bool:
     """Every reviewer's answers on the study in the version are visible to the user.
 

@@ -1,10 +1,11 @@
 """Django admin: instrument criteria editable as drafts, read-only once published.
 
 `instruments` registers the catalogue (with its own pages in `pages`), `records`
-the workflow records, `calibration` the drills and calibration records;
+the workflow records, `calibration` the drills and calibration records,
+`crosswalk` the mapping between instruments;
 Django's autodiscovery imports this package.
 """
 
-from . import calibration, instruments, records
+from . import calibration, crosswalk, instruments, records
 
-__all__ = ["calibration", "instruments", "records"]
+__all__ = ["calibration", "crosswalk", "instruments", "records"]

@@ -1,6 +1,11 @@
 """Risk of bias as robvis draws it: the QUADAS-2 traffic-light plot (a row
 per study, a coloured symbol per domain) and the summary plot (per domain,
-the share of studies at each level)."""
+the share of studies at each level).
+
+The same plots serve any judgement instrument with low / high / unclear per
+domain (PROBAST+AI): the caller's title, and the summary's `aspect`, name
+what is judged ("Quality concerns" for PROBAST+AI development).
+"""
 
 from __future__ import annotations
 
@@ -236,11 +241,12 @@ def rob_summary(
     counts: dict[str, dict[str, int]],
     *,
     overall: bool = True,
+    aspect: str = "Risk-of-bias",
 ) -> Chart:
     """robvis summary plot: per domain, the share of studies at each level.
 
     `counts[domain][judgement]` is a number of studies; the overall row comes
-    from `counts["Overall"]` when `overall` is set.
+    from `counts["Overall"]` when `overall` is set. `aspect`: what is judged.
     """
     rows_of = [d for d in domains if d != OVERALL]
     rows_of += [OVERALL] if overall and OVERALL in counts else []
@@ -255,7 +261,7 @@ def rob_summary(
         return empty_chart(title, "Studies (%)", "Domain", headers)
     rows = [_summary_row(d, totals[d], list(names)) for d in rows_of]
     alt = (
-        f"Risk-of-bias summary, {title}: share of studies at each level for "
+        f"{aspect} summary, {title}: share of studies at each level for "
         f"{len(rows_of)} domains ({', '.join(rows_of)})."
     )
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .definition import Condition, Definition, Item
+from .vocabulary import NA
 
 # Why a choice is refused (ChoiceProblem.rule).
 UNKNOWN_ENTRY = "unknown_entry"  # the code is neither an item nor a condition
@@ -89,7 +90,9 @@ def entry_choice_problems(
     problems = [
         problem(
             UNKNOWN_OPTION,
-            f"{where}: '{v}' is not an option of this {noun.lower()}; "
+            # An unknown code has no label, except the standard "na".
+            f"{where}: '{'Not applicable' if v == NA else v}' is not an option "
+            f"of this {noun.lower()}; "
             f"the options are {_listing([label(c) for c in codes], 'and')}.",
             f"'{v}' not allowed; allowed: {allowed}",
         )

@@ -1,4 +1,9 @@
-"""Checklist engine (CLEAR, CLEAR-S): adherence = Yes / applicable items."""
+"""Checklist engine (CLEAR, CLAIM, FUTURE-AI): adherence = Yes / applicable items.
+
+Subtotals per section, over the essential items and, where the definition
+declares levels (FUTURE-AI's ++ / + for research and deployable tools), per
+level on each scale.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +39,15 @@ def score(sheet: Sheet, floor_percent: bool = False) -> Result:
     ]
     essential = [i for i in definition.items if i.essential]
     subtotals.append(_adherence(ESSENTIAL, "Essential items", essential, items))
+    subtotals += [
+        _adherence(
+            level.code,
+            level.label,
+            [definition.item(code) for code in level.items],
+            items,
+        )
+        for level in definition.levels
+    ]
     return build_result(
         sheet,
         items,

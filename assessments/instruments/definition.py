@@ -31,6 +31,7 @@ __all__ = [
     "DefinitionError",
     "Domain",
     "Item",
+    "Level",
     "Option",
     "Scope",
     "Section",
@@ -93,6 +94,8 @@ class Item:
     judgement: str | None = None
     # Phrases and synonyms the evidence finder searches for (our own words).
     evidence_hints: tuple[str, ...] = ()
+    # (scale, level) pairs from params/levels, e.g. (("research", "+"), ...).
+    levels: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_multi(self) -> bool:
@@ -127,6 +130,20 @@ class Domain:
     code: str
     label: str
     items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level on one scale (deployable tool, ++) and the items at it."""
+
+    scale: str
+    value: str
+    label: str
+    items: tuple[str, ...]
+
+    @property
+    def code(self) -> str:
+        return f"{self.scale}:{self.value}"
 
 
 @dataclass(frozen=True)
@@ -171,6 +188,7 @@ class Definition:
     sections: tuple[Section, ...]
     domains: tuple[Domain, ...] = ()
     bands: tuple[Band, ...] = ()
+    levels: tuple[Level, ...] = ()
     scope: Scope | None = None
     derived_from: str = ""
     # A copy changed after it was published from another version, in words
@@ -231,18 +249,20 @@ def parse_definition(doc: Mapping[str, Any]) -> Definition:
         raise DefinitionError(problems)
     full = with_standard_options(doc)
     params = copy.deepcopy(full.get("params", {}))
+    sections = tuple(_section(s, _item_levels(params)) for s in full["sections"])
     return Definition(
         key=f"{full['code']}-{full['version']}",
         **{k: full[k] for k in _META_KEYS},
         note=full.get("note", ""),
         params=params,
         conditions=tuple(_condition(c) for c in full.get("conditions", [])),
-        sections=tuple(_section(s) for s in full["sections"]),
+        sections=sections,
         domains=tuple(
             Domain(d["code"], d["label"], tuple(d["items"]))
             for d in params.get("domains", [])
         ),
         bands=tuple(_band(b) for b in params.get("bands", [])),
+        levels=_levels(params, sections),
         scope=Scope(**params["scope"]) if "scope" in params else None,
         derived_from=full.get("derived_from", ""),
         modified_from=full.get("modified_from", ""),
@@ -278,7 +298,7 @@ def _condition(raw: Document) -> Condition:
     )
 
 
-def _item(raw: Document, section: str) -> Item:
+def _item(raw: Document, section: str, levels: LevelMap) -> Item:
     weight = raw.get("weight")
     return Item(
         code=raw["code"],
@@ -294,16 +314,50 @@ def _item(raw: Document, section: str) -> Item:
         tracks=tuple(raw.get("tracks", [])),
         judgement=raw.get("judgement"),
         evidence_hints=tuple(raw.get("evidence_hints", [])),
+        levels=levels.get(raw["code"], ()),
     )
 
 
-def _section(raw: Document) -> Section:
+def _section(raw: Document, levels: LevelMap) -> Section:
     return Section(
         code=raw["code"],
         label=raw["label"],
         help=raw.get("help", ""),
-        items=tuple(_item(i, raw["code"]) for i in raw["items"]),
+        items=tuple(_item(i, raw["code"], levels) for i in raw["items"]),
         group=raw.get("group", ""),
+    )
+
+
+LevelMap = Mapping[str, tuple[tuple[str, str], ...]]
+
+
+def _item_levels(params: Mapping[str, Any]) -> LevelMap:
+    """Each item's (scale, level) pairs, in the declared order of the scales."""
+    if "levels" not in params:
+        return {}
+    scales = [s["code"] for s in params["levels"]["scales"]]
+    return {
+        code: tuple((s, own[s]) for s in scales if s in own)
+        for code, own in params["levels"]["items"].items()
+    }
+
+
+def _levels(
+    params: Mapping[str, Any], sections: tuple[Section, ...]
+) -> tuple[Level, ...]:
+    """Every (scale, level) pair in declared order, each with its items."""
+    if "levels" not in params:
+        return ()
+    items = [item for section in sections for item in section.items]
+    return tuple(
+        Level(
+            scale["code"],
+            value["code"],
+            f"{scale['label']}, {value['label']}",
+            tuple(i.code for i in items if (scale["code"], value["code"]) in i.levels),
+        )
+        for scale in params["levels"]["scales"]
+        for value in params["levels"]["values"]
     )
 
 

@@ -14,13 +14,14 @@ top of `definitions/`, never take them for instruments.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .definition import Definition, Item
 from .files import bundled_definitions_dir
+from .vocabulary import ProblemsError
 
 # A drill file holds a few hundred passages at most; beyond this it is a mistake.
 MAX_DRILL_FILE_BYTES = 2_000_000
@@ -28,12 +29,8 @@ MAX_PASSAGE_CHARS = 5_000
 REQUIRED = ("item", "text", "source_doi", "licence")
 
 
-class DrillFileError(ValueError):
+class DrillFileError(ProblemsError):
     """A drill file that cannot be used, in words for the person who wrote it."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)

@@ -66,11 +66,19 @@ def _options_view(options: tuple[Option, ...]) -> list[dict[str, Any]]:
     ]
 
 
+# Params that are only words people read (judgement instruments' aspect names).
+WORDING_PARAMS = ("aspect_labels",)
+
+
+def _is_wording(key: str) -> bool:
+    return key.endswith("note") or key in WORDING_PARAMS
+
+
 def _scoring_params(
     params: Mapping[str, Any], bands: tuple[Band, ...]
 ) -> dict[str, Any]:
     # Notes and domain labels are wording; band labels are stored results, so stay.
-    kept = {k: copy.deepcopy(v) for k, v in params.items() if not k.endswith("note")}
+    kept = {k: copy.deepcopy(v) for k, v in params.items() if not _is_wording(k)}
     if "domains" in kept:
         kept["domains"] = [
             {"code": d["code"], "items": d["items"]} for d in kept["domains"]
@@ -126,7 +134,7 @@ def _wording_view(d: Definition) -> dict[str, Any]:
 
     return {
         "meta": [d.name, d.short_name, d.citation, d.doi, d.licence, d.note],
-        "notes": {k: v for k, v in d.params.items() if k.endswith("note")},
+        "notes": {k: v for k, v in d.params.items() if _is_wording(k)},
         "domains": [[dom.code, dom.label] for dom in d.domains],
         "conditions": [texts(c) for c in d.conditions],
         "sections": [[s.code, s.label, s.help, s.group] for s in d.sections],

@@ -110,6 +110,30 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A reviewer's overall judgement that differs from the one the domains give.
+
+    `reason` is the reviewer's written reason (the item's comment) once it is
+    known; judgement instruments refuse an override without one.
+    """
+
+    aspect: str
+    item: str
+    derived: str
+    chosen: str
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "aspect": self.aspect,
+            "item": self.item,
+            "derived": self.derived,
+            "chosen": self.chosen,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class Result:
     kind: str
     items: dict[str, ItemResult]
@@ -125,6 +149,7 @@ class Result:
     band: str | None = None
     judgements: dict[str, str | None] = field(default_factory=dict)
     floor_percent: bool = False
+    overrides: tuple[Override, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -165,6 +190,12 @@ class Result:
             "judgements": dict(self.judgements),
             "floor_percent": self.floor_percent,
             "complete": self.complete,
+            # Only where an instrument has them, so older cached forms stay alike.
+            **(
+                {"overrides": [o.as_dict() for o in self.overrides]}
+                if self.overrides
+                else {}
+            ),
         }
 
 

@@ -13,6 +13,7 @@ from itertools import combinations
 from .answers import entry_choice_problems
 from .definition import NA, Condition, Definition, Item
 from .engine import score
+from .judgement import optional_items
 from .reported import OUTPUT as REPORTED_OUTPUT
 from .reported import REPORTED, check
 from .result import Result, clauses_hold, item_applies
@@ -187,11 +188,14 @@ def parse_row_answers(
     row = _Row()
     for cond in definition.conditions:
         _read_condition(row, cond, cells.get(cond.code, ""))
+    optional = optional_items(definition)
     for item in definition.items:
         text = cells.get(item.code, "")
         applies = item_applies(definition, item, row.values)
         if applies is False:
             row.ignore(item, text, f"item {item.code}", quiet=())
+        elif item.code in optional and not text.strip():
+            continue  # an overall judgement left to the domains (PROBAST+AI)
         elif applies is True:
             parsed = row.read(item, text, f"item {item.code}")
             if parsed is not None:

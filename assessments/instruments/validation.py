@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .prefill import prefill_problems
 from .vocabulary import ITEM_TYPES, NA, STANDARD_OPTIONS, to_decimal
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -201,8 +202,12 @@ def _check_params(doc: Entry) -> list[str]:
     params = doc.get("params", {})
     problems = _domain_problems(doc, params.get("domains", []))
     problems += _band_problems(params.get("bands", []))
+    problems += _overall_item_problems(doc, params.get("overall_items", {}))
+    problems += prefill_problems(doc)
     if "scope" in params:
         problems += _scope_problems(doc, params["scope"])
+    if "levels" in params:
+        problems += _level_problems(doc, params["levels"])
     return problems
 
 
@@ -213,6 +218,32 @@ def _domain_problems(doc: Entry, domains: Sequence[Entry]) -> list[str]:
     problems += [
         f"params/domains: unknown item '{c}'" for c in listed if c not in known
     ]
+    return problems
+
+
+def _overall_item_problems(doc: Entry, overall: Mapping[str, str]) -> list[str]:
+    """Each overall item is a judgement item of its aspect, alone in its section
+    with the other overall items (so that no domain's judgements include it)."""
+    if overall and doc["kind"] != "judgement":
+        return ["params/overall_items: only for judgement instruments"]
+    where = {
+        item["code"]: (section, item)
+        for section in doc["sections"]
+        for item in section["items"]
+    }
+    problems: list[str] = []
+    for aspect, code in overall.items():
+        section, item = where.get(code, (None, None))
+        if item is None or item.get("judgement") != aspect:
+            problems.append(
+                f"params/overall_items/{aspect}: '{code}' is not a judgement item "
+                f"of {aspect}"
+            )
+        elif any(i["code"] not in overall.values() for i in section["items"]):
+            problems.append(
+                f"params/overall_items/{aspect}: section {section['code']} of "
+                f"'{code}' may hold overall items only"
+            )
     return problems
 
 
@@ -255,6 +286,35 @@ def _scope_problems(doc: Entry, scope: Entry) -> list[str]:
             problems.append(f"{where}: scoped instruments need stage and tracks")
         elif item["stage"] > max(map(int, stages)) or not set(item["tracks"]) <= tracks:
             problems.append(f"{where}: stage or tracks outside the scope conditions")
+    return problems
+
+
+def _level_problems(doc: Entry, levels: Entry) -> list[str]:
+    """Every item has one declared level on every declared scale, and no more."""
+    if doc["kind"] != "checklist":
+        return ["params/levels: only for checklist instruments"]
+    scales = [s["code"] for s in levels["scales"]]
+    values = [v["code"] for v in levels["values"]]
+    problems = _duplicates("params/levels/scales", "scale", scales)
+    problems += _duplicates("params/levels/values", "level", values)
+    known = {item["code"] for _, item in _items(doc)}
+    given: Mapping[str, Mapping[str, str]] = levels["items"]
+    problems += [
+        f"params/levels/items: unknown item '{c}'" for c in given if c not in known
+    ]
+    for where, item in _items(doc):
+        own = given.get(item["code"], {})
+        problems += [
+            f"{where}: no level on scale '{s}'" for s in scales if s not in own
+        ]
+        problems += [
+            f"{where}: level '{v}' on scale '{s}' is not declared"
+            for s, v in own.items()
+            if s in scales and v not in values
+        ]
+        problems += [
+            f"{where}: unknown level scale '{s}'" for s in own if s not in scales
+        ]
     return problems
 
 

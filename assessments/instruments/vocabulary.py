@@ -23,16 +23,21 @@ ITEM_TYPES: Mapping[str, frozenset[str]] = {
     "points": frozenset({"single", "multi", "yesno", "ynna"}),
     "weighted": frozenset({"yesno"}),
     "checklist": frozenset({"ynna", "yesno"}),
-    "judgement": frozenset({"signalling", "judgement"}),
+    # single: signalling questions with own options (PROBAST+AI's Y/PY/PN/N/NI).
+    "judgement": frozenset({"signalling", "judgement", "single"}),
 }
 
 
-class DefinitionError(ValueError):
-    """A definition document failed validation; `problems` lists every reason."""
+class ProblemsError(ValueError):
+    """A document that cannot be used; `problems` lists every reason, in words."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(self.problems))
+
+
+class DefinitionError(ProblemsError):
+    """A definition document failed validation; `problems` lists every reason."""
 
 
 def to_decimal(value: Any) -> Decimal:

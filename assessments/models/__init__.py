@@ -6,6 +6,7 @@ from .calibration import (
     DrillAttempt,
     Reference,
 )
+from .crosswalk import Crosswalk
 from .instruments import Condition, Instrument, InstrumentVersion, Item, Option, Section
 from .outputs import DashboardSnapshot, Report
 from .papers import Paper, PaperFinding, PaperText
@@ -31,6 +32,7 @@ __all__ = [
     "Certification",
     "Condition",
     "ConflictOfInterest",
+    "Crosswalk",
     "DashboardSnapshot",
     "Drill",
     "DrillAttempt",

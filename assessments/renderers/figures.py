@@ -99,6 +99,13 @@ def _domain_name(code: str, names: dict[str, str]) -> str:
     return label.split(":", 1)[-1].strip().capitalize() if label else code
 
 
+def _aspect_name(codes: list[str], names: dict[str, str]) -> str:
+    """What the domains judge, as their items name it: "Risk of bias: patient
+    selection" gives "Risk of bias" (PROBAST+AI development: "Quality concerns")."""
+    label = next((names[c] for c in codes if ":" in names.get(c, "")), "")
+    return label.split(":", 1)[0].strip() or "Risk of bias"
+
+
 def _judgement_charts(
     figures: dict[str, Any], names: dict[str, str]
 ) -> list[charts.Chart]:
@@ -106,11 +113,13 @@ def _judgement_charts(
     domains = sorted(code for code in counts if code.endswith(".rob"))
     labels = [_domain_name(code, names) for code in domains]
     label_of = dict(zip(domains, labels, strict=True))
+    aspect = _aspect_name(domains, names)
     summary = charts.rob_summary(
-        "Risk of bias: summary",
+        f"{aspect}: summary",
         labels,
         {label: counts[code] for label, code in zip(labels, domains, strict=True)},
         overall=False,
+        aspect="Risk-of-bias" if aspect == "Risk of bias" else aspect,
     )
     rows = figures.get("traffic", [])
     judgements = {
@@ -122,7 +131,7 @@ def _judgement_charts(
     for study, values in rows:
         judgements[(study, "Overall")] = values.get("overall_risk_of_bias")
     light = charts.traffic_light(
-        "Risk of bias per study",
+        f"{aspect} per study",
         [study for study, _ in rows],
         labels,
         judgements,

@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..instruments import Definition, Result, score
+from ..instruments.judgement import aspect_label
 from ..instruments.result import as_submitted
 from ..models import Answer, Assessment, InstrumentVersion, Resolution, Study
 from .audit import choices_text, person, status_label, version_name
@@ -389,7 +390,8 @@ def total_text(definition: Definition, result: Result) -> str:
     band, or the overall judgements."""
     if result.kind == "judgement":
         return "; ".join(
-            f"{label}: {_judgement_label(definition, result.judgements.get(key))}"
+            f"{_heading(definition, key, label)}: "
+            f"{_judgement_label(definition, result.judgements.get(key))}"
             for key, label in JUDGEMENTS
         )
     pct = f"{result.percent_display}%" if result.percent_display is not None else ""
@@ -406,6 +408,14 @@ JUDGEMENTS = (
     ("overall_risk_of_bias", "Overall risk of bias"),
     ("overall_applicability", "Overall applicability concerns"),
 )
+
+
+def _heading(definition: Definition, key: str, label: str) -> str:
+    """Overall risk of bias, or in the instrument's words ("Overall quality
+    concerns" for PROBAST+AI development)."""
+    aspect = key.removeprefix("overall_")
+    own = aspect_label(definition, aspect, label.removeprefix("Overall "))
+    return f"Overall {own[0].lower()}{own[1:]}"
 
 
 def _judgement_label(definition: Definition, code: str | None) -> str:

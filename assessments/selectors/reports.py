@@ -13,6 +13,8 @@ from typing import Any
 
 from .. import access
 from ..agreement import reporting
+from ..instruments.judgement import aspect_label, override_text
+from ..instruments.result import Override
 from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from . import dashboard
@@ -118,10 +120,21 @@ def score_line(assessment: Assessment) -> dict[str, Any]:
         "judgement"
     ):
         judged = result.get("judgements", {})
+        definition = assessment.version.as_definition()
         return {
             "judgement": True,
             "risk": judgement_label(judged.get("overall_risk_of_bias")),
             "applicability": judgement_label(judged.get("overall_applicability")),
+            # "Overall risk of bias", or the instrument's own name for it.
+            "risk_heading": "Overall "
+            + aspect_label(definition, "risk_of_bias").lower(),
+            "applicability_heading": aspect_label(
+                definition, "applicability", "Applicability concerns"
+            ),
+            "overrides": [
+                override_text(definition, Override(**o))
+                for o in result.get("overrides", [])
+            ],
         }
     percent = result.get("percent_display") or assessment.percent
     return {

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Count, F, OrderBy, Q, QuerySet
 from django.urls import reverse
 
+from ..instruments.judgement import aspect_label
 from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Assessment, InstrumentVersion, Membership, Project
 from .review import review_studies
@@ -100,7 +101,8 @@ def score_text(assessment: Assessment) -> str:
         if not assessment.band:
             return "Not yet judged"
         label = JUDGEMENT_LABELS.get(assessment.band, assessment.band)
-        return f"Risk of bias: {label.lower()}"
+        aspect = aspect_label(assessment.version.as_definition(), "risk_of_bias")
+        return f"{aspect}: {label.lower()}"
     if kind == "weighted":
         # The figure the form showed: never one that reads as a higher band.
         shown = (assessment.result or {}).get("percent_display")

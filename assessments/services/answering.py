@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from .. import access
 from ..instruments import Definition, Result, choice_problems, score
+from ..instruments.judgement import require_reasons
 from ..models import (
     Answer,
     Assessment,
@@ -58,9 +59,25 @@ def answers_of(assessment: Assessment) -> dict[str, list[str]]:
     return {a.item_code: list(a.choices or []) for a in rows}
 
 
-def score_assessment(assessment: Assessment, answers: dict[str, list[str]]) -> Result:
+def score_assessment(
+    assessment: Assessment,
+    answers: dict[str, list[str]],
+    reasons: dict[str, str] | None = None,
+) -> Result:
+    """`reasons`: each item's comment, when at hand; an overridden overall
+    judgement (PROBAST+AI) needs one, read from the stored answers otherwise."""
     floor = assessment.study.project.floor_percent
-    return score(assessment.version.as_definition(), answers, floor_percent=floor)
+    definition = assessment.version.as_definition()
+    result = score(definition, answers, floor_percent=floor)
+    if not result.overrides:
+        return result
+    if reasons is None and assessment.pk is None:
+        reasons = {}  # a preview: nothing stored
+    elif reasons is None:
+        codes = [o.item for o in result.overrides]
+        stored = Answer.objects.filter(assessment=assessment, item_code__in=codes)
+        reasons = dict(stored.values_list("item_code", "comment"))
+    return require_reasons(definition, result, reasons)
 
 
 def _four(value: Decimal | None) -> Decimal | None:
@@ -211,7 +228,8 @@ def _save_locked(
         )
     answer.revision = locked.revision
     answer.updated_by = user
-    result = score_assessment(locked, _answers(rows))
+    reasons = {a.item_code: a.comment for a in rows}
+    result = score_assessment(locked, _answers(rows), reasons)
     _set_item_cache(answer, result)
     answer.save()
     store_result(locked, result)

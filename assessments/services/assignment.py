@@ -25,6 +25,7 @@ from . import calibration
 from .answering import score_assessment, store_result
 from .changes import bump_data_revision
 from .notifications import notify_assigned
+from .prefilling import prefill_conditions
 
 REVIEWING_ROLES = (Membership.Role.LEAD, Membership.Role.REVIEWER)
 
@@ -107,6 +108,7 @@ def assign_reviewer(
     )
     if not created:
         raise ValidationError(f"{reviewer} is already assigned to this study.")
+    prefill_conditions(assessments=[assessment])
     if seen:
         AuditEvent.objects.record(
             project.pk,
@@ -144,6 +146,7 @@ def auto_assign(
     _, load, taken, existing = _balancing_state(project, version)
     new = _balanced(project, version, per_study, load, taken, existing)
     Assessment.objects.bulk_create(new, batch_size=1000)
+    prefill_conditions(assessments=new)
     if new:
         AuditEvent.objects.record(
             project.pk, user, "auto-assign", version.key, {"assessments": len(new)}
@@ -295,6 +298,7 @@ def _top_up(
         problems.append("The project has no reviewers yet; add them under Members.")
     _refuse(problems)
     Assessment.objects.bulk_create(new, batch_size=1000)
+    prefill_conditions(assessments=new)
     return new
 
 

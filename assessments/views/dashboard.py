@@ -13,6 +13,7 @@ from .. import access, selectors
 from ..models import DashboardSnapshot, InstrumentVersion, Project
 from ..renderers.figures import render_charts
 from ..selectors import dashboard
+from ..selectors.crosswalk import concept_comparison
 from ..selectors.progress import progress_rows
 from ..services import snapshots
 
@@ -104,6 +105,7 @@ def project_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "can_manage": access.allows(request.user, project, access.Action.MANAGE),
             "reviewer_rows": _reviewer_rows(request.user, project, version, view),
             "sees_everyone": access.sees_everyones_progress(request.user, project),
+            "concept_comparison": concept_comparison(request.user, project),
             **view,
         },
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +11,11 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from ..instruments import Condition, Definition, Item, Result
+from ..instruments.judgement import aspect_label, override_text
 from ..instruments.result import as_submitted
 from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Answer, Assessment, Paper, ReadingPreferences
+from ..selectors.crosswalk import mapped_answers
 from ..selectors.papers import readable_paper
 from ..services.papers import findings_for
 
@@ -94,6 +96,8 @@ class ItemView:
     tags: list[str] = field(default_factory=list)
     quotes: list[QuoteView] = field(default_factory=list)
     findings: list[FindingView] = field(default_factory=list)
+    # The reader's own answers to this item's mapped items elsewhere.
+    mapped: list[Any] = field(default_factory=list)
 
     @property
     def revision(self) -> int:
@@ -135,13 +139,25 @@ def judgement_label(code: str | None) -> str:
     return JUDGEMENT_LABELS.get(code or "", code or "not yet judged")
 
 
-def score_summary(result: Result) -> str:
+def aspect_headings(definition: Definition | None) -> tuple[str, str]:
+    """Risk of bias and Applicability concerns, or the instrument's own
+    names for them ("Quality concerns" for PROBAST+AI development)."""
+    if definition is None:
+        return "Risk of bias", "Applicability concerns"
+    return (
+        aspect_label(definition, "risk_of_bias"),
+        aspect_label(definition, "applicability", "Applicability concerns"),
+    )
+
+
+def score_summary(result: Result, definition: Definition | None = None) -> str:
     """The running score in one sentence, for screen readers and the final line."""
     if result.kind == "judgement":
+        risk, applicability = aspect_headings(definition)
         return (
-            "Overall risk of bias: "
+            f"Overall {risk.lower()}: "
             f"{judgement_label(result.judgements.get('overall_risk_of_bias'))}; "
-            "applicability concerns: "
+            f"{applicability.lower()}: "
             f"{judgement_label(result.judgements.get('overall_applicability'))}"
         )
     percent = "" if result.percent_display is None else f"{result.percent_display}%"
@@ -284,13 +300,17 @@ def score_context(
     if assessment.is_locked:
         # Shown with the percentage and band it was submitted with.
         result = as_submitted(result, assessment.result)
+    risk, applicability = aspect_headings(definition)
     return {
         "assessment": assessment,
         "definition": definition,
         "result": result,
         "n_missing": len(result.missing),
         "n_problems": len(result.problems),
-        "summary": score_summary(result),
+        "summary": score_summary(result, definition),
+        "risk_heading": f"Overall {risk.lower()}",
+        "applicability_heading": f"Overall {applicability.lower()}",
+        "overrides": [override_text(definition, o) for o in result.overrides],
         "overall_risk": judgement_label(result.judgements.get("overall_risk_of_bias")),
         "overall_applicability": judgement_label(
             result.judgements.get("overall_applicability")
@@ -314,6 +334,7 @@ def build_form_context(
     preferences; the assessment's reviewer when not given)."""
     definition = assessment.version.as_definition()
     paper = paper_context(assessment, user)
+    mapped = mapped_answers(user, assessment) if user is not None else {}
     conditions = [
         _item_view(c, answers, result, True, paper) for c in definition.conditions
     ]
@@ -322,7 +343,13 @@ def build_form_context(
             "code": s.code,
             "label": s.label,
             "help": s.help,
-            "items": [_item_view(i, answers, result, False, paper) for i in s.items],
+            "items": [
+                replace(
+                    _item_view(i, answers, result, False, paper),
+                    mapped=mapped.get(i.code, []),
+                )
+                for i in s.items
+            ],
         }
         for s in definition.sections
     ]
@@ -343,4 +370,10 @@ def build_form_context(
         ),
         "study": assessment.study,
         "project": assessment.study.project,
+        # The reader's own answers to mapped items elsewhere (never another's).
+        "crosswalk_items": [
+            {"code": i.code, "label": i.label, "mapped": mapped[i.code]}
+            for i in definition.items
+            if i.code in mapped
+        ],
     }

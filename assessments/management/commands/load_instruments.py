@@ -8,8 +8,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assessments.instruments import bundled_definitions_dir, load_definition_file
+from assessments.instruments.crosswalk import (
+    CrosswalkError,
+    bundled_crosswalk_files,
+    load_crosswalk_file,
+)
 from assessments.instruments.drills import DrillFileError
 from assessments.services.catalogue import load_definition
+from assessments.services.crosswalk import load_crosswalk
 from assessments.services.drills import seed_drills
 
 
@@ -49,5 +55,25 @@ class Command(BaseCommand):
             failed = True
         else:
             self.stdout.write(f"Drills: {seeded.added} added, {seeded.updated} updated")
+        if not options["files"]:  # the bundled crosswalk names bundled versions
+            failed = self._load_crosswalks() or failed
         if failed:
             raise CommandError("Some definitions were not loaded (see above).")
+
+    def _load_crosswalks(self) -> bool:
+        """The bundled crosswalk(s), after the definitions they name; True: failed."""
+        failed = False
+        for path in bundled_crosswalk_files():
+            try:
+                outcome = load_crosswalk(load_crosswalk_file(path))
+            except CrosswalkError as exc:
+                self.stderr.write(f"{path.name}: {exc}")
+                failed = True
+                continue
+            bad = outcome.action in {"error", "kept-edited"}
+            stream = self.stderr if bad else self.stdout
+            stream.write(f"Crosswalk {outcome.version} {outcome.action}")
+            for message in outcome.messages:
+                stream.write(f"  {message}")
+            failed = failed or outcome.action == "error"
+        return failed

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...instruments import Item
+from ...instruments import Definition, Item
+from ...instruments.judgement import aspect_label
 from ...models import Assessment
 from ...selectors.exports import ExportData
 from .robvis import (
@@ -50,7 +51,8 @@ def revman_table(
     sections = {s.code: s.label for s in data.definition.sections}
     headers = ["Study"]
     for item in items:
-        name = f"{_aspect_name(item)}: {sections.get(item.section, item.section)}"
+        aspect = _aspect_name(data.definition, item)
+        name = f"{aspect}: {sections.get(item.section, item.section)}"
         headers += [f"{name} - Judgement", f"{name} - Support for judgement"]
     final = final_assessments(data)
     labels = study_labels(final)
@@ -65,8 +67,9 @@ def revman_table(
     return headers, rows
 
 
-def _aspect_name(item: Item) -> str:
-    return "Risk of bias" if item.judgement == "risk_of_bias" else "Applicability"
+def _aspect_name(definition: Definition, item: Item) -> str:
+    """Risk of bias / Applicability, or the instrument's own names for them."""
+    return aspect_label(definition, item.judgement or "risk_of_bias")
 
 
 def support(data: ExportData, a: Assessment, item: Item, rationales: Rationales) -> str:

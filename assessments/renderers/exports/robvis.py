@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from ...instruments import Definition, Item
+from ...instruments import Definition, Item, judgement
 from ...models import Assessment
 from ...selectors.exports import ExportData, ExportError
 
@@ -104,7 +104,8 @@ def first_author(authors: str) -> str:
 
 
 def domain_items(definition: Definition, aspect: str) -> list[Item]:
-    return [i for i in definition.items if i.judgement == aspect]
+    """The domains' judgement items (not an instrument's overall override item)."""
+    return judgement.domain_items(definition, aspect)
 
 
 def judgement_word(value: str | None, aspect: str) -> str:
