@@ -146,7 +146,7 @@ def test_without_json_a_readable_table(paper: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"instrument": "nope-9.9"}, "Known: clear-1.0, clear-s-1.0, metrics-1.0"),
+        ({"instrument": "nope-9.9"}, "Known: claim-2024, clear-1.0, clear-s-1.0"),
         ({"instrument": "metrics-1.0", "item": "99"}, "has no item '99'"),
         ({"instrument": "metrics-1.0", "top": 0}, "--top must be 1 or more"),
     ],

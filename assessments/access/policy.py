@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -19,6 +20,7 @@ from ..models import (
     Project,
     Study,
 )
+from ..models.prepared import PreparedQuery
 
 AnyUser = AbstractBaseUser | AnonymousUser
 REVIEWER = Assessment.Kind.REVIEWER
@@ -397,15 +399,19 @@ def lock_own_assessment(user: AnyUser, uuid: Any) -> Assessment | None:
     """
     if not user.is_authenticated or token_projects(user) is not None:
         return None
+    return _OWN_LOCKED.first(user.pk, uuid)
+
+
+def _own_locked(user_pk: int, uuid: Any) -> QuerySet[Assessment]:
     member = Exists(
         Membership.objects.filter(
-            project_id=OuterRef("study__project_id"), user_id=user.pk
+            project_id=OuterRef("study__project_id"), user_id=user_pk
         )
     )
     rereading = Exists(
         Assessment.objects.filter(
             study_id=OuterRef("study_id"),
-            reviewer_id=user.pk,
+            reviewer_id=user_pk,
             kind=REREAD,
             first_submitted_at=None,
         )
@@ -415,11 +421,20 @@ def lock_own_assessment(user: AnyUser, uuid: Any) -> Assessment | None:
         # every reviewer of the project and must not serialise their saves.
         Assessment.objects.select_for_update(of=("self",))
         .select_related("study__project", "version")
-        .filter(member, uuid=uuid, reviewer_id=user.pk)
+        # The frozen definition (tens of kB of JSON) is parsed once per process
+        # (InstrumentVersion.as_definition); the cached result is overwritten.
+        .defer("version__definition", "result")
+        .filter(member, uuid=uuid, reviewer_id=user_pk)
         .exclude(kind=CONSENSUS)
         .exclude(Q(kind=REVIEWER) & Q(rereading))
-        .first()
+        .order_by()[:1]
     )
+
+
+# Compiled once: on the autosave path compiling cost more than the query.
+_OWN_LOCKED = PreparedQuery(
+    _own_locked, (-7_654_321, UUID("7654321f-0000-4000-8000-00000000abcd"))
+)
 
 
 def may_edit(user: AnyUser, assessment: Assessment) -> bool:

@@ -149,6 +149,13 @@ class InstrumentVersion(models.Model):
         cached: Definition | None = self.__dict__.get("_definition")
         if cached is not None:
             return cached
+        if "definition" not in self.__dict__ and self.scoring_hash:
+            # Deferred by the autosave's locking query: a key in the cache was
+            # put there from this version's frozen document, so no need to load it.
+            hit = _PUBLISHED.get((self.pk, self.revision, self.scoring_hash))
+            if hit is not None:
+                self.__dict__["_definition"] = hit
+                return hit
         if self.definition and self.scoring_hash:
             # A frozen version only changes by a wording revision: that is the key.
             key = (self.pk, self.revision, self.scoring_hash)

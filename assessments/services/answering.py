@@ -97,9 +97,12 @@ def cached_result_fields(result: Result) -> dict[str, Any]:
     }
 
 
-def store_result(assessment: Assessment, result: Result) -> None:
-    for name, value in cached_result_fields(result).items():
+def store_result(assessment: Assessment, result: Result) -> list[str]:
+    """Set the cached result on the row (not saved); the names of the fields set."""
+    fields = cached_result_fields(result)
+    for name, value in fields.items():
         setattr(assessment, name, value)
+    return list(fields)
 
 
 def refresh_item_cache(
@@ -231,20 +234,33 @@ def _save_locked(
     reasons = {a.item_code: a.comment for a in rows}
     result = score_assessment(locked, _answers(rows), reasons)
     _set_item_cache(answer, result)
-    answer.save()
-    store_result(locked, result)
+    # Only what a save changes is written: fewer columns to compile and send.
+    answer.save(update_fields=_ANSWER_FIELDS if answer.pk else None)
+    written = ["revision", "updated_at", *store_result(locked, result)]
     first_change = locked.status == Assessment.Status.ASSIGNED
     if first_change:
         locked.status = Assessment.Status.IN_PROGRESS
         locked.started_at = timezone.now()
+        written += ["status", "started_at"]
     else:
         # Status history is kept; the cached score of each keystroke is not.
         locked.skip_history_when_saving = True  # type: ignore[attr-defined]
-    locked.save()
+    locked.save(update_fields=written)
     refresh_item_cache(locked, result, [a for a in rows if a is not answer])
     if first_change:
         bump_data_revision(locked.study.project_id)
     return SaveOutcome(locked, answer, result)
+
+
+_ANSWER_FIELDS: tuple[str, ...] = (
+    "choices",
+    "evidence",
+    "page",
+    "comment",
+    "quotes",
+    "revision",
+)
+_ANSWER_FIELDS += ("updated_by", "points", "adheres", "na", "updated_at")
 
 
 def _answers(rows: list[Answer]) -> dict[str, list[str]]:

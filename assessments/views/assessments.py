@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,6 +26,7 @@ from ..selectors.quote_history import quote_text
 from ..services import answering, quotes
 from .errors import lockout_json
 from .formview import build_form_context, points_text, problem_texts, score_context
+from .scorepanel import score_panel
 
 # Session key: the assessments whose last submit was refused as incomplete.
 REFUSED_SUBMITS = "refused-submits"
@@ -155,9 +155,7 @@ def _saved_json(
         "item": answer.item_code,
         "revision": answer.revision,
         "quotes": answer.quotes,
-        "score_html": render_to_string(
-            "includes/_score.html", score_context(assessment, definition, result)
-        ),
+        "score_html": score_panel(score_context(assessment, definition, result)),
         # Conditions that no longer apply (METRICS C2 once C1 is no) hide too.
         "na": sorted(result.na_codes),
         "missing": list(result.missing),

@@ -18,6 +18,7 @@ from ..models import Answer, Assessment, Paper, ReadingPreferences
 from ..selectors.crosswalk import mapped_answers
 from ..selectors.papers import readable_paper
 from ..services.papers import findings_for
+from .scorepanel import score_panel
 
 JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
 NONE_OF_THESE = "None of these"
@@ -353,8 +354,10 @@ def build_form_context(
         }
         for s in definition.sections
     ]
+    scores = score_context(assessment, definition, result)
     return {
-        **score_context(assessment, definition, result),
+        **scores,
+        "score_html": score_panel(scores),
         **paper,
         # "Use as evidence for item ...": the items, as the form names them.
         "quote_items": [
