@@ -37,7 +37,7 @@ class _Compiled:
 
 
 class PreparedQuery(Generic[M]):
-    """`factory(*placeholders)` builds the queryset; `first(*values)` runs it.
+    """`factory(*placeholders)` builds the queryset; `first` or `all` runs it.
 
     Placeholders are distinctive values (an impossible id, a fixed UUID) that
     the compiled parameters are searched for; each must appear there, so a
@@ -52,6 +52,13 @@ class PreparedQuery(Generic[M]):
         self._local = threading.local()
 
     def first(self, *values: Any, using: str = DEFAULT_DB_ALIAS) -> M | None:
+        rows = self._rows(values, using, one=True)
+        return rows[0] if rows else None
+
+    def all(self, *values: Any, using: str = DEFAULT_DB_ALIAS) -> list[M]:
+        return self._rows(values, using, one=False)
+
+    def _rows(self, values: tuple[Any, ...], using: str, *, one: bool) -> list[M]:
         connection = connections[using]
         compiled = self._compiled(using)
         if compiled.compiler.query.select_for_update and connection.get_autocommit():
@@ -63,8 +70,12 @@ class PreparedQuery(Generic[M]):
             params[position] = prepare(values[index])
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        return None if row is None else self._instance(compiled.compiler, row, using)
+            rows = [cursor.fetchone()] if one else cursor.fetchall()
+        return [
+            self._instance(compiled.compiler, row, using)
+            for row in rows
+            if row is not None
+        ]
 
     def _compiled(self, using: str) -> _Compiled:
         # Per thread: a compiler holds the connection it was made with.

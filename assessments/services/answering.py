@@ -25,6 +25,7 @@ from ..models import (
     Assessment,
     AuditEvent,
 )
+from ..models.prepared import PreparedQuery
 from . import calibration
 from .changes import bump_data_revision
 from .notifications import notify_if_consensus_needed, notify_reopened
@@ -207,7 +208,9 @@ def _save_locked(
             "This assessment is submitted; ask the lead to reopen it."
         )
     validate_answer_input(locked.version.as_definition(), data)
-    rows = list(Answer.objects.filter(assessment=locked))
+    rows = _ANSWERS_OF.all(locked.pk)
+    for row in rows:
+        row.assessment = locked  # the locked row, not a query per answer
     answer = next((a for a in rows if a.item_code == data.item_code), None)
     if answer is not None and answer.revision != seen_revision:
         raise StaleSave(answer)
@@ -252,6 +255,14 @@ def _save_locked(
     return SaveOutcome(locked, answer, result)
 
 
+# The save path's read of every answer, compiled once (see models.prepared);
+# what it never reads or writes stays in the database.
+_ANSWERS_OF = PreparedQuery(
+    lambda pk: Answer.objects.filter(assessment_id=pk).defer(
+        "independent_choices", "independent_points", "updated_at"
+    ),
+    (-7_654_321,),
+)
 _ANSWER_FIELDS: tuple[str, ...] = (
     "choices",
     "evidence",
