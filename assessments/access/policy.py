@@ -348,10 +348,19 @@ def own_other_assessments(
     """
     if assessment.kind != REVIEWER or assessment.reviewer_id != user.pk:
         return Assessment.objects.none()
+    # One's own work needs no blinding rule; an open re-read hides it all.
+    rereading = Assessment.objects.filter(
+        study_id=assessment.study_id,
+        reviewer_id=user.pk,
+        kind=REREAD,
+        first_submitted_at=None,
+    )
     return (
-        visible_assessments(user, assessment.study.project)
-        .filter(study_id=assessment.study_id, reviewer_id=user.pk, kind=REVIEWER)
+        Assessment.objects.filter(
+            study_id=assessment.study_id, reviewer_id=user.pk, kind=REVIEWER
+        )
         .exclude(pk=assessment.pk)
+        .exclude(Exists(rereading))
     )
 
 
@@ -370,6 +379,10 @@ def reviewers_visible(user: AnyUser, study: Study, version: InstrumentVersion) -
 
 def get_own_assessment(user: AnyUser, uuid: Any) -> Assessment:
     """The user's own assessment, or one they may see; else 404/403."""
+    if user.is_authenticated and token_projects(user) is None:
+        own = _OWN.first(user.pk, uuid)
+        if own is not None:
+            return own  # the plain case, settled in one query
     assessment = (
         Assessment.objects.select_related("study__project", "version__instrument")
         .filter(uuid=uuid)
@@ -402,7 +415,9 @@ def lock_own_assessment(user: AnyUser, uuid: Any) -> Assessment | None:
     return _OWN_LOCKED.first(user.pk, uuid)
 
 
-def _own_locked(user_pk: int, uuid: Any) -> QuerySet[Assessment]:
+def _own(user_pk: int, uuid: Any) -> QuerySet[Assessment]:
+    """The plain rule: a member's own assessment, not a consensus, not hidden
+    by a re-read of the study still to submit (at most one row)."""
     member = Exists(
         Membership.objects.filter(
             project_id=OuterRef("study__project_id"), user_id=user_pk
@@ -417,13 +432,10 @@ def _own_locked(user_pk: int, uuid: Any) -> QuerySet[Assessment]:
         )
     )
     return (
-        # Lock the assessment row only: joined rows (the project) are shared by
-        # every reviewer of the project and must not serialise their saves.
-        Assessment.objects.select_for_update(of=("self",))
-        .select_related("study__project", "version")
+        Assessment.objects.select_related("study__project", "version__instrument")
         # The frozen definition (tens of kB of JSON) is parsed once per process
-        # (InstrumentVersion.as_definition); the cached result is overwritten.
-        .defer("version__definition", "result")
+        # (InstrumentVersion.as_definition).
+        .defer("version__definition")
         .filter(member, uuid=uuid, reviewer_id=user_pk)
         .exclude(kind=CONSENSUS)
         .exclude(Q(kind=REVIEWER) & Q(rereading))
@@ -431,10 +443,17 @@ def _own_locked(user_pk: int, uuid: Any) -> QuerySet[Assessment]:
     )
 
 
+def _own_locked(user_pk: int, uuid: Any) -> QuerySet[Assessment]:
+    # Lock the assessment row only: joined rows (the project) are shared by
+    # every reviewer of the project and must not serialise their saves. The
+    # cached result is overwritten by the save.
+    return _own(user_pk, uuid).select_for_update(of=("self",)).defer("result")
+
+
 # Compiled once: on the autosave path compiling cost more than the query.
-_OWN_LOCKED = PreparedQuery(
-    _own_locked, (-7_654_321, UUID("7654321f-0000-4000-8000-00000000abcd"))
-)
+_PLACEHOLDERS = (-7_654_321, UUID("7654321f-0000-4000-8000-00000000abcd"))
+_OWN = PreparedQuery(_own, _PLACEHOLDERS)
+_OWN_LOCKED = PreparedQuery(_own_locked, _PLACEHOLDERS)
 
 
 def may_edit(user: AnyUser, assessment: Assessment) -> bool:
