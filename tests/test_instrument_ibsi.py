@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from io import StringIO
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from assessments.instruments import (
     Definition,
@@ -31,7 +33,7 @@ from assessments.models import Answer, Assessment, InstrumentVersion
 from assessments.renderers import reports
 from assessments.selectors.history import assessment_history
 from assessments.selectors.reports import ReportRequest
-from assessments.services import answering, assignment
+from assessments.services import answering, assignment, calibration, rereads
 from assessments.services.exports import export_wide
 from assessments.services.prefilling import prefill_conditions
 from assessments.services.score_imports import create_submitted
@@ -307,6 +309,23 @@ def test_a_new_assessment_has_the_studys_modality(
     assert set(assessment.result["na"]) == set().union(*TAGGED.values()) - rows_for(
         expected
     )
+
+
+def test_a_re_read_is_pre_filled_like_the_first_reading(world: dict[str, Any]) -> None:
+    first = _assign(world, "MRI")
+    past = timezone.now() - timedelta(days=35)
+    Assessment.objects.filter(pk=first.pk).update(
+        status="submitted", submitted_at=past, first_submitted_at=past
+    )
+    calibration.save_settings(
+        project=world["project"],
+        version=world["version"],
+        values={"reread_fraction": Decimal("100"), "reread_interval_days": 28},
+        user=world["lead"],
+    )
+    assert rereads.assign_due_rereads(world["project"]) == 1
+    again = Assessment.objects.get(kind="reread")
+    assert again.answers.get(item_code="modality").choices == ["mri"]
 
 
 def test_balanced_assignment_prefills_too(world: dict[str, Any]) -> None:

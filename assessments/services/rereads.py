@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ..models import Assessment, AuditEvent, CalibrationSettings, Project
 from .notifications import notify_assigned
+from .prefilling import prefill_conditions
 
 REVIEWER, REREAD = Assessment.Kind.REVIEWER, Assessment.Kind.REREAD
 
@@ -87,6 +88,7 @@ def assign_due_rereads(project: Project, user: Any = None) -> int:
     if not made:
         return 0
     Assessment.objects.bulk_create(made)
+    prefill_conditions(assessments=made)
     AuditEvent.objects.record(
         project.pk, user, "assign-rereads", "", {"made": len(made)}
     )
