@@ -20,7 +20,8 @@ from .vocabulary import STANDARD_OPTIONS
 
 ASPECTS = ("risk_of_bias", "applicability")
 ASPECT_LABELS = {"risk_of_bias": "Risk of bias", "applicability": "Applicability"}
-LEVEL_LABELS = dict(STANDARD_OPTIONS["judgement"])
+# Low / High / Unclear in words, for every place that shows a judgement.
+JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
 
 
 def aspect_label(definition: Definition, aspect: str, default: str = "") -> str:
@@ -131,7 +132,7 @@ def _no_reason(definition: Definition, override: Override) -> Problem:
 
 
 def _level(code: str) -> str:
-    return LEVEL_LABELS.get(code, code)
+    return JUDGEMENT_LABELS.get(code, code)
 
 
 def _chosen(sheet: Sheet, code: str) -> str | None:

@@ -13,9 +13,8 @@ from typing import Any
 
 from .. import access
 from ..agreement import reporting
-from ..instruments.judgement import aspect_label, override_text
+from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label, override_text
 from ..instruments.result import Override
-from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from . import dashboard
 from .agreement import project_agreement
@@ -53,7 +52,6 @@ COLLECTING, DRAWING, LAYING_OUT, SAVING = (percent for percent, _ in STAGES)
 STATUS_WORDS = {"queued": "Waiting for a worker", "done": "Ready", "failed": "Failed"}
 # The dashboard's words, so the summary table and the progress figure agree.
 STATE_LABELS = {**dashboard.STATE_LABELS, "excluded": "Excluded"}
-JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
 
 
 def report_stage(status: str, progress: int) -> str:

@@ -13,8 +13,7 @@ from typing import Any
 from django.db.models import Count, F, OrderBy, Q, QuerySet
 from django.urls import reverse
 
-from ..instruments.judgement import aspect_label
-from ..instruments.vocabulary import STANDARD_OPTIONS
+from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label
 from ..models import Assessment, InstrumentVersion, Membership, Project
 from .review import review_studies
 from .studies import ASSIGNMENT_KINDS, reviewer_queue
@@ -33,7 +32,6 @@ SORT_CHOICES: list[tuple[str, str]] = [
     ("status", "Status"),
     ("score", "Score"),
 ]
-JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
 # What the worklist calls calibration work; a hidden check has no label, so it
 # reads exactly like a live assignment.
 KIND_LABELS = {Assessment.Kind.TRAINING: "Training", Assessment.Kind.REREAD: "Re-read"}

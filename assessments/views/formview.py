@@ -11,16 +11,14 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from ..instruments import Condition, Definition, Item, Result
-from ..instruments.judgement import aspect_label, override_text
+from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label, override_text
 from ..instruments.result import as_submitted
-from ..instruments.vocabulary import STANDARD_OPTIONS
 from ..models import Answer, Assessment, Paper, ReadingPreferences
 from ..selectors.crosswalk import mapped_answers
 from ..selectors.papers import readable_paper
 from ..services.papers import findings_for
 from .scorepanel import score_panel
 
-JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
 NONE_OF_THESE = "None of these"
 # What the browser sends back of a quote; the server fills in the rest.
 QUOTE_CLIENT_FIELDS = ("id", "paper", "page", "exact", "prefix", "suffix")
