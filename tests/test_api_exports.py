@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import csv
 import io
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assessments.api.exports import EXPORTS
 from assessments.models import ApiToken, AuditEvent, Project
+from assessments.renderers import exports as exports_renderer
 from assessments.services.exports import export
 from tests.factories import UserFactory, make_project
 from tests.test_exports_synthesis import DATA, build_world
 
 URL = "/api/v1/projects/dta/exports/quadas-2-1.0/"
+
+
+@pytest.fixture(autouse=True)
+def one_export_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's file and the API's are compared byte for byte, and the JSON
+    export carries its time to the second: both requests read one clock, so a
+    second boundary between them cannot tell them apart."""
+    moment = timezone.now()
+    monkeypatch.setattr(
+        exports_renderer, "timezone", SimpleNamespace(now=lambda: moment)
+    )
 
 
 @pytest.fixture
