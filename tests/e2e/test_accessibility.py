@@ -386,7 +386,14 @@ def walk_reviewer(demo: Demo, page: Any, audit: Audit) -> None:
     # Evidence folds away until used; the explanation opens with "?".
     page.locator("#item-5").get_by_role("button", name=re.compile("evidence")).click()
     page.locator("#item-1").get_by_role("button", name=re.compile("Explain")).click()
-    page.locator("#ev-5").fill("LASSO with 10-fold cross-validation (p. 4).")
+    typed = "LASSO with 10-fold cross-validation (p. 4)."
+    page.locator("#ev-5").fill(typed)
+    # The status still reads "saved" from the clicks until the typing's debounced
+    # save leaves, so wait for the evidence itself before the other tab reads it.
+    for _ in range(150):
+        if editing.answers.filter(item_code="5", evidence=typed).exists():
+            break
+        page.wait_for_timeout(100)
     expect(page.locator("#save-status")).to_have_text(SAVED)
     audit.check(page, "assessment form while editing")
 
