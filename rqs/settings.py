@@ -426,3 +426,9 @@ LOGGING = {
         "weasyprint.progress": {"level": "WARNING"},
     },
 }
+
+# --- Institutional sign-in: OpenID Connect (OIDC_*, see .env.example) ---------
+
+# --- Institutional sign-in: SAML 2.0 (SAML_*, see .env.example) ---------------
+
+# --- Two-factor for local accounts (see .env.example) -------------------------

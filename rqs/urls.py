@@ -5,6 +5,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("assessments.api.urls")),
+    # Institutional sign-in: OpenID Connect
+    # Institutional sign-in: SAML 2.0
+    # Two-factor for local accounts
     path("", include("assessments.urls")),
 ]
 

@@ -7,6 +7,7 @@ from .calibration import (
     Reference,
 )
 from .crosswalk import Crosswalk
+from .identity import ExternalIdentity
 from .instruments import Condition, Instrument, InstrumentVersion, Item, Option, Section
 from .outputs import DashboardSnapshot, Report
 from .papers import Paper, PaperFinding, PaperText
@@ -36,6 +37,7 @@ __all__ = [
     "DashboardSnapshot",
     "Drill",
     "DrillAttempt",
+    "ExternalIdentity",
     "Instrument",
     "InstrumentVersion",
     "Item",
