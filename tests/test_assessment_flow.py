@@ -254,6 +254,37 @@ def test_history_keeps_every_change_with_old_and_new_values(setup: dict) -> None
     assert "first quote" in page.content.decode()
 
 
+def test_each_saved_version_of_an_answer_is_kept_whole_in_its_history(
+    setup: dict,
+) -> None:
+    """The history row of every save holds the answer as it was stored then,
+    the first as created and each later one as a change, by whom it was made."""
+    c1, a1 = client_for(setup["r1"]), setup["a1"]
+    saves = [
+        save(c1, a1, "3", ["yes"], evidence="p. 2", page="2"),
+        save(c1, a1, "5", ["either"]),  # another item in between
+        save(c1, a1, "3", ["no"], evidence="p. 3, table 1", page="3", comment="?"),
+        save(c1, a1, "3", ["yes"], evidence="yes after all, see p. 3"),
+    ]
+    assert [r.status_code for r in saves] == [200] * 4
+    answer = Answer.objects.get(assessment=a1, item_code="3")
+    history = list(Answer.history.filter(id=answer.pk).order_by("history_id"))
+    assert [h.history_type for h in history] == ["+", "~", "~"]
+    assert [(h.choices, h.evidence, h.page, h.comment) for h in history] == [
+        (["yes"], "p. 2", "2", ""),
+        (["no"], "p. 3, table 1", "3", "?"),
+        (["yes"], "yes after all, see p. 3", "", ""),
+    ]
+    assert all(h.history_user == setup["r1"] for h in history)
+    assert all(h.updated_by == setup["r1"] for h in history)
+    latest = history[-1]
+    for name in ("item_code", "choices", "revision", "evidence", "page", "comment"):
+        assert getattr(latest, name) == getattr(answer, name), name
+    assert latest.quotes == answer.quotes == []
+    assert latest.assessment_id == a1.pk
+    assert answer.revision == Assessment.objects.get(pk=a1.pk).revision == 4
+
+
 def test_expired_session_gets_401_json_for_background_saves(setup: dict) -> None:
     response = Client().post(
         f"/a/{setup['a1'].uuid}/answer", {"item": "2"}, HTTP_X_REQUESTED_WITH="fetch"

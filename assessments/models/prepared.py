@@ -58,9 +58,24 @@ class PreparedQuery(Generic[M]):
     def all(self, *values: Any, using: str = DEFAULT_DB_ALIAS) -> list[M]:
         return self._rows(values, using, one=False)
 
-    def _rows(self, values: tuple[Any, ...], using: str, *, one: bool) -> list[M]:
-        connection = connections[using]
+    def tuples(self, *values: Any, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+        """The rows of a ``values_list`` queryset, converted as Django would
+        (JSON decoded, decimals and dates made), without model instances."""
         compiled = self._compiled(using)
+        return [tuple(row) for row in self._converted(compiled, values, using, False)]
+
+    def _rows(self, values: tuple[Any, ...], using: str, *, one: bool) -> list[M]:
+        compiled = self._compiled(using)
+        return [
+            self._instance(compiled.compiler, row, using)
+            for row in self._converted(compiled, values, using, one)
+        ]
+
+    @staticmethod
+    def _converted(
+        compiled: _Compiled, values: tuple[Any, ...], using: str, one: bool
+    ) -> list[Sequence[Any]]:
+        connection = connections[using]
         if compiled.compiler.query.select_for_update and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -71,11 +86,9 @@ class PreparedQuery(Generic[M]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = [cursor.fetchone()] if one else cursor.fetchall()
-        return [
-            self._instance(compiled.compiler, row, using)
-            for row in rows
-            if row is not None
-        ]
+        rows = [row for row in rows if row is not None]
+        # Converters are looked up once for all rows, not once per row.
+        return list(compiled.compiler.results_iter(results=[rows])) if rows else []
 
     def _compiled(self, using: str) -> _Compiled:
         # Per thread: a compiler holds the connection it was made with.
@@ -104,8 +117,7 @@ class PreparedQuery(Generic[M]):
 
     @staticmethod
     def _instance(compiler: Any, row: Sequence[Any], using: str) -> M:
-        # As django.db.models.query.ModelIterable does for each row.
-        (row,) = compiler.results_iter(results=[[row]])
+        # As django.db.models.query.ModelIterable does for each converted row.
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1

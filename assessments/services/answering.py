@@ -26,6 +26,7 @@ from ..models import (
     AuditEvent,
 )
 from ..models.prepared import PreparedQuery
+from ..models.rows import HistoryCopy, RowUpdate
 from . import calibration
 from .changes import bump_data_revision
 from .notifications import notify_if_consensus_needed, notify_reopened
@@ -208,21 +209,26 @@ def _save_locked(
             "This assessment is submitted; ask the lead to reopen it."
         )
     validate_answer_input(locked.version.as_definition(), data)
-    rows = _ANSWERS_OF.all(locked.pk)
-    for row in rows:
-        row.assessment = locked  # the locked row, not a query per answer
-    answer = next((a for a in rows if a.item_code == data.item_code), None)
-    if answer is not None and answer.revision != seen_revision:
-        raise StaleSave(answer)
-    if answer is None:
-        answer = Answer(assessment=locked, item_code=data.item_code)
-        rows.append(answer)
+    # Every answer as plain values (what scoring and the item cache read); one
+    # model instance is made, for the answer saved.
+    rows = {row[1]: row for row in _ANSWER_ROWS.tuples(locked.pk)}
+    stored = rows.get(data.item_code)
+    if stored is not None and stored[_REVISION] != seen_revision:
+        raise StaleSave(Answer.objects.select_related("assessment").get(pk=stored[0]))
     locked.revision += 1
-    answer.choices = data.choices
-    answer.evidence, answer.page, answer.comment = (
-        data.evidence,
-        data.page,
-        data.comment,
+    now = timezone.now()
+    answer = Answer(
+        pk=stored[0] if stored else None,
+        assessment=locked,
+        item_code=data.item_code,
+        choices=data.choices,
+        evidence=data.evidence,
+        page=data.page,
+        comment=data.comment,
+        quotes=stored[_QUOTES] if stored else [],
+        revision=locked.revision,
+        updated_by=user if getattr(user, "pk", None) else None,
+        updated_at=now,
     )
     if data.quotes is not None:
         answer.quotes = resolve_quotes(
@@ -232,50 +238,123 @@ def _save_locked(
             existing=list(answer.quotes or []),
             user=user,
         )
-    answer.revision = locked.revision
-    answer.updated_by = user
-    reasons = {a.item_code: a.comment for a in rows}
-    result = score_assessment(locked, _answers(rows), reasons)
+    answers = {c: list(r[2]) for c, r in rows.items() if r[2] is not None}
+    reasons = {c: r[_COMMENT] for c, r in rows.items()}
+    if data.choices is None:
+        answers.pop(data.item_code, None)
+    else:
+        answers[data.item_code] = list(data.choices)
+    reasons[data.item_code] = data.comment
+    result = score_assessment(locked, answers, reasons)
     _set_item_cache(answer, result)
-    # Only what a save changes is written: fewer columns to compile and send.
-    answer.save(update_fields=_ANSWER_FIELDS if answer.pk else None)
-    written = ["revision", "updated_at", *store_result(locked, result)]
+    if stored is None:
+        answer.save()  # a first answer: simple-history records its creation
+    else:
+        _write_answer(answer, now)
     first_change = locked.status == Assessment.Status.ASSIGNED
     if first_change:
+        # Status history is kept: the ORM's save, with simple-history.
+        written = store_result(locked, result)
         locked.status = Assessment.Status.IN_PROGRESS
-        locked.started_at = timezone.now()
-        written += ["status", "started_at"]
+        locked.started_at = now
+        locked.save(
+            update_fields=["revision", "updated_at", "status", "started_at", *written]
+        )
     else:
-        # Status history is kept; the cached score of each keystroke is not.
-        locked.skip_history_when_saving = True  # type: ignore[attr-defined]
-    locked.save(update_fields=written)
-    refresh_item_cache(locked, result, [a for a in rows if a is not answer])
+        # The cached score of each keystroke has no history (it is excluded).
+        fields = cached_result_fields(result)
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.updated_at = now
+        _SCORE_UPDATE.run(
+            locked.pk, {**fields, "revision": locked.revision, "updated_at": now}
+        )
+    _refresh_other_items(result, [r for c, r in rows.items() if c != answer.item_code])
     if first_change:
         bump_data_revision(locked.study.project_id)
     return SaveOutcome(locked, answer, result)
 
 
-# The save path's read of every answer, compiled once (see models.prepared);
-# what it never reads or writes stays in the database.
-_ANSWERS_OF = PreparedQuery(
-    lambda pk: Answer.objects.filter(assessment_id=pk).defer(
-        "independent_choices", "independent_points", "updated_at"
+# The save path's read of every answer, compiled once (see models.prepared).
+_ANSWER_ROWS: PreparedQuery[Any] = PreparedQuery(
+    lambda pk: (
+        Answer.objects.filter(assessment_id=pk)
+        .order_by()
+        .values_list(
+            "id",
+            "item_code",
+            "choices",
+            "revision",
+            "comment",
+            "quotes",
+            "points",
+            "adheres",
+            "na",
+        )
     ),
     (-7_654_321,),
 )
-_ANSWER_FIELDS: tuple[str, ...] = (
-    "choices",
-    "evidence",
-    "page",
-    "comment",
-    "quotes",
-    "revision",
+_REVISION, _COMMENT, _QUOTES, _CACHE = 3, 4, 5, slice(6, 9)
+# What one autosave writes, as fixed statements (see models.rows).
+_ANSWER_UPDATE = RowUpdate(
+    Answer,
+    (
+        "choices",
+        "evidence",
+        "page",
+        "comment",
+        "quotes",
+        "revision",
+        "updated_by",
+        "points",
+        "adheres",
+        "na",
+        "updated_at",
+    ),
 )
-_ANSWER_FIELDS += ("updated_by", "points", "adheres", "na", "updated_at")
+_ANSWER_HISTORY = HistoryCopy(Answer)
+_SCORE_UPDATE = RowUpdate(
+    Assessment,
+    (
+        "revision",
+        "updated_at",
+        "total",
+        "maximum",
+        "percent",
+        "band",
+        "complete",
+        "result",
+    ),
+)
 
 
-def _answers(rows: list[Answer]) -> dict[str, list[str]]:
-    return {a.item_code: list(a.choices) for a in rows if a.choices is not None}
+def _write_answer(answer: Answer, now: Any) -> None:
+    """The answer's UPDATE and its history row, as simple-history keeps them:
+    the same columns, '~' for a change, the person who saved it."""
+    values = {f.name: getattr(answer, f.attname) for f in _ANSWER_UPDATE.fields}
+    _ANSWER_UPDATE.run(answer.pk, values)
+    _ANSWER_HISTORY.record(
+        answer.pk, history_type="~", user_pk=answer.updated_by_id, when=now
+    )
+
+
+def _refresh_other_items(result: Result, rows: list[tuple]) -> None:
+    """The per-item cache of the other answers, when this save changed it
+    (a condition that makes items not applicable, a rule across items)."""
+    changed = []
+    for row in rows:
+        item = result.items.get(row[1])
+        wanted = (
+            item.points if item else None,
+            item.adheres if item else None,
+            bool(item and row[1] in result.na),
+        )
+        if tuple(row[_CACHE]) != wanted:
+            changed.append(
+                Answer(pk=row[0], points=wanted[0], adheres=wanted[1], na=wanted[2])
+            )
+    if changed:
+        Answer.objects.bulk_update(changed, ["points", "adheres", "na"])
 
 
 def _set_item_cache(answer: Answer, result: Result) -> None:
