@@ -17,7 +17,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     STATIC_ROOT=/app/staticfiles PORT=8000
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
-    libharfbuzz0b libfontconfig1 fonts-dejavu-core curl \
+    libharfbuzz0b libfontconfig1 fonts-dejavu-core curl xmlsec1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 rqs \
  && mkdir -p /var/lib/rqs/media /var/lib/rqs/papers /app \

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCAL := var
 
-.PHONY: run test lint bench load clean
+.PHONY: run test lint bench load clean messages
 
 # `make run` prints the address and the demo accounts last, once the server
 # answers, so they are not lost above the server's own start-up lines.
@@ -70,6 +70,13 @@ bench: $(VENV)/.installed-dev
 
 load: $(VENV)/.installed-dev
 	$(PY) bench/load.py
+
+# Refresh the Dutch and German catalogues from the marked strings (GNU gettext:
+# apt-get install gettext), then compile them; the compiled .mo files are
+# committed, so `make run` needs no gettext. tests/test_translations.py fails
+# until every new string is translated.
+messages: $(VENV)/.installed-dev
+	DEBUG=1 $(PY) manage.py update_catalogues
 
 clean:
 	rm -rf $(VENV) staticfiles *.egg-info

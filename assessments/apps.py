@@ -8,4 +8,9 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the Celery tasks in every process, not only in workers.
+        from django.contrib.auth.signals import user_logged_in
+
         from . import tasks  # noqa: F401
+        from .services import languages
+
+        user_logged_in.connect(languages.remember_at_login, dispatch_uid="language")

@@ -8,6 +8,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxLengthValidator
 from django.db.models import Q
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import bibliography
 from .models import (
@@ -26,8 +29,8 @@ class ProjectForm(forms.ModelForm):
     versions = forms.ModelMultipleChoiceField(
         queryset=InstrumentVersion.objects.published().select_related("instrument"),
         widget=forms.CheckboxSelectMultiple,
-        label="Instrument versions",
-        help_text="Published versions only; assessments pin the version they use.",
+        label=_("Instrument versions"),
+        help_text=_("Published versions only; assessments pin the version they use."),
     )
 
     class Meta:
@@ -41,11 +44,22 @@ class ProjectForm(forms.ModelForm):
             "percent_convention",
             "status",
         ]
+        # The model's own field names are English; labelled here so they translate.
+        labels = {
+            "name": _("Name"),
+            "slug": _("Slug"),
+            "description": _("Description"),
+            "reviewers_per_study": _("Reviewers per study"),
+            "blinding": _("Blinding"),
+            "percent_convention": _("Percent convention"),
+            "status": _("Status"),
+        }
         help_texts = {
-            "slug": "Short name used in links, e.g. lung-radiomics-2026.",
-            "blinding": "Reviewers see no co-reviewer's answers until all have "
-            "submitted.",
-            "percent_convention": "How RQS percentages are shown and reported.",
+            "slug": _("Short name used in links, e.g. lung-radiomics-2026."),
+            "blinding": _(
+                "Reviewers see no co-reviewer's answers until all have submitted."
+            ),
+            "percent_convention": _("How RQS percentages are shown and reported."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -60,11 +74,12 @@ class ProjectForm(forms.ModelForm):
                 .select_related("instrument")
                 .distinct()
             )
-            field.help_text += (
-                " A version can be removed while no assessment in this project uses"
+            more = gettext(
+                "A version can be removed while no assessment in this project uses"
                 " it; once used it stays, so no score changes behind a reviewer's"
                 " back."
             )
+            field.help_text = f"{field.help_text} {more}"
             self.initial.setdefault("versions", list(self.instance.instruments.all()))
 
 
@@ -73,10 +88,23 @@ class StudyForm(forms.ModelForm):
         model = Study
         # Whether a study trains reviewers is a lead's choice, never an import's.
         fields = [*STUDY_FIELDS, "training"]
+        labels = {
+            "title": _("Title"),
+            "authors": _("Authors"),
+            "year": _("Year"),
+            "journal": _("Journal"),
+            "abstract": _("Abstract"),
+            "modality": _("Modality"),
+            "clinical_task": _("Clinical task"),
+            "method_track": _("Method track"),
+            "sample_size": _("Sample size"),
+        }
         help_texts = {
-            "training": "Training studies calibrate reviewers against a reference "
-            "answer. They are listed only for leads and never count in the "
-            "review's dashboards, exports, agreement or reports.",
+            "training": _(
+                "Training studies calibrate reviewers against a reference "
+                "answer. They are listed only for leads and never count in the "
+                "review's dashboards, exports, agreement or reports."
+            ),
         }
         widgets = {
             "title": forms.Textarea(attrs={"rows": 2}),
@@ -90,22 +118,31 @@ class StudyForm(forms.ModelForm):
 
 class ImportForm(forms.Form):
     FORMAT_CHOICES = [
-        ("", "Detect from the content"),
+        ("", _("Detect from the content")),
         ("ris", "RIS"),
         ("bibtex", "BibTeX"),
         ("medline", "PubMed MEDLINE (.nbib)"),
         ("pubmed-xml", "PubMed XML"),
         ("csv", "CSV"),
     ]
-    file = forms.FileField(help_text="UTF-8, with or without a byte-order mark.")
-    format = forms.ChoiceField(choices=FORMAT_CHOICES, required=False)
+    file = forms.FileField(
+        label=_("File"), help_text=_("UTF-8, with or without a byte-order mark.")
+    )
+    format = forms.ChoiceField(
+        label=_("Format"), choices=FORMAT_CHOICES, required=False
+    )
 
 
 class ScoreImportForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=InstrumentVersion.objects.none())
+    version = forms.ModelChoiceField(
+        label=_("Version"), queryset=InstrumentVersion.objects.none()
+    )
     file = forms.FileField(
-        help_text="The `score` spreadsheet format, plus a `reviewer` column "
-        "(username); `id` is the study's DOI, PMID or UUID."
+        label=_("File"),
+        help_text=_(
+            "The `score` spreadsheet format, plus a `reviewer` column "
+            "(username); `id` is the study's DOI, PMID or UUID."
+        ),
     )
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -118,9 +155,13 @@ DEFAULT_ROLE = Membership.Role.REVIEWER
 
 
 class MemberForm(forms.Form):
-    username = forms.CharField(help_text="An existing user's username or email.")
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=DEFAULT_ROLE)
-    adjudicator = forms.BooleanField(required=False)
+    username = forms.CharField(
+        label=_("Username"), help_text=_("An existing user's username or email.")
+    )
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=DEFAULT_ROLE
+    )
+    adjudicator = forms.BooleanField(label=_("Adjudicator"), required=False)
 
     def clean_username(self) -> Any:
         value = self.cleaned_data["username"].strip()
@@ -130,11 +171,20 @@ class MemberForm(forms.Form):
             or users.filter(email__iexact=value).first()
         )
         if user is None:
-            raise forms.ValidationError(f"No user '{value}'. Create the account below.")
+            raise forms.ValidationError(
+                gettext("No user '%(name)s'. Create the account below.")
+                % {"name": value}
+            )
         return user
 
 
-ROLE_NAMES = ", ".join(label for _, label in Membership.Role.choices)
+def role_names() -> str:
+    """The roles as the person's language names them, for error messages."""
+    return ", ".join(str(label) for _value, label in Membership.Role.choices)
+
+
+# The choice's label, and the words the error messages use for it.
+REMOVE = _("Remove from project")
 
 
 class MembershipChangeForm(forms.Form):
@@ -143,22 +193,23 @@ class MembershipChangeForm(forms.Form):
     membership = forms.ModelChoiceField(
         queryset=Membership.objects.none(),
         error_messages={
-            "required": "Say which member to change.",
-            "invalid_choice": "That person is not a member of this project.",
+            "required": _("Say which member to change."),
+            "invalid_choice": _("That person is not a member of this project."),
         },
     )
     role = forms.ChoiceField(
-        choices=[*Membership.Role.choices, ("", "Remove from project")],
+        choices=[*Membership.Role.choices, ("", REMOVE)],
         required=False,
-        error_messages={
-            "invalid_choice": f"'%(value)s' is not a role; choose {ROLE_NAMES}, "
-            "or Remove from project."
-        },
     )
     adjudicator = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The role names in the person's language; %(value)s is left for the
+        # field to fill with what was sent.
+        self.fields["role"].error_messages["invalid_choice"] = gettext(
+            "'%(value)s' is not a role; choose %(roles)s, or Remove from project."
+        ) % {"value": "%(value)s", "roles": role_names()}
         self.fields["membership"].queryset = project.memberships.select_related(  # type: ignore[attr-defined]
             "user"
         )
@@ -168,7 +219,8 @@ class MembershipChangeForm(forms.Form):
         # without it is not a request to remove the member.
         if "role" not in self.data:
             raise forms.ValidationError(
-                f"Choose a role ({ROLE_NAMES}) or Remove from project."
+                gettext("Choose a role (%(roles)s) or Remove from project.")
+                % {"roles": role_names()}
             )
         return self.cleaned_data["role"] or None
 
@@ -180,46 +232,65 @@ User = get_user_model()
 USERNAME = User._meta.get_field("username")
 
 
+def _username_help() -> str:
+    return gettext(
+        "Letters, digits and @ . + - _ only, at most %(count)d characters, "
+        "starting with a letter or digit."
+    ) % {"count": USERNAME.max_length}
+
+
 class NewAccountForm(forms.Form):
     username = forms.CharField(
+        label=_("Username"),
         max_length=USERNAME.max_length,
         # The User model's own rules (letters, digits and @ . + - _); its
         # length check is max_length's.
         validators=[
             v for v in USERNAME.validators if not isinstance(v, MaxLengthValidator)
         ],
-        help_text=f"Letters, digits and @ . + - _ only, at most "
-        f"{USERNAME.max_length} characters, starting with a letter or digit.",
+        help_text=lazy(_username_help, str)(),
     )
-    email = forms.EmailField(help_text="A link to choose a password is sent here.")
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=DEFAULT_ROLE)
+    email = forms.EmailField(
+        label=_("Email"), help_text=_("A link to choose a password is sent here.")
+    )
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=DEFAULT_ROLE
+    )
 
     def clean_username(self) -> str:
         value: str = self.cleaned_data["username"]
         if not value[:1].isalnum():
             # Usernames appear in spreadsheets, where = + - @ start a formula.
-            raise forms.ValidationError("Start the username with a letter or digit.")
+            raise forms.ValidationError(
+                gettext("Start the username with a letter or digit.")
+            )
         if User.objects.filter(username__iexact=value).exists():
-            raise forms.ValidationError("That username is taken.")
+            raise forms.ValidationError(gettext("That username is taken."))
         return value
 
     def clean_email(self) -> str:
         value: str = self.cleaned_data["email"]
         if User.objects.filter(email__iexact=value).exists():
             raise forms.ValidationError(
-                "An account with this e-mail exists; add it with 'Add an existing "
-                "user'."
+                gettext(
+                    "An account with this e-mail exists; add it with 'Add an "
+                    "existing user'."
+                )
             )
         return value
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 class AutoAssignForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=InstrumentVersion.objects.none())
-    per_study = forms.IntegerField(min_value=1, max_value=10)
+    version = forms.ModelChoiceField(
+        label=_("Version"), queryset=InstrumentVersion.objects.none()
+    )
+    per_study = forms.IntegerField(label=_("Per study"), min_value=1, max_value=10)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -240,9 +311,9 @@ class NotificationForm(forms.ModelForm):
 
 
 BULK_ACTIONS = [
-    ("assign", "Assign reviewers"),
-    ("exclude", "Exclude"),
-    ("include", "Include again"),
+    ("assign", _("Assign reviewers")),
+    ("exclude", _("Exclude")),
+    ("include", _("Include again")),
 ]
 
 
@@ -250,23 +321,25 @@ class BulkStudyForm(forms.Form):
     """The study list's bulk actions: chosen studies, what to do, its details."""
 
     studies = forms.TypedMultipleChoiceField(
+        label=_("Studies"),
         coerce=str,
-        error_messages={"required": "Tick at least one study first."},
+        error_messages={"required": _("Tick at least one study first.")},
     )
     action = forms.ChoiceField(
+        label=_("Action"),
         choices=BULK_ACTIONS,
-        error_messages={"required": "Choose what to do with the ticked studies."},
+        error_messages={"required": _("Choose what to do with the ticked studies.")},
     )
     version = forms.ModelChoiceField(
-        queryset=InstrumentVersion.objects.none(), required=False
+        label=_("Version"), queryset=InstrumentVersion.objects.none(), required=False
     )
     per_study = forms.IntegerField(
-        min_value=1, max_value=10, required=False, label="Reviewers per study"
+        min_value=1, max_value=10, required=False, label=_("Reviewers per study")
     )
     reviewer = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, label="Or this reviewer"
+        queryset=User.objects.none(), required=False, label=_("Or this reviewer")
     )
-    reason = forms.CharField(max_length=2000, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -275,7 +348,7 @@ class BulkStudyForm(forms.Form):
             self.fields["studies"].choices = [  # type: ignore[attr-defined]
                 (str(u), str(u)) for u in project.studies.values_list("uuid", flat=True)
             ]
-        self.fields["studies"].error_messages["invalid_choice"] = (
+        self.fields["studies"].error_messages["invalid_choice"] = gettext(
             "One of the ticked studies is no longer in this project; reload the "
             "list and try again."
         )
@@ -299,14 +372,20 @@ class BulkStudyForm(forms.Form):
             if data.get("version") is None:
                 versions = list(self.fields["version"].queryset)  # type: ignore[attr-defined]
                 if len(versions) != 1:
-                    raise forms.ValidationError("Choose the instrument to assign.")
+                    raise forms.ValidationError(
+                        gettext("Choose the instrument to assign.")
+                    )
                 data["version"] = versions[0]
             if not data.get("per_study") and data.get("reviewer") is None:
                 raise forms.ValidationError(
-                    "Say how many reviewers each study needs, or choose a reviewer."
+                    gettext(
+                        "Say how many reviewers each study needs, or choose a reviewer."
+                    )
                 )
         if action == "exclude" and not (data.get("reason") or "").strip():
-            raise forms.ValidationError("Give a reason for excluding the studies.")
+            raise forms.ValidationError(
+                gettext("Give a reason for excluding the studies.")
+            )
         return data
 
     def problems(self) -> str:

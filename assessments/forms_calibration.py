@@ -9,11 +9,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import CalibrationSettings, Membership, Project, Study
 
 SETTINGS_FIELDS = list(CalibrationSettings.RULES)
-PERCENT = "a percentage from 0 to 100"
 
 
 class CalibrationSettingsForm(forms.ModelForm):
@@ -22,28 +23,38 @@ class CalibrationSettingsForm(forms.ModelForm):
         fields = SETTINGS_FIELDS
         error_messages = {
             "min_training_studies": {
-                "min_value": "Ask for at least 1 training study.",
-                "max_value": "Ask for 100 training studies or fewer.",
-                "invalid": "Enter a whole number of training studies.",
+                "min_value": _("Ask for at least 1 training study."),
+                "max_value": _("Ask for 100 training studies or fewer."),
+                "invalid": _("Enter a whole number of training studies."),
             },
             "min_item_agreement": {
-                "min_value": f"Item agreement is {PERCENT}.",
-                "max_value": f"Item agreement is {PERCENT}.",
-                "invalid": f"Enter item agreement as {PERCENT}, e.g. 80.",
+                "min_value": _("Item agreement is a percentage from 0 to 100."),
+                "max_value": _("Item agreement is a percentage from 0 to 100."),
+                "invalid": _(
+                    "Enter item agreement as a percentage from 0 to 100, e.g. 80."
+                ),
             },
             "max_total_difference": {
-                "min_value": "The difference is compared as a size: enter 0 or more.",
-                "invalid": "Enter the largest mean difference as a number, e.g. 3.",
+                "min_value": _(
+                    "The difference is compared as a size: enter 0 or more."
+                ),
+                "invalid": _("Enter the largest mean difference as a number, e.g. 3."),
             },
             "reread_fraction": {
-                "min_value": f"The share of studies re-read is {PERCENT}.",
-                "max_value": f"The share of studies re-read is {PERCENT}.",
-                "invalid": f"Enter the share re-read as {PERCENT}, e.g. 10.",
+                "min_value": _(
+                    "The share of studies re-read is a percentage from 0 to 100."
+                ),
+                "max_value": _(
+                    "The share of studies re-read is a percentage from 0 to 100."
+                ),
+                "invalid": _(
+                    "Enter the share re-read as a percentage from 0 to 100, e.g. 10."
+                ),
             },
             "reread_interval_days": {
-                "min_value": "Re-read after 1 day at the earliest.",
-                "max_value": "Re-read within a year (365 days) at the latest.",
-                "invalid": "Enter the interval as a whole number of days, e.g. 28.",
+                "min_value": _("Re-read after 1 day at the earliest."),
+                "max_value": _("Re-read within a year (365 days) at the latest."),
+                "invalid": _("Enter the interval as a whole number of days, e.g. 28."),
             },
         }
         widgets = {
@@ -57,10 +68,14 @@ class CalibrationSettingsForm(forms.ModelForm):
             "reread_interval_days": forms.NumberInput(attrs={"min": 1, "max": 365}),
         }
         help_texts = {
-            "reread_fraction": "0 switches re-reads off. Which studies is chosen "
-            "at random; the reviewer is not told a study is a re-read of their own.",
-            "reread_interval_days": "How long after the first submission a study "
-            "may come back, so the first reading is not remembered.",
+            "reread_fraction": _(
+                "0 switches re-reads off. Which studies is chosen at random; the "
+                "reviewer is not told a study is a re-read of their own."
+            ),
+            "reread_interval_days": _(
+                "How long after the first submission a study may come back, so the "
+                "first reading is not remembered."
+            ),
         }
 
     def __init__(self, *args: Any, unit: str | None, short_name: str, **kwargs: Any):
@@ -69,13 +84,14 @@ class CalibrationSettingsForm(forms.ModelForm):
             # Nothing to compare: the instrument gives no total score.
             del self.fields["max_total_difference"]
         else:
-            self.fields[
-                "max_total_difference"
-            ].label = f"Mean difference in the total at most ({unit})"
-            self.fields["max_total_difference"].help_text = (
-                f"Compared with the mean size of the difference from the "
-                f"reference's total, in {unit} of {short_name}."
-            )
+            field = self.fields["max_total_difference"]
+            field.label = gettext("Mean difference in the total at most (%(unit)s)") % {
+                "unit": unit
+            }
+            field.help_text = gettext(
+                "Compared with the mean size of the difference from the "
+                "reference's total, in %(unit)s of %(instrument)s."
+            ) % {"unit": unit, "instrument": short_name}
 
 
 def _reviewers(project: Project) -> QuerySet[Any]:
@@ -107,7 +123,9 @@ class _StudyLabels:
 
     def label_from_instance(self, obj: Any) -> str:
         title = str(obj)
-        return title if obj.pk in self.referenced else f"{title} (no reference yet)"
+        if obj.pk in self.referenced:
+            return title
+        return gettext("%(title)s (no reference yet)") % {"title": title}
 
 
 class _StudyChoices(_StudyLabels, forms.ModelMultipleChoiceField):
@@ -129,24 +147,27 @@ class TrainingAssignForm(forms.Form):
         queryset=Study.objects.none(),
         to_field_name="uuid",
         widget=forms.CheckboxSelectMultiple,
-        label="Training studies",
+        label=_("Training studies"),
         error_messages={
-            "required": "Choose at least one training study.",
-            "invalid_choice": "One of the chosen studies is not a training study "
-            "of this project.",
-            "invalid_pk_value": "One of the chosen studies is not a training study "
-            "of this project.",
+            "required": _("Choose at least one training study."),
+            "invalid_choice": _(
+                "One of the chosen studies is not a training study of this project."
+            ),
+            "invalid_pk_value": _(
+                "One of the chosen studies is not a training study of this project."
+            ),
         },
     )
     reviewers = _PersonChoices(
         queryset=get_user_model().objects.none(),
         to_field_name="username",
         widget=forms.CheckboxSelectMultiple,
-        label="Reviewers",
+        label=_("Reviewers"),
         error_messages={
-            "required": "Choose at least one reviewer.",
-            "invalid_choice": "One of the chosen people does not review in this "
-            "project.",
+            "required": _("Choose at least one reviewer."),
+            "invalid_choice": _(
+                "One of the chosen people does not review in this project."
+            ),
         },
     )
 
@@ -165,21 +186,21 @@ class HiddenCheckForm(forms.Form):
     study = _StudyChoice(
         queryset=Study.objects.none(),
         to_field_name="uuid",
-        label="Gold study",
-        empty_label="Choose a training study",
+        label=_("Gold study"),
+        empty_label=_("Choose a training study"),
         error_messages={
-            "required": "Choose the gold study to check with.",
-            "invalid_choice": "That study is not a training study of this project.",
+            "required": _("Choose the gold study to check with."),
+            "invalid_choice": _("That study is not a training study of this project."),
         },
     )
     reviewer = _PersonChoice(
         queryset=get_user_model().objects.none(),
         to_field_name="username",
-        label="Reviewer",
-        empty_label="Choose a reviewer",
+        label=_("Reviewer"),
+        empty_label=_("Choose a reviewer"),
         error_messages={
-            "required": "Choose the reviewer to check.",
-            "invalid_choice": "That person does not review in this project.",
+            "required": _("Choose the reviewer to check."),
+            "invalid_choice": _("That person does not review in this project."),
         },
     )
 

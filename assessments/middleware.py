@@ -7,6 +7,9 @@ from typing import Any
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils import translation
+
+from .services.languages import SESSION_KEY, supported
 
 
 class LoginRequired(LoginRequiredMiddleware):
@@ -67,3 +70,23 @@ def _has_nul(data: Any) -> bool:
         "\x00" in key or any("\x00" in value for value in values)
         for key, values in data.lists()
     )
+
+
+class UserLanguage:
+    """A signed-in person's chosen language (in their session since login)
+    wins over the cookie and the browser's Accept-Language."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        chosen = session.get(SESSION_KEY) if session is not None else None
+        if (
+            chosen
+            and chosen != getattr(request, "LANGUAGE_CODE", None)
+            and supported(chosen)
+        ):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
+        return self.get_response(request)

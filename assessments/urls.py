@@ -7,6 +7,7 @@ from .views import (
     dashboard,
     drills,
     health,
+    languages,
     pages,
     papers,
     projects,
@@ -31,6 +32,9 @@ urlpatterns = [
         pages.account_notifications,
         name="account-notifications",
     ),
+    # The interface's language, and the words of its scripts (issue 17).
+    path("account/language", languages.choose_language, name="choose-language"),
+    path("jsi18n/", languages.javascript_catalog, name="javascript-catalog"),
     # Personal access tokens for the REST API (issue 15).
     path("account/tokens/", tokens.account_tokens, name="account-tokens"),
     path(

@@ -74,9 +74,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session, before anything that writes words a person reads.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "assessments.middleware.UserLanguage",
     "assessments.middleware.LoginRequired",
     "assessments.middleware.SlidingSession",
     "assessments.middleware.RejectNulCharacters",
@@ -181,7 +184,14 @@ AXES_LOCKOUT_CALLABLE = "assessments.views.errors.lockout_response"
 PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "assessments.views.errors.client_ip"
 
+# The interface in English, Dutch and German. Anonymous pages follow the
+# browser's Accept-Language (or the chooser's cookie); a signed-in person's
+# choice is kept with their account and follows them to every device
+# (assessments.middleware.UserLanguage).
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("nl", "Nederlands"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Amsterdam")
 USE_I18N = True
 USE_TZ = True
@@ -428,7 +438,209 @@ LOGGING = {
 }
 
 # --- Institutional sign-in: OpenID Connect (OIDC_*, see .env.example) ---------
+# On when the issuer and the client's credentials are all set. Accounts are
+# found by issuer and `sub` only (assessments/services/identity.py).
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "").strip()
+OIDC_ENABLED = bool(OIDC_ISSUER and OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET)
+OIDC_BUTTON_LABEL = (
+    os.environ.get("OIDC_BUTTON_LABEL", "").strip() or "Sign in with your institution"
+)
+# Empty: taken from the issuer's discovery document (fetched on first use).
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_URI", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_USER_ENDPOINT", "")
+OIDC_OP_END_SESSION_ENDPOINT = os.environ.get("OIDC_END_SESSION_ENDPOINT", "")
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    # Appended: axes' backend stays first and still guards the password form.
+    AUTHENTICATION_BACKENDS.append("assessments.views.signin_oidc.InstitutionBackend")
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+        "assessments.views.signin_oidc.login_page"
+    )
+    OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "").strip() or "openid email profile"
+    OIDC_RP_SIGN_ALGO = "RS256"
+    OIDC_USE_NONCE = True
+    OIDC_USE_PKCE = True
+    OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+    # Kept for the provider's logout (id_token_hint); no SessionRefresh
+    # middleware: our own sliding session decides how long a login lasts.
+    OIDC_STORE_ID_TOKEN = True
+    OIDC_TIMEOUT = 10
+    OIDC_AUTHENTICATE_CLASS = "assessments.views.signin_oidc.Authenticate"
+    OIDC_CALLBACK_CLASS = "assessments.views.signin_oidc.Callback"
+    OIDC_OP_LOGOUT_URL_METHOD = "assessments.views.signin_oidc.provider_logout_url"
 
 # --- Institutional sign-in: SAML 2.0 (SAML_*, see .env.example) ---------------
+# On when the IdP's metadata (a URL or a file) is set. Accounts are found by the
+# IdP's entity ID and the persistent NameID or SAML_ID_ATTRIBUTE only
+# (assessments/views/signin_saml.py, assessments/services/identity.py).
+
+
+def saml_settings(environ: dict[str, str], site_url: str) -> dict[str, object]:
+    """The SAML_* settings for this environment; empty when SAML is off.
+
+    A function so the tests can switch SAML on with override_settings."""
+    metadata_url = environ.get("SAML_IDP_METADATA_URL", "").strip()
+    metadata_file = environ.get("SAML_IDP_METADATA_FILE", "").strip()
+    if not (metadata_url or metadata_file):
+        return {}
+    root = site_url.rstrip("/")
+    key_file = environ.get("SAML_SP_KEY_FILE", "").strip()
+    cert_file = environ.get("SAML_SP_CERT_FILE", "").strip()
+    if bool(key_file) != bool(cert_file):
+        raise ImproperlyConfigured("Set both SAML_SP_KEY_FILE and SAML_SP_CERT_FILE.")
+    id_attribute = environ.get("SAML_ID_ATTRIBUTE", "").strip()
+    metadata: dict[str, object] = {}
+    if metadata_url:
+        remote = {"url": metadata_url}
+        if cert := environ.get("SAML_IDP_METADATA_CERT_FILE", "").strip():
+            remote["cert"] = cert  # the federation's signature on its metadata
+        metadata["remote"] = [remote]
+    if metadata_file:
+        metadata["local"] = [metadata_file]
+    redirect = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+    post = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+    sp: dict[str, object] = {
+        "name": "RQS platform",
+        "endpoints": {
+            "assertion_consumer_service": [(f"{root}/saml2/acs/", post)],
+            "single_logout_service": [
+                (f"{root}/saml2/ls/", redirect),
+                (f"{root}/saml2/ls/post/", post),
+            ],
+        },
+        # The assertion carries who the person is: its signature is required.
+        # The Response's may be absent (SURFconext signs the assertion); the
+        # ACS view checks the two name the same IdP.
+        "want_assertions_signed": True,
+        "want_response_signed": False,
+        # Only answers to a request this browser made; a replay finds its
+        # request already used.
+        "allow_unsolicited": False,
+        "authn_requests_signed": bool(key_file),
+        "logout_requests_signed": bool(key_file),
+        "want_assertions_or_response_signed": True,
+        "required_attributes": [],
+    }
+    if not id_attribute:
+        # Without an identifying attribute the NameID is the identity, so it
+        # must be the persistent one (a transient NameID is refused).
+        persistent = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+        sp["name_id_format"] = [persistent]  # in our metadata
+        sp["name_id_policy_format"] = persistent  # in each AuthnRequest
+        sp["name_id_format_allow_create"] = True
+    config: dict[str, object] = {
+        "xmlsec_binary": environ.get("SAML_XMLSEC_BINARY", "").strip()
+        or "/usr/bin/xmlsec1",
+        "entityid": environ.get("SAML_SP_ENTITY_ID", "").strip()
+        or f"{root}/saml2/metadata/",
+        "allow_unknown_attributes": True,
+        "service": {"sp": sp},
+        "metadata": metadata,
+        # Seconds of clock difference tolerated between the IdP and us.
+        "accepted_time_diff": 60,
+        "debug": False,
+    }
+    if key_file:
+        config["key_file"] = key_file
+        config["cert_file"] = cert_file
+        config["encryption_keypairs"] = [{"key_file": key_file, "cert_file": cert_file}]
+
+    def names(variable: str, default: str) -> list[str]:
+        given = environ.get(variable, "").strip() or default
+        return [v.strip() for v in given.split(",") if v.strip()]
+
+    return {
+        "SAML_ENABLED": True,
+        "SAML_CONFIG": config,
+        "SAML_CONFIG_LOADER": "assessments.views.signin_saml.load_config",
+        "SAML_ID_ATTRIBUTE": id_attribute,
+        "SAML_EMAIL_ATTRIBUTES": names(
+            "SAML_EMAIL_ATTRIBUTE", "urn:oid:0.9.2342.19200300.100.1.3,mail"
+        ),
+        "SAML_FIRST_NAME_ATTRIBUTES": names(
+            "SAML_FIRST_NAME_ATTRIBUTE", "urn:oid:2.5.4.42,givenName"
+        ),
+        "SAML_LAST_NAME_ATTRIBUTES": names(
+            "SAML_LAST_NAME_ATTRIBUTE", "urn:oid:2.5.4.4,sn"
+        ),
+        "SAML_BUTTON_LABEL": environ.get("SAML_BUTTON_LABEL", "").strip()
+        or "Sign in through SURFconext / your institution",
+        # Our backend reads the attributes itself; djangosaml2 maps none.
+        "SAML_ATTRIBUTE_MAPPING": {},
+        "SAML_CREATE_UNKNOWN_USER": True,
+        "SAML_ACS_FAILURE_RESPONSE_FUNCTION": (
+            "assessments.views.signin_saml.acs_failed"
+        ),
+        # A redirect, not an auto-submitted form: no script, and the CSP's
+        # form-action stays 'self'.
+        "SAML_DEFAULT_BINDING": redirect,
+        "SAML_IGNORE_LOGOUT_ERRORS": True,
+        # The outstanding requests live in a cookie of their own (djangosaml2's
+        # SamlSessionMiddleware) with SameSite=None, because the IdP's POST to
+        # the ACS comes from another site; the login session's cookie keeps
+        # its SameSite=Lax.
+        "SAML_SESSION_COOKIE_NAME": "saml_session",
+        "SAML_SESSION_COOKIE_SAMESITE": "None",
+    }
+
+
+_saml = saml_settings(dict(os.environ), SITE_URL)
+SAML_ENABLED = bool(_saml)
+if SAML_ENABLED:
+    globals().update(_saml)
+    INSTALLED_APPS.append("djangosaml2")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+        "djangosaml2.middleware.SamlSessionMiddleware",
+    )
+    # Last, so the logout form's CSRF token has been checked before it acts.
+    MIDDLEWARE.append("assessments.views.signin_saml.SingleLogout")
+    # Appended: axes' backend stays first and still guards the password form.
+    AUTHENTICATION_BACKENDS.append(
+        "assessments.views.signin_saml.InstitutionSaml2Backend"
+    )
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+        "assessments.views.signin_saml.saml_signin"
+    )
 
 # --- Two-factor for local accounts (see .env.example) -------------------------
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+]
+# OTPMiddleware reads the verified device from the session that
+# AuthenticationMiddleware has just restored, so it must follow it directly;
+# the gate after it keeps a password-only or not-yet-enrolled session on the
+# two-factor pages.
+_auth_at = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_auth_at + 1 : _auth_at + 1] = [
+    "django_otp.middleware.OTPMiddleware",
+    "assessments.views.two_factor.TwoFactorGate",
+]
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "") or "RQS platform"
+# The admin may delete a device (a lost phone) but never show its secret, not
+# even to staff who may view devices.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# After the n-th wrong code in a row the next one is refused for
+# factor * 2^(n-1) seconds: django-otp's throttling, which 0 would switch
+# off, hence at least 1.
+_throttle = int(os.environ.get("TWO_FACTOR_THROTTLE_SECONDS", "1") or "1")
+if _throttle < 1:
+    raise ImproperlyConfigured("TWO_FACTOR_THROTTLE_SECONDS must be 1 or more.")
+OTP_TOTP_THROTTLE_FACTOR = _throttle
+OTP_STATIC_THROTTLE_FACTOR = _throttle
+# Who must use two-factor: "staff" (staff and superusers), "leads" (anyone who
+# leads a project), both ("staff,leads", or 1/true/all); unset, nobody.
+_required = [v.lower() for v in env_list("TWO_FACTOR_REQUIRED")]
+if any(v in {"1", "true", "yes", "on", "all"} for v in _required):
+    _required = ["staff", "leads"]
+elif set(_required) - {"0", "false", "no", "off", "staff", "leads"}:
+    raise ImproperlyConfigured(
+        "TWO_FACTOR_REQUIRED takes 'staff', 'leads', 'staff,leads' or 1/0."
+    )
+TWO_FACTOR_REQUIRED_FOR = sorted(set(_required) & {"staff", "leads"})

@@ -585,7 +585,15 @@ SWEEP: dict[str, Urls] = {
     "queue-next": _fixed("queue-next"),
     "landing": _fixed("landing"),
     "account-notifications": _fixed("account-notifications"),
+    # The scripts' words: no study data.
+    "javascript-catalog": _fixed("javascript-catalog"),
     "account-tokens": _fixed("account-tokens"),
+    # Two-factor for local accounts
+    "two-factor": _fixed("two-factor"),
+    "two-factor-setup": _fixed("two-factor-setup"),
+    "two-factor-recovery": _fixed("two-factor-recovery"),
+    "two-factor-disable": _fixed("two-factor-disable"),
+    "two-factor-verify": _fixed("two-factor-verify"),
     "project-disagreements": _per_project("project-disagreements"),
     "instrument-list": _fixed("instrument-list"),
     "instrument-detail": _instrument_details,
@@ -666,11 +674,18 @@ STATIC = {
     "instrument-audit",
     "project-create",
     "account-notifications",
+    "javascript-catalog",
     "api-schema",
     "api-docs",
     "api-versions",
     "api-version",
     "account-tokens",
+    # Two-factor for local accounts
+    "two-factor",
+    "two-factor-setup",
+    "two-factor-recovery",
+    "two-factor-disable",
+    "two-factor-verify",
 }
 
 # Routes only some roles may open at all, whatever the blinding (who exactly is
@@ -709,6 +724,7 @@ MAY_REFUSE_EVERYONE = {"report-download", "consensus-view", "api-report-file"}
 EXCLUDED: dict[str, str] = {
     "logout": "post-only",
     "relogin": "post-only",
+    "choose-language": "post-only",
     "study-exclude": "action",
     "study-bulk": "action",
     "study-conflict": "action",

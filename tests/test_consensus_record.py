@@ -245,7 +245,9 @@ def test_a_finalised_consensus_reads_final_and_shows_every_decision_as_text(
     status = re.search(r'data-testid="consensus-status">([^<]*)<', html)
     assert status and status.group(1) == "Final"
     assert "final (final)" not in text.lower() and "Submitted" not in text
-    assert "<form" not in html.split('id="items-heading"')[1]  # read-only
+    # Read-only: no form among the items (the footer's language chooser aside).
+    items = html.split('id="items-heading"')[1].split("<footer")[0]
+    assert "<form" not in items
     assert "<textarea" not in html
     for code, choices in DECIDED.items():
         row = cell(page, world, code)

@@ -17,6 +17,9 @@ PUBLIC = {
     "password_reset_complete",
     "healthz",
     "livez",
+    # The login page's language chooser and the words of its scripts.
+    "choose-language",
+    "javascript-catalog",
 }
 
 

@@ -37,8 +37,17 @@ RULES: dict[str, str] = {
     "queue-next": "any",
     "landing": "any",
     "account-notifications": "any",
+    # The language chooser and the scripts' words serve the login page too.
+    "choose-language": "public",
+    "javascript-catalog": "public",
     "account-tokens": "any",
     "account-token-revoke": "any-post",
+    # Two-factor for local accounts; the code step is before logging in.
+    "two-factor": "any",
+    "two-factor-setup": "any",
+    "two-factor-recovery": "any",
+    "two-factor-disable": "any",
+    "two-factor-verify": "public",
     "project-disagreements": "lead",
     "study-bulk": "lead-post",
     "instrument-list": "any",

@@ -279,6 +279,10 @@ def sweep_fixture() -> Client:
     )
     project.studies.update(created_by=lead)  # the admin form requires it
     _calibration_records()
+    # Two-factor for local accounts: a device for the django-otp admin's views.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=reviewer, name="Phone", confirmed=True)
     client = client_for(view_only_staff())
     client.raise_request_exception = False  # a 500 is a finding, not a crash
     # Logging in cleans expired lockouts, so the expired one is made afterwards.

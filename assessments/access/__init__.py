@@ -1,7 +1,8 @@
 """The one place that decides who may see and do what.
 
-The rules live in `policy` (roles, token scope, blinding) and `files` (papers
-and stored reports); everything is imported from here, `access.allows(...)`.
+The rules live in `policy` (roles, token scope, blinding), `calibration`
+(references and training studies) and `files` (papers and stored reports);
+everything is imported from here, `access.allows(...)`.
 
 Every view, export, report, JSON endpoint, dashboard and command asks here. A
 non-member gets 404 (no hint that the object exists); a member whose role
@@ -31,6 +32,12 @@ a re-read of S is open its reviewer sees nothing on S, not even their own
 earlier assessment.
 """
 
+from .calibration import (
+    calibration_reviewers,
+    may_see_reference,
+    may_see_study_reference,
+    sees_training_studies,
+)
 from .files import (
     get_paper,
     may_download,
@@ -48,7 +55,6 @@ from .policy import (
     Action,
     AnyUser,
     allows,
-    calibration_reviewers,
     can_see_assessment,
     comparable_studies,
     could_see_others,
@@ -58,8 +64,6 @@ from .policy import (
     lock_own_assessment,
     may_compare,
     may_edit,
-    may_see_reference,
-    may_see_study_reference,
     membership,
     newly_unblinded,
     own_other_assessments,
@@ -68,7 +72,6 @@ from .policy import (
     reviewers_visible,
     sees_everyones_progress,
     sees_per_reviewer_figures,
-    sees_training_studies,
     token_permits,
     token_projects,
     visible_assessments,

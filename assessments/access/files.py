@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from ..models import Assessment, InstrumentVersion, Paper, Project, Report, Study
 from .policy import (
@@ -28,7 +29,7 @@ def get_paper(user: AnyUser, paper_uuid: Any) -> Paper:
         Paper.objects.select_related("study__project").filter(uuid=paper_uuid).first()
     )
     if paper is None or not allows(user, paper.study.project, Action.VIEW):
-        raise Http404("No such paper")
+        raise Http404(_("No such paper"))
     return paper
 
 

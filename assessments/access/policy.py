@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from ..models import (
     CALIBRATION_KINDS,
@@ -106,15 +107,17 @@ def get_project(user: AnyUser, slug: str, action: Action = Action.VIEW) -> Proje
     """The project, 404 for non-members, 403 when the role does not allow it."""
     project = visible_projects(user).filter(slug=slug).first()
     if project is None:
-        raise Http404("No such project")
+        raise Http404(_("No such project"))
     if not allows(user, project, action):
-        raise PermissionDenied(f"Your role does not allow '{action.value}' here.")
+        raise PermissionDenied(
+            _("Your role does not allow '%(action)s' here.") % {"action": action.value}
+        )
     return project
 
 
 def get_study(user: AnyUser, project: Project, uuid: Any) -> Study:
     if (study := Study.objects.filter(project=project, uuid=uuid).first()) is None:
-        raise Http404("No such study")
+        raise Http404(_("No such study"))
     return study
 
 
@@ -389,15 +392,15 @@ def get_own_assessment(user: AnyUser, uuid: Any) -> Assessment:
         .first()
     )
     if assessment is None:
-        raise Http404("No such assessment")
+        raise Http404(_("No such assessment"))
     project = assessment.study.project
     if not visible_projects(user).filter(pk=project.pk).exists():
-        raise Http404("No such assessment")
+        raise Http404(_("No such assessment"))
     if can_see_assessment(user, assessment):
         return assessment
     if assessment.reviewer_id == user.pk:
-        raise PermissionDenied("Hidden until you submit your re-read of the study.")
-    raise PermissionDenied("Blinded: visible once every reviewer has submitted.")
+        raise PermissionDenied(_("Hidden until you submit your re-read of the study."))
+    raise PermissionDenied(_("Blinded: visible once every reviewer has submitted."))
 
 
 def lock_own_assessment(user: AnyUser, uuid: Any) -> Assessment | None:
@@ -460,40 +463,3 @@ def may_edit(user: AnyUser, assessment: Assessment) -> bool:
     if assessment.is_consensus:
         return may_compare(user, assessment.study, assessment.version)
     return assessment.reviewer_id == user.pk
-
-
-# --- calibration -----------------------------------------------------------------
-
-
-def may_see_reference(user: AnyUser, assessment: Assessment) -> bool:
-    """The reference answers beside this assessment: the trainee after they
-    submit their training; leads and staff who are not training on the study.
-    A hidden check never shows its reference to the reviewer."""
-    if assessment.reviewer_id == user.pk:
-        return assessment.kind == TRAINING and assessment.first_submitted_at is not None
-    viewer = _Viewer.of(user, assessment.study.project)
-    if viewer is None or not viewer.manages:
-        return False
-    return not (
-        Study.objects.filter(pk=assessment.study_id)
-        .filter(_calibrating(viewer, OuterRef("pk")))
-        .exists()
-    )
-
-
-def may_see_study_reference(user: AnyUser, reference: Any) -> bool:
-    """A study's reference: leads and staff who may see the work it copies."""
-    manages = allows(user, reference.study.project, Action.MANAGE)
-    return manages and can_see_assessment(user, reference.source)
-
-
-def calibration_reviewers(user: AnyUser, project: Project) -> list[Any] | None:
-    """Whose calibration rows the user may read: None for everyone's."""
-    if allows(user, project, Action.MANAGE):
-        return None
-    return [user.pk] if allows(user, project, Action.VIEW) else []
-
-
-def sees_training_studies(user: AnyUser, project: Project) -> bool:
-    """Leads only: a hidden check must look like any other study."""
-    return allows(user, project, Action.MANAGE)

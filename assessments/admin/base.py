@@ -7,8 +7,22 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from ..models import InstrumentVersion, Option
+
+
+class ReadOnlyMixin:
+    """Shown in the admin, changed only where the app records who and why."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class DraftOnlyMixin:
@@ -38,8 +52,11 @@ class LabelledInlineFormSet(BaseInlineFormSet):
         super().add_fields(form, index)
         # The "Delete?" column heads checkboxes that carry no label of their own.
         if "DELETE" in form.fields:
-            row = "new row" if index is None else f"row {index + 1}"
-            form.fields["DELETE"].widget.attrs["aria-label"] = f"Delete {row}"
+            if index is None:
+                label = gettext("Delete new row")
+            else:
+                label = gettext("Delete row %(number)d") % {"number": index + 1}
+            form.fields["DELETE"].widget.attrs["aria-label"] = label
 
 
 class DraftOnlyInline(DraftOnlyMixin):

@@ -3,12 +3,10 @@ settings and certificates are records, read here and changed in the app."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from ..models import CalibrationSettings, Certification, Drill, Reference
+from .base import ReadOnlyMixin
 from .records import HistoryAdmin
 
 
@@ -19,17 +17,8 @@ class DrillAdmin(admin.ModelAdmin):
     search_fields = ("passage", "item_code", "source_doi")
 
 
-class ReadOnlyHistoryAdmin(HistoryAdmin):
+class ReadOnlyHistoryAdmin(ReadOnlyMixin, HistoryAdmin):
     """Changed through the app's workflows, which audit them; shown here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Reference)

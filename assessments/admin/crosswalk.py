@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ..instruments.crosswalk import CrosswalkError, read_crosswalk_text
 from ..models import Crosswalk
@@ -23,9 +25,9 @@ def as_yaml(doc: Any) -> str:
 
 class CrosswalkForm(forms.ModelForm):  # type: ignore[type-arg]
     document_text = forms.CharField(
-        label="Crosswalk (YAML)",
+        label=_("Crosswalk (YAML)"),
         widget=forms.Textarea(attrs={"rows": 30, "cols": 100}),
-        help_text=(
+        help_text=_(
             "Concepts with the items of each instrument version that address "
             "them; every item must exist in the loaded version."
         ),
@@ -53,7 +55,10 @@ class CrosswalkForm(forms.ModelForm):  # type: ignore[type-arg]
         taken = Crosswalk.objects.filter(version=version).exclude(pk=self.instance.pk)
         if taken.exists():
             raise ValidationError(
-                f"Version {version} exists already; give this crosswalk its own."
+                gettext(
+                    "Version %(version)s exists already; give this crosswalk its own."
+                )
+                % {"version": version}
             )
         return doc
 
@@ -73,7 +78,7 @@ class CrosswalkAdmin(admin.ModelAdmin):
     readonly_fields = ("version", "status", "note", "created_at", "updated_at")
     actions = ["publish", "retire"]
 
-    @admin.display(description="Concepts")
+    @admin.display(description=_("Concepts"))
     def concept_count(self, obj: Crosswalk) -> int:
         return len(obj.document.get("concepts") or [])
 
@@ -87,7 +92,7 @@ class CrosswalkAdmin(admin.ModelAdmin):
             return (*self.readonly_fields, "document_shown")
         return self.readonly_fields
 
-    @admin.display(description="Crosswalk (YAML)")
+    @admin.display(description=_("Crosswalk (YAML)"))
     def document_shown(self, obj: Crosswalk) -> str:
         return as_yaml(obj.document)
 
@@ -99,7 +104,7 @@ class CrosswalkAdmin(admin.ModelAdmin):
         editable = obj is None or obj.status == Crosswalk.Status.DRAFT
         return super().has_delete_permission(request, obj) and editable
 
-    @admin.action(description="Publish (checks first)", permissions=["change"])
+    @admin.action(description=_("Publish (checks first)"), permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet[Crosswalk]) -> None:
         for row in queryset.filter(status=Crosswalk.Status.DRAFT):
             doc = {**row.document, "status": Crosswalk.Status.PUBLISHED.value}
@@ -111,12 +116,18 @@ class CrosswalkAdmin(admin.ModelAdmin):
                 continue
             row.status, row.document = Crosswalk.Status.PUBLISHED, doc
             row.save(update_fields=["status", "document", "updated_at"])
-            self.message_user(request, f"Crosswalk {row.version} published.")
+            self.message_user(
+                request,
+                gettext("Crosswalk %(version)s published.") % {"version": row.version},
+            )
 
-    @admin.action(description="Retire", permissions=["change"])
+    @admin.action(description=_("Retire"), permissions=["change"])
     def retire(self, request: HttpRequest, queryset: QuerySet[Crosswalk]) -> None:
         for row in queryset.filter(status=Crosswalk.Status.PUBLISHED):
             row.status = Crosswalk.Status.RETIRED.value
             row.document = {**row.document, "status": row.status}
             row.save(update_fields=["status", "document", "updated_at"])
-            self.message_user(request, f"Crosswalk {row.version} retired.")
+            self.message_user(
+                request,
+                gettext("Crosswalk %(version)s retired.") % {"version": row.version},
+            )

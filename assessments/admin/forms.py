@@ -9,6 +9,9 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from ..instruments import DefinitionError
 from ..instruments.definition import MAX_DEFINITION_BYTES, read_definition_text
@@ -23,33 +26,40 @@ class SectionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return f"{obj.version.key}: {obj}"
 
 
+def _definition_help() -> str:
+    return gettext(
+        "A definition file (YAML or JSON), at most %(limit)s bytes. YAML aliases "
+        "are expanded; NaN and infinity are refused."
+    ) % {"limit": f"{MAX_DEFINITION_BYTES:,}"}
+
+
 class ImportDefinitionForm(forms.Form):
-    file = forms.FileField(
-        help_text=(
-            f"A definition file (YAML or JSON), at most {MAX_DEFINITION_BYTES:,} "
-            "bytes. YAML aliases are expanded; NaN and infinity are refused."
-        )
-    )
+    file = forms.FileField(label=_("File"), help_text=lazy(_definition_help, str)())
 
     def clean_file(self) -> dict[str, Any]:
         """The parsed document; every problem is reported on the field."""
         upload = self.cleaned_data["file"]
         if upload.size > MAX_DEFINITION_BYTES:
             raise ValidationError(
-                f"The file is {upload.size:,} bytes; definition files are limited "
-                f"to {MAX_DEFINITION_BYTES:,} bytes."
+                gettext(
+                    "The file is %(size)s bytes; definition files are limited "
+                    "to %(limit)s bytes."
+                )
+                % {"size": f"{upload.size:,}", "limit": f"{MAX_DEFINITION_BYTES:,}"}
             )
         try:
             text = upload.read(MAX_DEFINITION_BYTES + 1).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ValidationError("The file is not UTF-8 text.") from exc
+            raise ValidationError(gettext("The file is not UTF-8 text.")) from exc
         is_json = upload.name.lower().endswith(".json")
         try:
             return read_definition_text(text, json_format=is_json)
         except DefinitionError as exc:
-            raise ValidationError(
-                [f"Not a readable definition: {p}" for p in exc.problems]
-            ) from exc
+            raise ValidationError([not_readable(p) for p in exc.problems]) from exc
+
+
+def not_readable(problem: object) -> str:
+    return gettext("Not a readable definition: %(problem)s") % {"problem": problem}
 
 
 class VersionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -59,15 +69,19 @@ class VersionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 class CompareForm(forms.Form):
     left = VersionChoiceField(
-        InstrumentVersion.objects.select_related("instrument"), label="Left"
+        InstrumentVersion.objects.select_related("instrument"),
+        label=pgettext_lazy("side", "Left"),
     )
     right = VersionChoiceField(
-        InstrumentVersion.objects.select_related("instrument"), label="Right"
+        InstrumentVersion.objects.select_related("instrument"),
+        label=pgettext_lazy("side", "Right"),
     )
 
 
 class NewDraftForm(forms.Form):
-    new_version = forms.CharField(max_length=20, help_text="e.g. 1.1")
+    new_version = forms.CharField(
+        label=_("New version"), max_length=20, help_text=_("e.g. 1.1")
+    )
 
 
 POINTS = {"max_digits": 8, "decimal_places": 3, "required": False}
@@ -87,17 +101,17 @@ class PointsForm(forms.Form):
             if weighted:
                 name = f"weight-{item.pk}"
                 self.fields[name] = self._field(WEIGHT, item.weight, editable)
-                self.fields[name].widget.attrs["aria-label"] = (
-                    f"Weight of item {item.code}"
-                )
+                self.fields[name].widget.attrs["aria-label"] = gettext(
+                    "Weight of item %(code)s"
+                ) % {"code": item.code}
                 weight = self[name]
             options = []
             for option in item.options.all():
                 name = f"points-{option.pk}"
                 self.fields[name] = self._field(POINTS, option.points, editable)
-                self.fields[name].widget.attrs["aria-label"] = (
-                    f"Points for “{option.label}” (item {item.code})"
-                )
+                self.fields[name].widget.attrs["aria-label"] = gettext(
+                    "Points for “%(option)s” (item %(code)s)"
+                ) % {"option": option.label, "code": item.code}
                 options.append((option, self[name]))
             self.rows.append({"item": item, "weight": weight, "options": options})
 
@@ -158,21 +172,27 @@ class HintsField(forms.CharField):
         return hints
 
     def validate(self, value: Any) -> None:
+        short = gettext(
+            "Line “%(hint)s” is too short: a hint needs at least %(min)d characters."
+        )
+        long = gettext(
+            "Line “%(hint)s…” is %(length)d characters long; a hint may have at "
+            "most %(max)d."
+        )
         problems = [
-            f"Line “{hint}” is too short: a hint needs at least "
-            f"{HINT_MIN_CHARS} characters."
+            short % {"hint": hint, "min": HINT_MIN_CHARS}
             for hint in value
             if len(hint) < HINT_MIN_CHARS
         ]
         problems += [
-            f"Line “{hint[:40]}…” is {len(hint)} characters long; a hint may "
-            f"have at most {HINT_MAX_CHARS}."
+            long % {"hint": hint[:40], "length": len(hint), "max": HINT_MAX_CHARS}
             for hint in value
             if len(hint) > HINT_MAX_CHARS
         ]
         if len(value) > MAX_HINTS:
             problems.append(
-                f"There are {len(value)} hints; an item may have at most {MAX_HINTS}."
+                gettext("There are %(count)d hints; an item may have at most %(max)d.")
+                % {"count": len(value), "max": MAX_HINTS}
             )
         if problems:
             raise ValidationError(problems)
@@ -181,8 +201,8 @@ class HintsField(forms.CharField):
 class ItemForm(forms.ModelForm):  # type: ignore[type-arg]
     evidence_hints = HintsField(
         required=False,
-        label="Search hints for the evidence finder (one per line)",
-        help_text=(
+        label=_("Search hints for the evidence finder (one per line)"),
+        help_text=_(
             "Words and phrases a paper would use when it reports what this item "
             "asks, with abbreviations and their expansions (e.g. “decision curve "
             "analysis”, “DCA”, “net benefit”). They only steer the “Where the "
@@ -215,9 +235,9 @@ class ConditionForm(forms.ModelForm):  # type: ignore[type-arg]
 
     evidence_hints = HintsField(
         required=False,
-        label="Search hints (one per line)",
+        label=_("Search hints (one per line)"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 30}),
-        help_text="Only steer “Where the paper may say this”; never a score.",
+        help_text=_("Only steer “Where the paper may say this”; never a score."),
     )
 
     class Meta:

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Condition, InstrumentVersion, Item, Option, Section
 from ..services import catalogue
@@ -114,19 +116,21 @@ class InstrumentVersionAdmin(
         ]
         return extra + super().get_urls()
 
-    @admin.display(description="Key")
+    @admin.display(description=_("Key"))
     def key(self, obj: InstrumentVersion) -> str:
         return obj.key
 
-    @admin.display(description="Modified from")
+    @admin.display(description=_("Modified from"))
     def modified_from_display(self, obj: InstrumentVersion) -> str:
         return obj.modified_from or "—"
 
-    @admin.display(description="Made from")
+    @admin.display(description=_("Made from"))
     def origin(self, obj: InstrumentVersion) -> str:
         """Where a version came from, and what that means for its name."""
         if obj.modified_from:
-            return f"Modified from {obj.modified_from}: shown so wherever it appears."
+            return gettext(
+                "Modified from %(original)s: shown so wherever it appears."
+            ) % {"original": obj.modified_from}
         if obj.based_on_id is None:
             return "—"
         try:
@@ -135,16 +139,17 @@ class InstrumentVersionAdmin(
             return " ".join(exc.messages)
         words = derivation.original_words or str(obj.based_on)
         if not obj.is_editable:
-            return f"An unchanged copy of {words}."
+            return gettext("An unchanged copy of %(original)s.") % {"original": words}
         if derivation.modified:
-            return (
-                f"A copy of {words} with {derivation.summary()}: it will be "
-                f"published as modified from {words}, under a name and citation "
-                "of its own."
-            )
-        return f"A copy of {words}, unchanged so far: it may keep the name."
+            return gettext(
+                "A copy of %(original)s with %(changes)s: it will be published as "
+                "modified from %(original)s, under a name and citation of its own."
+            ) % {"original": words, "changes": derivation.summary()}
+        return gettext(
+            "A copy of %(original)s, unchanged so far: it may keep the name."
+        ) % {"original": words}
 
-    @admin.action(description="Publish (validates first)", permissions=["change"])
+    @admin.action(description=_("Publish (validates first)"), permissions=["change"])
     def publish(
         self, request: HttpRequest, queryset: QuerySet[InstrumentVersion]
     ) -> None:
@@ -156,10 +161,12 @@ class InstrumentVersionAdmin(
                     self.message_user(request, f"{version}: {message}", messages.ERROR)
             else:
                 self.message_user(
-                    request, f"{catalogue.version_words(version)} published."
+                    request,
+                    gettext("%(version)s published.")
+                    % {"version": catalogue.version_words(version)},
                 )
 
-    @admin.action(description="Retire", permissions=["change"])
+    @admin.action(description=_("Retire"), permissions=["change"])
     def retire(
         self, request: HttpRequest, queryset: QuerySet[InstrumentVersion]
     ) -> None:
@@ -170,10 +177,14 @@ class InstrumentVersionAdmin(
                 self.message_user(request, "; ".join(exc.messages), messages.ERROR)
             else:
                 self.message_user(
-                    request, f"{catalogue.version_words(version)} retired."
+                    request,
+                    gettext("%(version)s retired.")
+                    % {"version": catalogue.version_words(version)},
                 )
 
-    @admin.action(description="Export the definition file (YAML)", permissions=["view"])
+    @admin.action(
+        description=_("Export the definition file (YAML)"), permissions=["view"]
+    )
     def export(
         self, request: HttpRequest, queryset: QuerySet[InstrumentVersion]
     ) -> HttpResponse:

@@ -10,13 +10,20 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from ..instruments import DefinitionError, Result
 from ..models import Answer, Assessment, InstrumentVersion, Item, Project, Study
 from ..services import catalogue
 from ..views.formview import build_form_context
 from .base import require
-from .forms import CompareForm, ImportDefinitionForm, NewDraftForm, PointsForm
+from .forms import (
+    CompareForm,
+    ImportDefinitionForm,
+    NewDraftForm,
+    PointsForm,
+    not_readable,
+)
 
 FORM = "admin/assessments/instrument_form.html"
 
@@ -41,8 +48,9 @@ def preview_context(
     version: InstrumentVersion, choices: Mapping[str, list[str]], result: Result
 ) -> dict[str, Any]:
     """The reviewer form's own context, around records that are never saved."""
-    project = Project(name="Preview", slug="preview")
-    study = Study(project=project, title=f"Preview of {version}")
+    project = Project(name=gettext("Preview"), slug="preview")
+    title = gettext("Preview of %(version)s") % {"version": version}
+    study = Study(project=project, title=title)
     assessment = Assessment(version=version, study=study)
     answers = {
         code: Answer(assessment=assessment, item_code=code, choices=list(chosen))
@@ -71,7 +79,7 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
             try:
                 outcome = catalogue.load_definition(form.cleaned_data["file"])
             except DefinitionError as exc:
-                form.add_error("file", f"Not a readable definition: {exc}")
+                form.add_error("file", not_readable(exc))
             except ValidationError as exc:  # e.g. a published file failing checks
                 form.add_error("file", exc)
             else:
@@ -83,7 +91,9 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
                     return HttpResponseRedirect(
                         reverse("admin:assessments_instrumentversion_changelist")
                     )
-        return self._page(request, FORM, form=form, title="Import a definition file")
+        return self._page(
+            request, FORM, form=form, title=gettext("Import a definition file")
+        )
 
     def compare_view(self, request: HttpRequest) -> HttpResponse:
         require(self.has_view_permission(request))
@@ -106,7 +116,7 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
             problems=problems,
             left=form.cleaned_data.get("left") if form.is_bound else None,
             right=form.cleaned_data.get("right") if form.is_bound else None,
-            title="Compare two versions",
+            title=gettext("Compare two versions"),
         )
 
     def new_draft_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -122,7 +132,8 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
                 form.add_error("new_version", exc)
             else:
                 return HttpResponseRedirect(change_url(draft))
-        return self._page(request, FORM, form=form, title=f"New draft from {version}")
+        title = gettext("New draft from %(version)s") % {"version": version}
+        return self._page(request, FORM, form=form, title=title)
 
     def points_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Every option's points of a version on one page; saved at once in a draft."""
@@ -147,7 +158,10 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
                     points=form.values("points"),
                     weights=form.values("weight"),
                 )
-                self.message_user(request, f"Saved: {changed} value(s) changed.")
+                self.message_user(
+                    request,
+                    gettext("Saved: %(count)d value(s) changed.") % {"count": changed},
+                )
                 return HttpResponseRedirect(request.path)
         return self._page(
             request,
@@ -157,7 +171,7 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
             editable=editable,
             weighted=weighted,
             admin_url=change_url(version),
-            title=f"Points of {version}",
+            title=gettext("Points of %(version)s") % {"version": version},
         )
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -11,6 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import Assessment, AuditEvent, Membership, Project, Study
@@ -83,7 +84,7 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
 
     actions = ["cleanup_expired_attempts"]
 
-    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    @admin.action(description=_("Clean up expired attempts"), permissions=["delete"])
     def cleanup_expired_attempts(
         self, request: HttpRequest, queryset: QuerySet[AccessAttempt]
     ) -> None:

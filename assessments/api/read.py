@@ -4,6 +4,7 @@ their answers, consensus, agreement and dashboard figures, and reports."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -85,7 +86,7 @@ def updated_since(request: Request) -> datetime | None:
     return moment
 
 
-def chosen(request: Request, name: str, allowed: dict[str, str]) -> str | None:
+def chosen(request: Request, name: str, allowed: Mapping[str, Any]) -> str | None:
     """One of the allowed codes, or a 400 that names them with their labels."""
     raw = request.query_params.get(name, "").strip()
     if not raw:

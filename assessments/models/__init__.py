@@ -11,7 +11,11 @@ from .identity import ExternalIdentity
 from .instruments import Condition, Instrument, InstrumentVersion, Item, Option, Section
 from .outputs import DashboardSnapshot, Report
 from .papers import Paper, PaperFinding, PaperText
-from .preferences import NotificationPreferences, ReadingPreferences
+from .preferences import (
+    LanguagePreference,
+    NotificationPreferences,
+    ReadingPreferences,
+)
 from .projects import (
     AuditEvent,
     ConflictOfInterest,
@@ -41,6 +45,7 @@ __all__ = [
     "Instrument",
     "InstrumentVersion",
     "Item",
+    "LanguagePreference",
     "Membership",
     "NotificationPreferences",
     "Option",

@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .instruments import InstrumentVersion
@@ -15,19 +17,19 @@ from .projects import Study
 
 class Assessment(models.Model):
     class Kind(models.TextChoices):
-        REVIEWER = "reviewer", "Reviewer"
-        CONSENSUS = "consensus", "Consensus"
+        REVIEWER = "reviewer", _("Reviewer")
+        CONSENSUS = "consensus", _("Consensus")
         # Calibration kinds: never an assigned reviewer of the review, so never
         # in its blinding, consensus, agreement or figures.
-        TRAINING = "training", "Training"
-        CHECK = "check", "Hidden check"
-        REREAD = "reread", "Re-read"
+        TRAINING = "training", _("Training")
+        CHECK = "check", _("Hidden check")
+        REREAD = "reread", _("Re-read")
 
     class Status(models.TextChoices):
-        ASSIGNED = "assigned", "Assigned"
-        IN_PROGRESS = "in_progress", "In progress"
-        SUBMITTED = "submitted", "Submitted"
-        REOPENED = "reopened", "Reopened"
+        ASSIGNED = "assigned", pgettext_lazy("status", "Assigned")
+        IN_PROGRESS = "in_progress", pgettext_lazy("status", "In progress")
+        SUBMITTED = "submitted", pgettext_lazy("status", "Submitted")
+        REOPENED = "reopened", pgettext_lazy("status", "Reopened")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     study = models.ForeignKey(
@@ -218,7 +220,7 @@ class Resolution(models.Model):
     )
     item_code = models.CharField(max_length=40)
     agreed = models.BooleanField(default=False)
-    sources = models.JSONField(default=dict, help_text="Reviewer -> choices.")
+    sources = models.JSONField(default=dict, help_text=_("Reviewer -> choices."))
     choices = models.JSONField(default=list)
     rationale = models.TextField(blank=True)
     resolved_by = models.ForeignKey(

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .assessments import Assessment
@@ -60,7 +62,11 @@ class Reference(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Reference for {self.study} in {self.version.key} ({self.expert})"
+        return gettext("Reference for %(study)s in %(version)s (%(expert)s)") % {
+            "study": self.study,
+            "version": self.version.key,
+            "expert": self.expert,
+        }
 
 
 class CalibrationSettings(models.Model):
@@ -77,46 +83,50 @@ class CalibrationSettings(models.Model):
         InstrumentVersion, on_delete=models.PROTECT, related_name="+"
     )
     certification = models.BooleanField(
-        "require certification",
+        _("require certification"),
         default=False,
-        help_text="Automatic assignment skips reviewers who are not certified.",
+        help_text=_("Automatic assignment skips reviewers who are not certified."),
     )
     min_training_studies = models.PositiveSmallIntegerField(
-        "training studies at least",
+        _("training studies at least"),
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
     min_item_agreement = models.DecimalField(
-        "item agreement with the reference at least (%)",
+        _("item agreement with the reference at least (%)"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("80"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     max_total_difference = models.DecimalField(
-        "mean difference in the total at most",
+        _("mean difference in the total at most"),
         max_digits=7,
         decimal_places=2,
         default=Decimal("3"),
         validators=[MinValueValidator(0)],
-        help_text="In the instrument's unit: points for RQS, percentage points "
-        "for METRICS and checklists; compared with the mean absolute difference.",
+        help_text=_(
+            "In the instrument's unit: points for RQS, percentage points "
+            "for METRICS and checklists; compared with the mean absolute difference."
+        ),
     )
     hidden_checks = models.BooleanField(
-        "allow hidden checks",
+        _("allow hidden checks"),
         default=False,
-        help_text="A gold study may be assigned like a live one; its result goes "
-        "into the reviewer's calibration, not the review.",
+        help_text=_(
+            "A gold study may be assigned like a live one; its result goes "
+            "into the reviewer's calibration, not the review."
+        ),
     )
     reread_fraction = models.DecimalField(
-        "share of submitted studies re-read (%)",
+        _("share of submitted studies re-read (%)"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     reread_interval_days = models.PositiveSmallIntegerField(
-        "re-read after (days)",
+        _("re-read after (days)"),
         default=28,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
@@ -138,7 +148,7 @@ class CalibrationSettings(models.Model):
     )
 
     class Meta:
-        verbose_name_plural = "calibration settings"
+        verbose_name_plural = _("calibration settings")
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "version"], name="one_calibration_setting"
@@ -146,7 +156,10 @@ class CalibrationSettings(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Calibration of {self.project} in {self.version.key}"
+        return gettext("Calibration of %(project)s in %(version)s") % {
+            "project": self.project,
+            "version": self.version.key,
+        }
 
 
 class Certification(models.Model):
@@ -176,7 +189,11 @@ class Certification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reviewer} certified for {self.version.key} in {self.project}"
+        return gettext("%(reviewer)s certified for %(version)s in %(project)s") % {
+            "reviewer": self.reviewer,
+            "version": self.version.key,
+            "project": self.project,
+        }
 
 
 class Drill(models.Model):
@@ -193,7 +210,7 @@ class Drill(models.Model):
     passage = models.TextField()
     satisfies = models.BooleanField()
     reason = models.TextField()
-    source_doi = models.CharField("source DOI", max_length=200, blank=True)
+    source_doi = models.CharField(_("source DOI"), max_length=200, blank=True)
     licence = models.CharField(max_length=100, blank=True)
     attribution = models.CharField(max_length=300, blank=True)
     # A stable name for re-seeding without duplicates.
@@ -205,7 +222,11 @@ class Drill(models.Model):
         indexes = [models.Index(fields=["instrument", "item_code"])]
 
     def __str__(self) -> str:
-        return f"{self.instrument.code} item {self.item_code}: {self.passage[:40]}"
+        return gettext("%(instrument)s item %(item)s: %(passage)s") % {
+            "instrument": self.instrument.code,
+            "item": self.item_code,
+            "passage": self.passage[:40],
+        }
 
 
 class DrillAttempt(models.Model):
@@ -222,4 +243,8 @@ class DrillAttempt(models.Model):
         indexes = [models.Index(fields=["user", "drill"])]
 
     def __str__(self) -> str:
-        return f"{self.user} on {self.drill_id}: {'right' if self.correct else 'wrong'}"
+        if self.correct:
+            text = gettext("%(user)s on %(drill)s: right")
+        else:
+            text = gettext("%(user)s on %(drill)s: wrong")
+        return text % {"user": self.user, "drill": self.drill_id}

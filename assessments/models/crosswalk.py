@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
 
 from ..instruments.crosswalk import Crosswalk as CrosswalkDocument
 from ..instruments.crosswalk import CrosswalkError, parse_crosswalk
@@ -35,9 +36,9 @@ class CrosswalkQuerySet(models.QuerySet["Crosswalk"]):
 
 class Crosswalk(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        RETIRED = "retired", "Retired"
+        DRAFT = "draft", pgettext_lazy("status", "Draft")
+        PUBLISHED = "published", pgettext_lazy("status", "Published")
+        RETIRED = "retired", pgettext_lazy("status", "Retired")
 
     version = models.CharField(max_length=20, unique=True)
     status = models.CharField(
@@ -63,7 +64,10 @@ class Crosswalk(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Crosswalk {self.version} ({self.get_status_display()})"
+        return gettext("Crosswalk %(version)s (%(status)s)") % {
+            "version": self.version,
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_edited(self) -> bool:

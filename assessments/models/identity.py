@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class ExternalIdentity(models.Model):
@@ -32,7 +34,7 @@ class ExternalIdentity(models.Model):
     last_login_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "institutional sign-in"
+        verbose_name = _("institutional sign-in")
         constraints = [
             models.UniqueConstraint(
                 fields=["protocol", "issuer", "subject"],
@@ -41,4 +43,8 @@ class ExternalIdentity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_protocol_display()} {self.subject} at {self.issuer}"
+        return gettext("%(protocol)s %(subject)s at %(issuer)s") % {
+            "protocol": self.get_protocol_display(),
+            "subject": self.subject,
+            "issuer": self.issuer,
+        }

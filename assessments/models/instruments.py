@@ -16,6 +16,8 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..instruments import Definition, parse_definition
 
@@ -57,15 +59,15 @@ def _key_prefixes(key: str) -> list[str]:
 
 class InstrumentVersion(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        RETIRED = "retired", "Retired"
+        DRAFT = "draft", pgettext_lazy("status", "Draft")
+        PUBLISHED = "published", pgettext_lazy("status", "Published")
+        RETIRED = "retired", pgettext_lazy("status", "Retired")
 
     class Kind(models.TextChoices):
-        POINTS = "points", "Points (RQS)"
-        WEIGHTED = "weighted", "Weighted (METRICS)"
-        CHECKLIST = "checklist", "Checklist (CLEAR)"
-        JUDGEMENT = "judgement", "Judgement (QUADAS-2)"
+        POINTS = "points", _("Points (RQS)")
+        WEIGHTED = "weighted", _("Weighted (METRICS)")
+        CHECKLIST = "checklist", _("Checklist (CLEAR)")
+        JUDGEMENT = "judgement", _("Judgement (QUADAS-2)")
 
     instrument = models.ForeignKey(
         Instrument, on_delete=models.PROTECT, related_name="versions"
@@ -75,7 +77,7 @@ class InstrumentVersion(models.Model):
         max_length=10, choices=Status.choices, default=Status.DRAFT
     )
     revision = models.PositiveIntegerField(
-        default=1, help_text="Wording revision: labels and help texts only."
+        default=1, help_text=_("Wording revision: labels and help texts only.")
     )
     name = models.CharField(max_length=200)
     short_name = models.CharField(max_length=60, blank=True)
@@ -85,12 +87,12 @@ class InstrumentVersion(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     needs_check = models.BooleanField(
         default=False,
-        help_text="Provisional: to be checked against the primary paper.",
+        help_text=_("Provisional: to be checked against the primary paper."),
     )
     note = models.TextField(blank=True)
     params = models.JSONField(default=dict, blank=True)
     definition = models.JSONField(
-        null=True, blank=True, editable=False, help_text="Frozen at publication."
+        null=True, blank=True, editable=False, help_text=_("Frozen at publication.")
     )
     scoring_hash = models.CharField(max_length=64, blank=True, editable=False)
     # Fingerprint of the rows as last loaded from a file, to tell admin edits apart.
@@ -223,7 +225,9 @@ class Section(models.Model):
     label = models.CharField(max_length=300)
     help = models.TextField(blank=True)
     group = models.CharField(
-        max_length=100, blank=True, help_text="Heading above sections, e.g. Methods."
+        max_length=100,
+        blank=True,
+        help_text=_("Heading above sections, e.g. Methods."),
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -247,7 +251,7 @@ class Condition(models.Model):
     label = models.CharField(max_length=300)
     help = models.TextField(blank=True)
     options = models.JSONField(
-        default=list, help_text='List of {"code": ..., "label": ...}.'
+        default=list, help_text=_('List of {"code": ..., "label": ...}.')
     )
     applies_when = models.JSONField(default=list, blank=True)
     # Phrases the evidence finder searches for: wording, never scoring.
@@ -268,12 +272,12 @@ class Condition(models.Model):
 
 class Item(models.Model):
     class Type(models.TextChoices):
-        SINGLE = "single", "Single choice"
-        MULTI = "multi", "Multiple choice (points add up)"
-        YESNO = "yesno", "Yes / no"
-        YNNA = "ynna", "Yes / no / not applicable"
-        SIGNALLING = "signalling", "Yes / no / unclear"
-        JUDGEMENT = "judgement", "Low / high / unclear"
+        SINGLE = "single", _("Single choice")
+        MULTI = "multi", _("Multiple choice (points add up)")
+        YESNO = "yesno", _("Yes / no")
+        YNNA = "ynna", _("Yes / no / not applicable")
+        SIGNALLING = "signalling", _("Yes / no / unclear")
+        JUDGEMENT = "judgement", _("Low / high / unclear")
 
     version = models.ForeignKey(
         InstrumentVersion, on_delete=models.CASCADE, related_name="items"

@@ -6,6 +6,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .instruments import InstrumentVersion
 from .projects import Project, Study
@@ -31,20 +33,24 @@ class DashboardSnapshot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.project} / {self.version.key} at revision {self.data_revision}"
+        return gettext("%(project)s / %(version)s at revision %(revision)s") % {
+            "project": self.project,
+            "version": self.version.key,
+            "revision": self.data_revision,
+        }
 
 
 class Report(models.Model):
     class Kind(models.TextChoices):
-        ASSESSMENT = "assessment", "Assessment report"
-        STUDY = "study", "Study report"
-        PROJECT = "project", "Project report"
+        ASSESSMENT = "assessment", _("Assessment report")
+        STUDY = "study", _("Study report")
+        PROJECT = "project", _("Project report")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Rendering"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", pgettext_lazy("status", "Queued")
+        RUNNING = "running", pgettext_lazy("status", "Rendering")
+        DONE = "done", pgettext_lazy("status", "Ready")
+        FAILED = "failed", pgettext_lazy("status", "Failed")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -85,4 +91,8 @@ class Report(models.Model):
         indexes = [models.Index(fields=["status", "started_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.uuid} ({self.status})"
+        return gettext("%(kind)s %(uuid)s (%(status)s)") % {
+            "kind": self.get_kind_display(),
+            "uuid": self.uuid,
+            "status": self.status,
+        }

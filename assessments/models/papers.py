@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .instruments import InstrumentVersion
 from .projects import Study
@@ -27,11 +29,11 @@ def paper_storage() -> Storage:
 
 class Paper(models.Model):
     class TextState(models.TextChoices):
-        QUEUED = "queued", "Text extraction queued"
-        RUNNING = "running", "Extracting text"
-        DONE = "done", "Text extracted"
-        NO_TEXT = "no_text", "No text layer: scanned PDF"
-        FAILED = "failed", "Text extraction failed"
+        QUEUED = "queued", _("Text extraction queued")
+        RUNNING = "running", _("Extracting text")
+        DONE = "done", _("Text extracted")
+        NO_TEXT = "no_text", _("No text layer: scanned PDF")
+        FAILED = "failed", _("Text extraction failed")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="papers")
@@ -67,7 +69,10 @@ class Paper(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Paper of {self.study} ({self.sha256[:12]})"
+        return gettext("Paper of %(study)s (%(digest)s)") % {
+            "study": self.study,
+            "digest": self.sha256[:12],
+        }
 
 
 class PaperText(models.Model):
@@ -80,7 +85,7 @@ class PaperText(models.Model):
     passages = models.JSONField(default=list)
 
     def __str__(self) -> str:
-        return f"Text of {self.paper}"
+        return gettext("Text of %(paper)s") % {"paper": self.paper}
 
 
 class PaperFinding(models.Model):
@@ -107,4 +112,7 @@ class PaperFinding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Finder results for {self.paper} / {self.version.key}"
+        return gettext("Finder results for %(paper)s / %(version)s") % {
+            "paper": self.paper,
+            "version": self.version.key,
+        }

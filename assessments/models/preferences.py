@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 Prefs = TypeVar("Prefs", "NotificationPreferences", "ReadingPreferences")
 
@@ -20,13 +22,13 @@ class NotificationPreferences(models.Model):
     """Which notification e-mails one person receives; no row means all of them."""
 
     class Kind(models.TextChoices):
-        ASSIGNED = "assigned", "A study is assigned to me"
-        REOPENED = "reopened", "One of my assessments is reopened"
+        ASSIGNED = "assigned", _("A study is assigned to me")
+        REOPENED = "reopened", _("One of my assessments is reopened")
         CONSENSUS_NEEDED = (
             "consensus_needed",
-            "Reviewers disagree and a consensus is needed (leads, adjudicators)",
+            _("Reviewers disagree and a consensus is needed (leads, adjudicators)"),
         )
-        REPORT_READY = "report_ready", "A report I asked for is ready"
+        REPORT_READY = "report_ready", _("A report I asked for is ready")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -40,11 +42,11 @@ class NotificationPreferences(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "notification preferences"
-        verbose_name_plural = "notification preferences"
+        verbose_name = _("notification preferences")
+        verbose_name_plural = _("notification preferences")
 
     def __str__(self) -> str:
-        return f"E-mail notifications of {self.user}"
+        return gettext("E-mail notifications of %(user)s") % {"user": self.user}
 
     @classmethod
     def of(cls, user: Any) -> NotificationPreferences:
@@ -66,17 +68,39 @@ class ReadingPreferences(models.Model):
     # "Where the paper may say this" under each item; some reviewers would
     # rather not be steered at all, so it can be switched off.
     evidence_finder = models.BooleanField(
-        "Show where the paper may address each item", default=True
+        _("Show where the paper may address each item"), default=True
     )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "reading preferences"
-        verbose_name_plural = "reading preferences"
+        verbose_name = _("reading preferences")
+        verbose_name_plural = _("reading preferences")
 
     def __str__(self) -> str:
-        return f"Reading preferences of {self.user}"
+        return gettext("Reading preferences of %(user)s") % {"user": self.user}
 
     @classmethod
     def of(cls, user: Any) -> ReadingPreferences:
         return saved_or_default(cls, user)
+
+
+class LanguagePreference(models.Model):
+    """The language one person chose for the interface and their reports.
+
+    Kept with the account so the choice follows the person to every device;
+    copied into the session at login, so no request reads it from here.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="language_preference",
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("language preference")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_language_display()}"

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .instruments import InstrumentVersion
@@ -16,12 +18,12 @@ from .instruments import InstrumentVersion
 
 class Project(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        CLOSED = "closed", "Closed"
+        ACTIVE = "active", pgettext_lazy("status", "Active")
+        CLOSED = "closed", pgettext_lazy("status", "Closed")
 
     class Percent(models.TextChoices):
-        RAW = "raw", "Raw (may be negative)"
-        FLOORED = "floored", "Floored at 0"
+        RAW = "raw", _("Raw (may be negative)")
+        FLOORED = "floored", _("Floored at 0")
 
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=200)
@@ -77,14 +79,17 @@ class ProjectInstrument(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.project} uses {self.version}"
+        return gettext("%(project)s uses %(version)s") % {
+            "project": self.project,
+            "version": self.version,
+        }
 
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        LEAD = "lead", "Lead"
-        REVIEWER = "reviewer", "Reviewer"
-        OBSERVER = "observer", "Observer"
+        LEAD = "lead", pgettext_lazy("role", "Lead")
+        REVIEWER = "reviewer", pgettext_lazy("role", "Reviewer")
+        OBSERVER = "observer", pgettext_lazy("role", "Observer")
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="memberships"
@@ -94,7 +99,7 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices)
     adjudicator = models.BooleanField(
-        default=False, help_text="May resolve disagreements in this project."
+        default=False, help_text=_("May resolve disagreements in this project.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -108,7 +113,11 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.role}) in {self.project}"
+        return gettext("%(user)s (%(role)s) in %(project)s") % {
+            "user": self.user,
+            "role": self.role,
+            "project": self.project,
+        }
 
 
 # Links are rendered as links: web addresses only (never javascript: or data:).
@@ -117,9 +126,9 @@ WEB_ADDRESS = URLValidator(schemes=["http", "https"])
 
 class Study(models.Model):
     class Track(models.TextChoices):
-        HANDCRAFTED = "handcrafted", "Handcrafted radiomics"
-        DEEP_LEARNING = "deep_learning", "Deep learning"
-        BOTH = "both", "Both"
+        HANDCRAFTED = "handcrafted", _("Handcrafted radiomics")
+        DEEP_LEARNING = "deep_learning", _("Deep learning")
+        BOTH = "both", _("Both")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -133,26 +142,26 @@ class Study(models.Model):
     pmid = models.CharField("PMID", max_length=20, blank=True)
     abstract = models.TextField(blank=True)
     modality = models.CharField(max_length=100, blank=True)
-    disease = models.CharField("disease / cancer site", max_length=200, blank=True)
+    disease = models.CharField(_("disease / cancer site"), max_length=200, blank=True)
     clinical_task = models.CharField(max_length=200, blank=True)
     method_track = models.CharField(max_length=15, choices=Track.choices, blank=True)
     sample_size = models.PositiveIntegerField(null=True, blank=True)
     data_url = models.URLField(
-        "link to data", max_length=500, blank=True, validators=[WEB_ADDRESS]
+        _("link to data"), max_length=500, blank=True, validators=[WEB_ADDRESS]
     )
     code_url = models.URLField(
-        "link to code", max_length=500, blank=True, validators=[WEB_ADDRESS]
+        _("link to code"), max_length=500, blank=True, validators=[WEB_ADDRESS]
     )
-    xnat_project = models.CharField("XNAT project", max_length=200, blank=True)
+    xnat_project = models.CharField(_("XNAT project"), max_length=200, blank=True)
     title_key = models.CharField(max_length=500, editable=False, db_index=True)
     excluded = models.BooleanField(default=False)
     exclusion_reason = models.TextField(blank=True)
     # Training studies calibrate reviewers against a reference: they never
     # appear in the review's dashboards, exports, agreement or reports.
     training = models.BooleanField(
-        "training study",
+        _("training study"),
         default=False,
-        help_text="Used to train and check reviewers; kept out of the review.",
+        help_text=_("Used to train and check reviewers; kept out of the review."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -162,7 +171,7 @@ class Study(models.Model):
 
     class Meta:
         ordering = ["title"]
-        verbose_name_plural = "studies"
+        verbose_name_plural = _("studies")
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "doi"],
@@ -215,7 +224,10 @@ class ConflictOfInterest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} declared a conflict on {self.study}"
+        return gettext("%(user)s declared a conflict on %(study)s") % {
+            "user": self.user,
+            "study": self.study,
+        }
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -285,4 +297,7 @@ class ReviewerCode(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} in {self.project}"
+        return gettext("%(code)s in %(project)s") % {
+            "code": self.code,
+            "project": self.project,
+        }

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .projects import Project
 
@@ -46,7 +47,9 @@ class ApiToken(models.Model):
     hint = models.CharField(max_length=12, editable=False)
     projects = models.ManyToManyField(Project, related_name="+")
     write = models.BooleanField(
-        "Read and write", default=False, help_text="Without it the token only reads."
+        _("Read and write"),
+        default=False,
+        help_text=_("Without it the token only reads."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

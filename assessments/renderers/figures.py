@@ -7,6 +7,9 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from .. import charts
 from ..selectors.dashboard import STATE_LABELS, STATES
 
@@ -29,11 +32,11 @@ def _chart_dict(chart: charts.Chart, *, results: bool = True) -> dict[str, Any]:
 def _progress(figures: dict[str, Any]) -> charts.Chart:
     counts = figures["progress"]
     return charts.bar_chart(
-        "Progress of the studies",
-        [STATE_LABELS[s] for s in STATES],
+        _("Progress of the studies"),
+        [str(STATE_LABELS[s]) for s in STATES],
         [counts.get(s, 0) for s in STATES],
-        xlabel="Studies",
-        ylabel="State",
+        xlabel=_("Studies"),
+        ylabel=_("State"),
         horizontal=True,
     )
 
@@ -41,11 +44,12 @@ def _progress(figures: dict[str, Any]) -> charts.Chart:
 def _distribution(figures: dict[str, Any]) -> charts.Chart:
     bins = figures.get("distribution", [])
     return charts.bar_chart(
-        "Distribution of final scores",
-        [f"{lo} to {lo + 10}" for lo, _ in bins],
-        [n for _, n in bins],
-        xlabel="Score (% of the maximum)",
-        ylabel="Studies",
+        _("Distribution of final scores"),
+        [_("%(low)s to %(high)s") % {"low": lo, "high": lo + 10} for lo, _n in bins],
+        [n for _lo, n in bins],
+        # xgettext:no-python-format
+        xlabel=_("Score (% of the maximum)"),
+        ylabel=_("Studies"),
     )
 
 
@@ -54,17 +58,18 @@ def _adherence(figures: dict[str, Any]) -> charts.Chart:
         (code, label, (yes / n) if n else None)
         for code, label, yes, n, _mean in figures.get("adherence", [])
     ]
-    return charts.adherence_chart("Per-item adherence", items)
+    return charts.adherence_chart(_("Per-item adherence"), items)
 
 
-def _groups(figures: dict[str, Any], key: str, what: str) -> charts.Chart:
+def _groups(figures: dict[str, Any], key: str, title: str, what: str) -> charts.Chart:
     rows = figures.get(key, [])
     return charts.bar_chart(
-        f"Mean score by {what}",
+        title,
         [f"{label} (n={n})" for label, _mean, n in rows],
         [mean for _label, mean, _n in rows],
-        xlabel=what.capitalize(),
-        ylabel="Mean score (% of the maximum)",
+        xlabel=what,
+        # xgettext:no-python-format
+        ylabel=_("Mean score (% of the maximum)"),
         percent=True,
     )
 
@@ -72,11 +77,13 @@ def _groups(figures: dict[str, Any], key: str, what: str) -> charts.Chart:
 def _domains(figures: dict[str, Any]) -> charts.Chart:
     rows = [(label, value) for label, value in figures.get("domains", [])]
     return charts.bar_chart(
-        "Domain scores as % of the ideal",
-        [label for label, _ in rows],
-        [value or 0.0 for _, value in rows],
-        xlabel="% of the ideal score",
-        ylabel="Domain",
+        # xgettext:no-python-format
+        _("Domain scores as % of the ideal"),
+        [label for label, _value in rows],
+        [value or 0.0 for _label, value in rows],
+        # xgettext:no-python-format
+        xlabel=_("% of the ideal score"),
+        ylabel=_("Domain"),
         horizontal=True,
         percent=True,
     )
@@ -85,11 +92,11 @@ def _domains(figures: dict[str, Any]) -> charts.Chart:
 def _bands(figures: dict[str, Any]) -> charts.Chart:
     rows = figures.get("bands", [])
     return charts.bar_chart(
-        "Studies per quality band",
-        [label for label, _ in rows],
-        [n for _, n in rows],
-        xlabel="Quality band",
-        ylabel="Studies",
+        _("Studies per quality band"),
+        [label for label, _n in rows],
+        [n for _label, n in rows],
+        xlabel=_("Quality band"),
+        ylabel=_("Studies"),
     )
 
 
@@ -115,7 +122,7 @@ def _judgement_charts(
     label_of = dict(zip(domains, labels, strict=True))
     aspect = _aspect_name(domains, names)
     summary = charts.rob_summary(
-        f"{aspect}: summary",
+        _("%(aspect)s: summary") % {"aspect": aspect},
         labels,
         {label: counts[code] for label, code in zip(labels, domains, strict=True)},
         overall=False,
@@ -131,8 +138,8 @@ def _judgement_charts(
     for study, values in rows:
         judgements[(study, "Overall")] = values.get("overall_risk_of_bias")
     light = charts.traffic_light(
-        f"{aspect} per study",
-        [study for study, _ in rows],
+        _("%(aspect)s per study") % {"aspect": aspect},
+        [study for study, _values in rows],
         labels,
         judgements,
         overall=True,
@@ -149,11 +156,12 @@ def render_charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
     risk-of-bias domains in words rather than by their codes.
     """
     key = json.dumps(figures, sort_keys=True, default=str)
-    return copy.deepcopy(_render_cached(key))
+    # Titles and axes are in the reader's language: one drawing per language.
+    return copy.deepcopy(_render_cached(key, translation.get_language() or ""))
 
 
 @lru_cache(maxsize=256)
-def _render_cached(key: str) -> list[dict[str, Any]]:
+def _render_cached(key: str, language: str) -> list[dict[str, Any]]:
     return _render(json.loads(key))
 
 
@@ -170,8 +178,13 @@ def _render(figures: dict[str, Any]) -> list[dict[str, Any]]:
     if figures.get("bands"):
         drawn.append(_bands(figures))
     drawn += [
-        _groups(figures, "by_year", "publication year"),
-        _groups(figures, "by_modality", "modality"),
-        _groups(figures, "by_disease", "disease"),
+        _groups(
+            figures,
+            "by_year",
+            _("Mean score by publication year"),
+            _("Publication year"),
+        ),
+        _groups(figures, "by_modality", _("Mean score by modality"), _("Modality")),
+        _groups(figures, "by_disease", _("Mean score by disease"), _("Disease")),
     ]
     return [progress, *(_chart_dict(c) for c in drawn)]

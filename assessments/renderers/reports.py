@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..selectors.reports import (
     COLLECTING,
@@ -81,7 +82,7 @@ def render_report(req: ReportRequest, progress: Progress | None = None) -> bytes
     `progress` receives the percent at which each stage starts (STAGES), which
     the status page turns back into the stage's name.
     """
-    progress = progress or (lambda _: None)
+    progress = progress or (lambda _percent: None)
     progress(COLLECTING + 5)
     context = report_context(req, progress)
     definition = req.version.as_definition()
@@ -122,7 +123,7 @@ def agreement_section(data: dict[str, Any]) -> dict[str, Any]:
     none ("too few studies ..."): it is printed as given, never a weak estimate.
     """
     figures = []
-    for title, key in (("Total score", "totals"), ("Percentage", "percents")):
+    for title, key in ((_("Total score"), "totals"), (_("Percentage"), "percents")):
         block = data.get(key) or {}
         n = block.get("n_studies")
         for c in block.get("icc", []):
@@ -130,7 +131,9 @@ def agreement_section(data: dict[str, Any]) -> dict[str, Any]:
                 figures.append(_figure(f"{title}: {c['label']}", c, n))
         limits = block.get("bland_altman")
         if limits:
-            figures.append(_limits(f"{title}: Bland\N{EN DASH}Altman bias", limits))
+            bias = _("%(figure)s: Bland–Altman bias")  # noqa: RUF001
+            name = bias % {"figure": title}
+            figures.append(_limits(name, limits))
     items = [
         {
             "code": item["code"].split(".", 1)[0],
@@ -157,8 +160,10 @@ def agreement_section(data: dict[str, Any]) -> dict[str, Any]:
 def _weighted(c: dict[str, Any]) -> str:
     """A weighted kappa says so: unweighted and weighted are different figures."""
     weights = c.get("weights")
-    if weights in ("linear", "quadratic"):
-        return f"{c['label']} ({weights} weights)"
+    if weights == "linear":
+        return _("%(coefficient)s (linear weights)") % {"coefficient": c["label"]}
+    if weights == "quadratic":
+        return _("%(coefficient)s (quadratic weights)") % {"coefficient": c["label"]}
     return str(c["label"])
 
 
@@ -167,7 +172,9 @@ def _figure(name: str, c: dict[str, Any], n: Any) -> dict[str, Any]:
     return {
         "name": name,
         "value": _dash(value),
-        "ci": f"{_dash(ci[0])} to {_dash(ci[1])}" if ci else "\N{EM DASH}",
+        "ci": _("%(low)s to %(high)s") % {"low": _dash(ci[0]), "high": _dash(ci[1])}
+        if ci
+        else "\N{EM DASH}",
         "n": c.get("n_subjects", n),
         "note": c.get("caveat") or c.get("note") or "",
     }
@@ -176,10 +183,11 @@ def _figure(name: str, c: dict[str, Any], n: Any) -> dict[str, Any]:
 def _limits(name: str, ba: dict[str, Any]) -> dict[str, Any]:
     low, high = ba.get("lower"), ba.get("upper")
     known = low is not None and high is not None
+    limits = _("limits %(low)s to %(high)s") % {"low": _dash(low), "high": _dash(high)}
     return {
         "name": name,
         "value": _dash(ba.get("bias")),
-        "ci": f"limits {_dash(low)} to {_dash(high)}" if known else "\N{EM DASH}",
+        "ci": limits if known else "\N{EM DASH}",
         "n": ba.get("n_subjects", ba.get("n")),
         "note": ba.get("caveat") or ba.get("note") or "",
     }

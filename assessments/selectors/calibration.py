@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from ..agreement.calibration import (
     ItemPair,
@@ -297,12 +298,14 @@ def reviewer_figures(
     differences = [a.difference for a in training if a.difference is not None]
     reasons: dict[str, str] = {}
     if not training:
-        reasons["training"] = "no training study with a reference submitted yet"
+        reasons["training"] = _("no training study with a reference submitted yet")
     for name, why in overall.reasons.items():
         reasons[name if name == "ac1" else "percent_agreement"] = why
     unit = unit_of(definition.kind)
     if unit is None:
-        reasons["total_difference"] = f"{definition.short_name} has no total score"
+        reasons["total_difference"] = _("%(instrument)s has no total score") % {
+            "instrument": definition.short_name
+        }
     kappa = kappa_per_item(
         [{p.code: (p.mine, p.reference) for p in a.pairs} for a in training]
     )
@@ -457,16 +460,16 @@ def calibration_json(
     out = []
     for row in calibration_rows(project, reviewer_ids):
         reasons = dict(row["reasons"])
-        why = reasons.get("training") or "no study was compared"
+        why = reasons.get("training") or _("no study was compared")
         for name in ("percent_agreement", "ac1", "mean_total_difference"):
             if row[name] is None:
                 reasons.setdefault(name, reasons.get("total_difference") or why)
         if not row["certified"]:
             reasons.setdefault(
                 "certified_at",
-                "not certified yet"
+                _("not certified yet")
                 if row["certification_required"]
-                else "certification is off for this instrument",
+                else _("certification is off for this instrument"),
             )
         row = {**{k: row[k] for k in JSON_KEYS}, **row, "reasons": reasons}
         if not checks:

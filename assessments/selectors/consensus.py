@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..instruments import Definition, Result, score
 from ..instruments.judgement import aspect_label
@@ -25,9 +27,9 @@ Choices = list[str] | None
 # The server's verdict on a quote, in words (None: the paper's text was not
 # there yet when the quote was saved).
 VERIFIED_WORDS = {
-    True: "verified in the paper",
-    False: "not found in the paper",
-    None: "not checked yet: the paper's text is still being extracted",
+    True: gettext_lazy("verified in the paper"),
+    False: gettext_lazy("not found in the paper"),
+    None: gettext_lazy("not checked yet: the paper's text is still being extracted"),
 }
 
 
@@ -49,7 +51,7 @@ class QuoteView:
 
     @property
     def mark(self) -> str:
-        return VERIFIED_WORDS.get(self.verified, VERIFIED_WORDS[None])
+        return str(VERIFIED_WORDS.get(self.verified, VERIFIED_WORDS[None]))
 
     @property
     def place(self) -> tuple[str, int | None, str]:
@@ -171,12 +173,15 @@ class ItemRow:
         if r is None:
             return ""
         local = timezone.localtime(r.resolved_at) if r.resolved_at else None
-        when = f"{local.day} {local:%b %Y, %H:%M}" if local else "an unknown date"
+        when = dateformat.format(local, "j M Y, H:i") if local else _("an unknown date")
         if r.rationale:
-            return f"Decided by {person(r.resolved_by)} on {when}"
+            return _("Decided by %(person)s on %(when)s") % {
+                "person": person(r.resolved_by),
+                "when": when,
+            }
         if r.agreed:
-            return "The reviewers agreed"
-        return "Not decided yet"
+            return _("The reviewers agreed")
+        return _("Not decided yet")
 
 
 @dataclass
@@ -200,9 +205,9 @@ class DisagreementView:
         """The consensus's state in words ('Final' once finalised)."""
         c = self.consensus
         if c is None:
-            return "Not started"
+            return _("Not started")
         if c.stale:
-            return "Out of date: a reviewer's answers changed"
+            return _("Out of date: a reviewer's answers changed")
         return status_label(c.kind, c.status)
 
     @property
@@ -272,7 +277,7 @@ def disagreements(study: Study, version: InstrumentVersion) -> DisagreementView:
     if view.consensus is not None:
         decided = _attach_consensus(view.rows, view.consensus, definition, floor)
         view.consensus_total = Total(
-            "Consensus",
+            _("Consensus"),
             total_text(definition, _submitted_figures(view.consensus, decided)),
             decided.complete,
         )
@@ -373,7 +378,7 @@ def _attach_consensus(
     for row in rows:
         row.resolution = resolutions.get(row.code)
         row.consensus_choices = answers.get(row.code)
-        _, quotes, revision = stored.get(row.code, (None, [], 0))
+        _choices, quotes, revision = stored.get(row.code, (None, [], 0))
         row.consensus_quotes = quote_views(quotes)
         row.consensus_revision = revision
         scored = (result.conditions if row.is_condition else result.items).get(row.code)
@@ -398,29 +403,36 @@ def total_text(definition: Definition, result: Result) -> str:
     band = f", {result.band}" if result.band else ""
     if result.kind == "weighted":
         return f"{pct or '0.0%'}{band}"
-    unit = "items reported" if result.kind == "checklist" else "points"
-    total = _number(result.total)
-    of = f" of {_number(result.maximum)}" if result.maximum is not None else ""
-    return f"{total}{of} {unit}" + (f" ({pct}{band})" if pct else band)
+    figures = {"total": _number(result.total), "maximum": _number(result.maximum)}
+    if result.kind == "checklist":
+        if result.maximum is not None:
+            words = _("%(total)s of %(maximum)s items reported") % figures
+        else:
+            words = _("%(total)s items reported") % figures
+    elif result.maximum is not None:
+        words = _("%(total)s of %(maximum)s points") % figures
+    else:
+        words = _("%(total)s points") % figures
+    return words + (f" ({pct}{band})" if pct else band)
 
 
 JUDGEMENTS = (
-    ("overall_risk_of_bias", "Overall risk of bias"),
-    ("overall_applicability", "Overall applicability concerns"),
+    ("overall_risk_of_bias", gettext_lazy("risk of bias")),
+    ("overall_applicability", gettext_lazy("applicability concerns")),
 )
 
 
-def _heading(definition: Definition, key: str, label: str) -> str:
+def _heading(definition: Definition, key: str, label: Any) -> str:
     """Overall risk of bias, or in the instrument's words ("Overall quality
     concerns" for PROBAST+AI development)."""
     aspect = key.removeprefix("overall_")
-    own = aspect_label(definition, aspect, label.removeprefix("Overall "))
-    return f"Overall {own[0].lower()}{own[1:]}"
+    own = aspect_label(definition, aspect, str(label))
+    return _("Overall %(aspect)s") % {"aspect": f"{own[0].lower()}{own[1:]}"}
 
 
 def _judgement_label(definition: Definition, code: str | None) -> str:
     if code is None:
-        return "not yet judged"
+        return _("not yet judged")
     for item in definition.items:
         option = item.option(code) if item.judgement else None
         if option is not None:
@@ -437,11 +449,12 @@ def _number(value: Decimal | None) -> str:
 def start_problems(view: DisagreementView) -> list[str]:
     """Why a consensus cannot be started or refreshed now (empty when it can)."""
     if view.study.excluded:
-        return ["This study is excluded."]
+        return [_("This study is excluded.")]
     if not view.reviewers:
-        return ["Nobody is assigned to this study for this instrument."]
+        return [_("Nobody is assigned to this study for this instrument.")]
     return [
-        f"{a.reviewer} has not submitted ({a.get_status_display().lower()})."
+        _("%(reviewer)s has not submitted (%(status)s).")
+        % {"reviewer": a.reviewer, "status": a.get_status_display().lower()}
         for a in view.reviewers
         if not a.is_locked
     ]

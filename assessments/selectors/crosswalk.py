@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import access
 from ..instruments import Definition
@@ -23,8 +25,8 @@ from ..models import Answer, Assessment, Crosswalk, InstrumentVersion, Project, 
 from .studies import project_versions
 
 EVIDENCE_CHARS = 120
-NOT_ANSWERED = "not answered yet"
-NONE_OF_THESE = "None of these"
+NOT_ANSWERED = gettext_lazy("not answered yet")
+NONE_OF_THESE = gettext_lazy("None of these")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class MappedAnswer:
     @property
     def where(self) -> str:
         """ "quoted p. 4, 7" or "" when no page is given."""
-        return f"quoted p. {', '.join(self.pages)}" if self.pages else ""
+        if not self.pages:
+            return ""
+        return _("quoted p. %(pages)s") % {"pages": ", ".join(self.pages)}
 
 
 def current_crosswalk() -> CrosswalkDocument | None:
@@ -153,9 +157,9 @@ def _mapped(
 
 def answer_words(entry: Any, choices: list[str] | None) -> str:
     if choices is None:
-        return NOT_ANSWERED
+        return str(NOT_ANSWERED)
     if not choices:
-        return NONE_OF_THESE
+        return str(NONE_OF_THESE)
     labels = []
     for choice in choices:
         option = entry.option(choice)

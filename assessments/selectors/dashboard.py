@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .. import access
 from ..instruments import Definition
@@ -53,12 +54,13 @@ from .dashboard_figures import (
 from .progress import progress_counts
 from .review import review_studies
 
-STATE_LABELS = {
-    "assigned": "Assigned",
-    "in_progress": "In progress",
-    "submitted": "Submitted (all reviewers)",
-    "in_consensus": "In consensus",
-    "final": "Final",
+# Lazy translations, rendered in the reader's language (Any: they read as text).
+STATE_LABELS: dict[str, Any] = {
+    "assigned": gettext_lazy("Assigned"),
+    "in_progress": gettext_lazy("In progress"),
+    "submitted": gettext_lazy("Submitted (all reviewers)"),
+    "in_consensus": gettext_lazy("In consensus"),
+    "final": gettext_lazy("Final"),
 }
 FILTER_FIELDS = ("year", "modality", "disease", "reviewer", "status")
 # Above this many studies the unfiltered page is served from the stored snapshot.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from .. import access
 from ..models import Answer, Assessment, InstrumentVersion, Project, Study
@@ -96,10 +97,10 @@ def _disputed_counts(
 
 def _consensus_words(study: Any) -> str:
     if study.n_stale:
-        return "Out of date (a review was reopened)"
+        return _("Out of date (a review was reopened)")
     if study.n_consensus:
-        return "In progress"
-    return "Not started"
+        return _("In progress")
+    return _("Not started")
 
 
 def project_disagreements(user: Any, project: Project) -> list[Disagreement]:

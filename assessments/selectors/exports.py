@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from .. import access
 from ..instruments import Definition
 from ..models import (
@@ -68,7 +70,10 @@ def export_data(user: Any, project: Project, version: InstrumentVersion) -> Expo
     Training studies and calibration work are never part of an export.
     """
     if not ProjectInstrument.objects.filter(project=project, version=version).exists():
-        raise ExportError(f"{version.key} is not an instrument of this project.")
+        raise ExportError(
+            _("%(version)s is not an instrument of this project.")
+            % {"version": version.key}
+        )
     visible = access.visible_assessments(user, project).filter(
         review_work(), version=version, study__excluded=False
     )

@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from ..instruments import Definition
 from ..models import Answer, Assessment
 from .audit import AuditLine, choices_text, person, status_label, version_name
@@ -21,18 +24,22 @@ class History:
     answers: list[HistoryLine]
 
 
-ANSWER_FIELDS = (("evidence", "Evidence"), ("page", "Page"), ("comment", "Comment"))
+ANSWER_FIELDS = (
+    ("evidence", gettext_lazy("Evidence")),
+    ("page", gettext_lazy("Page")),
+    ("comment", gettext_lazy("Comment")),
+)
 
 
 def assessment_title(assessment: Assessment) -> str:
     """Whose assessment of which study with which instrument, in words."""
-    whose = (
-        "The consensus"
-        if assessment.is_consensus
-        else f"{person(assessment.reviewer)}'s assessment"
-    )
-    study = f"'{assessment.study}'"
-    return f"{whose} of {study} with {version_name(assessment.version)}"
+    words = {"study": assessment.study, "version": version_name(assessment.version)}
+    if assessment.is_consensus:
+        return _("The consensus of '%(study)s' with %(version)s") % words
+    return _("%(person)s's assessment of '%(study)s' with %(version)s") % {
+        **words,
+        "person": person(assessment.reviewer),
+    }
 
 
 def assessment_history(
@@ -62,15 +69,19 @@ def _status_lines(assessment: Assessment, rows: list[Any]) -> list[HistoryLine]:
         now = status_label(assessment.kind, h.status)
         actor = person(h.history_user)
         reason = _reason(h.history_change_reason or "")
-        details = [f"Reason: {reason}"] if reason else []
+        details = [_("Reason: %(reason)s") % {"reason": reason}] if reason else []
+        words = {"actor": actor, "status": now}
         if h.history_type == "+":
-            sentence = f"{actor} created it: {now}"
+            sentence = _("%(actor)s created it: %(status)s") % words
         elif older is not None and older.status != h.status:
             before = status_label(assessment.kind, older.status)
-            sentence = f"{actor} changed the status to {now}"
-            details.insert(0, f"Status: {before} -> {now}")
+            sentence = _("%(actor)s changed the status to %(status)s") % words
+            details.insert(
+                0,
+                _("Status: %(before)s -> %(after)s") % {"before": before, "after": now},
+            )
         elif reason:
-            sentence = f"{actor} updated it ({now})"
+            sentence = _("%(actor)s updated it (%(status)s)") % words
         else:
             continue
         lines.append(HistoryLine(h.history_date, actor, sentence, details))
@@ -79,7 +90,7 @@ def _status_lines(assessment: Assessment, rows: list[Any]) -> list[HistoryLine]:
 
 def _reason(text: str) -> str:
     """The person's reason, without the status word the services prefix it with."""
-    head, _, rest = text.partition(": ")
+    head, _sep, rest = text.partition(": ")
     if head.lower() in {s.value for s in Assessment.Status} | {"reopened"}:
         return rest.strip()
     return text.strip()
@@ -98,12 +109,19 @@ def _answer_line(definition: Definition, h: Any) -> HistoryLine:
     entry = definition.entry(h.item_code)
     # Saves made outside a request (services, imports) still name their author.
     actor = person(h.history_user or h.updated_by)
-    what = f"item {h.item_code}" + (f" ({entry.label})" if entry else "")
+    if entry:
+        what = _("item %(code)s (%(label)s)") % {
+            "code": h.item_code,
+            "label": entry.label,
+        }
+    else:
+        what = _("item %(code)s") % {"code": h.item_code}
     new = choices_text(entry, h.choices)
     old_row = h.previous_row
+    words = {"actor": actor, "item": what}
     if h.history_type == "-":
         return HistoryLine(
-            h.history_date, actor, f"{actor} removed the answer to {what}"
+            h.history_date, actor, _("%(actor)s removed the answer to %(item)s") % words
         )
     if old_row is None:
         details = [
@@ -111,12 +129,15 @@ def _answer_line(definition: Definition, h: Any) -> HistoryLine:
             for name, label in ANSWER_FIELDS
             if getattr(h, name)
         ] + quote_details(h.quotes)
-        sentence = f"{actor} answered {what}: {new}"
+        sentence = _("%(actor)s answered %(item)s: %(answer)s") % {
+            **words,
+            "answer": new,
+        }
         return HistoryLine(h.history_date, actor, sentence, details)
     details = list(_changes(entry, old_row, h))
-    sentence = f"{actor} changed the answer to {what}"
+    sentence = _("%(actor)s changed the answer to %(item)s") % words
     return HistoryLine(
-        h.history_date, actor, sentence, details or ["No visible change"]
+        h.history_date, actor, sentence, details or [_("No visible change")]
     )
 
 
@@ -126,7 +147,7 @@ def _changes(entry: Any, old: Any, new: Any) -> Iterable[str]:
             choices_text(entry, old.choices),
             choices_text(entry, new.choices),
         )
-        yield f"Answer: {before} -> {after}"
+        yield _("Answer: %(before)s -> %(after)s") % {"before": before, "after": after}
     for name, label in ANSWER_FIELDS:
         before, after = getattr(old, name), getattr(new, name)
         if before != after:
@@ -136,5 +157,5 @@ def _changes(entry: Any, old: Any, new: Any) -> Iterable[str]:
 
 def _short(text: str, limit: int = 200) -> str:
     if not text:
-        return "(empty)"
+        return _("(empty)")
     return text if len(text) <= limit else f"{text[: limit - 1]}…"

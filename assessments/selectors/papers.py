@@ -6,6 +6,9 @@ nothing heavy; page text is read only when someone needs it.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from ..models import Paper, PaperText, Study
 
 
@@ -66,12 +69,16 @@ def text_state_words(paper: Paper) -> str:
     state = paper.text_state
     if state == Paper.TextState.DONE:
         pages = paper.page_count
-        return f"Text extracted from {pages} page{'' if pages == 1 else 's'}"
+        return ngettext(
+            "Text extracted from %(count)s page",
+            "Text extracted from %(count)s pages",
+            pages or 0,
+        ) % {"count": pages}
     if state == Paper.TextState.FAILED:
-        reason = paper.text_error or "no reason was recorded"
-        return f"Text extraction failed: {reason}"
+        reason = paper.text_error or _("no reason was recorded")
+        return _("Text extraction failed: %(reason)s") % {"reason": reason}
     if state == Paper.TextState.NO_TEXT:
-        return (
+        return _(
             "No text layer: scanned PDF. It can be read, but quotes cannot be "
             "checked against it and the evidence finder has nothing to search."
         )

@@ -11,14 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from .. import access
-from ..agreement import reporting
 from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label, override_text
 from ..instruments.result import Override
 from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from . import dashboard
 from .agreement import project_agreement
 from .consensus import is_resolved, quote_views
+from .report_text import instrument_label, methods_text
 from .review import review_studies, review_work
 from .studies import study_assessments, study_assignments
 
@@ -42,29 +45,33 @@ class ReportRequest:
 # The render's stages, by the progress percent the task stores on the Report
 # row when it enters each one. The status page names the stage from the
 # percent alone, so the stage needs no field of its own.
-STAGES: tuple[tuple[int, str], ...] = (
-    (0, "Collecting data"),
-    (40, "Drawing figures"),
-    (60, "Laying out the PDF"),
-    (95, "Saving the file"),
+STAGES: tuple[tuple[int, Any], ...] = (
+    (0, gettext_lazy("Collecting data")),
+    (40, gettext_lazy("Drawing figures")),
+    (60, gettext_lazy("Laying out the PDF")),
+    (95, gettext_lazy("Saving the file")),
 )
-COLLECTING, DRAWING, LAYING_OUT, SAVING = (percent for percent, _ in STAGES)
-STATUS_WORDS = {"queued": "Waiting for a worker", "done": "Ready", "failed": "Failed"}
+COLLECTING, DRAWING, LAYING_OUT, SAVING = (percent for percent, _name in STAGES)
+STATUS_WORDS = {
+    "queued": gettext_lazy("Waiting for a worker"),
+    "done": gettext_lazy("Ready"),
+    "failed": gettext_lazy("Failed"),
+}
 # The dashboard's words, so the summary table and the progress figure agree.
-STATE_LABELS = {**dashboard.STATE_LABELS, "excluded": "Excluded"}
+STATE_LABELS = {**dashboard.STATE_LABELS, "excluded": gettext_lazy("Excluded")}
 
 
 def report_stage(status: str, progress: int) -> str:
     """The stage a report is in, in words, from its status and stored percent."""
     if status != "running":
-        return STATUS_WORDS.get(status, status.capitalize())
-    return next(name for start, name in reversed(STAGES) if progress >= start)
+        return str(STATUS_WORDS.get(status, status.capitalize()))
+    return str(next(name for start, name in reversed(STAGES) if progress >= start))
 
 
 def report_stages(progress: int) -> list[dict[str, Any]]:
     """Every stage of a running render, each done, current or still to come."""
     current = report_stage("running", progress)
-    names = [name for _, name in STAGES]
+    names = [str(name) for _start, name in STAGES]
     at = names.index(current)
     return [
         {"name": name, "state": "done" if i < at else "current" if i == at else "todo"}
@@ -72,36 +79,25 @@ def report_stages(progress: int) -> list[dict[str, Any]]:
     ]
 
 
-def instrument_label(definition: Any, version: Any = None) -> str:
-    """The instrument as a paper names it, marking an admin-modified copy."""
-    short = definition.short_name
-    name = (
-        f"{definition.name} ({short})"
-        if short
-        else f"{definition.name} {definition.version}"
-    )
-    return reporting.instrument_name(name, reporting.modified_from(definition, version))
-
-
 def choice_labels(entry: Any, choices: list[str] | None) -> str:
     """Chosen options by their labels; "none" for an empty multi-choice answer."""
     if choices is None:
         return "\N{EM DASH}"
     if not choices:
-        return "none"
+        return _("none")
     options = {o.code: o.label for o in getattr(entry, "options", ())}
     return "; ".join(options.get(c, JUDGEMENT_LABELS.get(c, c)) for c in choices)
 
 
 def judgement_label(value: str | None) -> str:
     if not value:
-        return "not judged"
+        return _("not judged")
     return JUDGEMENT_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
 def status_label(assessment: Assessment) -> str:
     if assessment.kind == "consensus" and assessment.status == "submitted":
-        return "Final"
+        return _("Final")
     return assessment.get_status_display()
 
 
@@ -124,10 +120,10 @@ def score_line(assessment: Assessment) -> dict[str, Any]:
             "risk": judgement_label(judged.get("overall_risk_of_bias")),
             "applicability": judgement_label(judged.get("overall_applicability")),
             # "Overall risk of bias", or the instrument's own name for it.
-            "risk_heading": "Overall "
-            + aspect_label(definition, "risk_of_bias").lower(),
+            "risk_heading": _("Overall %(aspect)s")
+            % {"aspect": aspect_label(definition, "risk_of_bias").lower()},
             "applicability_heading": aspect_label(
-                definition, "applicability", "Applicability concerns"
+                definition, "applicability", _("Applicability concerns")
             ),
             "overrides": [
                 override_text(definition, Override(**o))
@@ -305,7 +301,7 @@ def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
         "rows": rows,
         "summary": summary_table(project, definition, board, rows),
         "n_single": len([r for r in rows if r["single"]]),
-        "methods": _methods(project, version),
+        "methods": methods_text(project, version),
         "agreement": agreement,
         "definition": definition,
         "instrument": instrument_label(definition, version),
@@ -368,7 +364,8 @@ def summary_table(
                 if r["final_percent"] is not None
             ]
         ),
-        "maximum": " to ".join(_number(m) for m in (maxima[0], maxima[-1]))
+        "maximum": _("%(low)s to %(high)s")
+        % {"low": _number(maxima[0]), "high": _number(maxima[-1])}
         if len(maxima) > 1
         else (_number(maxima[0]) if maxima else ""),
     }
@@ -407,34 +404,6 @@ def _agreement(
     except Exception:  # agreement is optional context in the report, never fatal
         logger.exception("Agreement figures unavailable for the report")
         return {}
-
-
-def _methods(project: Project, version: InstrumentVersion) -> str:
-    n_reviewers = (
-        Assessment.objects.filter(
-            study__project=project,
-            study__training=False,
-            version=version,
-            kind="reviewer",
-        )
-        .values("reviewer")
-        .distinct()
-        .count()
-    )
-    definition = version.as_definition()
-    convention = (
-        "floored at 0" if project.floor_percent else "raw (negative totals allowed)"
-    )
-    doi = f" doi:{definition.doi}" if definition.doi else ""
-    name = instrument_label(definition, version)
-    return (
-        f"Studies were appraised with {name} (wording "
-        f"revision {definition.revision}; {definition.citation}{doi}) by "
-        f"{n_reviewers} reviewer{'' if n_reviewers == 1 else 's'}, "
-        f"{project.reviewers_per_study} per study, "
-        f"{'blinded' if project.blinding else 'unblinded'} to each other's "
-        f"answers until all had submitted. Percentages are {convention}."
-    )
 
 
 def appendix(project: Project, version: InstrumentVersion, user: Any) -> list[Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Case,
@@ -17,6 +17,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils.translation import gettext_lazy
 
 from .. import access
 from ..models import (
@@ -30,6 +31,9 @@ from ..models import (
 from .dashboard import STATE_LABELS, STATES, state_expression
 from .progress import progress_counts, progress_rows
 from .review import review_studies
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 STATUS_ORDER = ["assigned", "in_progress", "submitted", "reopened"]
 
@@ -72,18 +76,19 @@ def project_progress(project: Project) -> dict[int, dict[str, int]]:
     return out
 
 
-STUDY_STATES: list[tuple[str, str]] = [
-    ("unassigned", "Not assigned"),
+STUDY_STATES: list[tuple[str, StrOrPromise]] = [
+    ("unassigned", gettext_lazy("Not assigned")),
     *((state, STATE_LABELS[state]) for state in STATES),
-    ("excluded", "Excluded"),
+    ("excluded", gettext_lazy("Excluded")),
 ]
-STATE_NAMES = dict(STUDY_STATES)
-HIDDEN_STATE = "Your review is open"
+# Labels are lazy translations; to callers they read as text (Any, not str).
+STATE_NAMES: dict[str, Any] = dict(STUDY_STATES)
+HIDDEN_STATE = gettext_lazy("Your review is open")
 # Leads choose which studies the list shows; everyone else sees review studies.
-TRAINING_CHOICES: list[tuple[str, str]] = [
-    ("", "Review and training studies"),
-    ("0", "Review studies"),
-    ("1", "Training studies"),
+TRAINING_CHOICES: list[tuple[str, StrOrPromise]] = [
+    ("", gettext_lazy("Review and training studies")),
+    ("0", gettext_lazy("Review studies")),
+    ("1", gettext_lazy("Training studies")),
 ]
 STUDY_SORTS: dict[str, tuple[str, ...]] = {
     "title": ("title",),

@@ -8,33 +8,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, OrderBy, Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label
 from ..models import Assessment, InstrumentVersion, Membership, Project
 from .review import review_studies
 from .studies import ASSIGNMENT_KINDS, reviewer_queue
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 OPEN = "open"
-STATUS_CHOICES: list[tuple[str, str]] = [
-    ("", "All"),
-    (OPEN, "Not yet submitted"),
+STATUS_CHOICES: list[tuple[str, StrOrPromise]] = [
+    ("", gettext_lazy("All")),
+    (OPEN, gettext_lazy("Not yet submitted")),
     *Assessment.Status.choices,
 ]
-SORT_CHOICES: list[tuple[str, str]] = [
-    ("", "Work order (started work first)"),
-    ("study", "Study"),
-    ("project", "Project"),
-    ("instrument", "Instrument"),
-    ("status", "Status"),
-    ("score", "Score"),
+SORT_CHOICES: list[tuple[str, StrOrPromise]] = [
+    ("", gettext_lazy("Work order (started work first)")),
+    ("study", gettext_lazy("Study")),
+    ("project", gettext_lazy("Project")),
+    ("instrument", gettext_lazy("Instrument")),
+    ("status", gettext_lazy("Status")),
+    ("score", gettext_lazy("Score")),
 ]
 # What the worklist calls calibration work; a hidden check has no label, so it
 # reads exactly like a live assignment.
-KIND_LABELS = {Assessment.Kind.TRAINING: "Training", Assessment.Kind.REREAD: "Re-read"}
+KIND_LABELS = {
+    Assessment.Kind.TRAINING: gettext_lazy("Training"),
+    Assessment.Kind.REREAD: gettext_lazy("Re-read"),
+}
 TIE_BREAK = ("study__project__name", "study__title", "pk")
 
 
@@ -68,7 +76,7 @@ def worklist(user: Any, *, status: str = "", sort: str = "") -> QuerySet[Assessm
 
 
 def clean_sort(value: str) -> str:
-    known = {key for key, _ in SORT_CHOICES if key}
+    known = {key for key, _label in SORT_CHOICES if key}
     return value if value.removeprefix("-") in known else ""
 
 
@@ -97,7 +105,7 @@ def score_text(assessment: Assessment) -> str:
         return ""
     if kind == "judgement":
         if not assessment.band:
-            return "Not yet judged"
+            return _("Not yet judged")
         label = JUDGEMENT_LABELS.get(assessment.band, assessment.band)
         aspect = aspect_label(assessment.version.as_definition(), "risk_of_bias")
         return f"{aspect}: {label.lower()}"
@@ -111,7 +119,10 @@ def score_text(assessment: Assessment) -> str:
         return f"{assessment.percent:.1f}%"
     if assessment.total is None or assessment.maximum is None:
         return ""
-    return f"{_number(assessment.total)} / {_number(assessment.maximum)} points"
+    return _("%(total)s / %(maximum)s points") % {
+        "total": _number(assessment.total),
+        "maximum": _number(assessment.maximum),
+    }
 
 
 def instrument_label(version: InstrumentVersion) -> str:
@@ -134,10 +145,10 @@ def rows_for_display(rows: Any) -> list[Assessment]:
 def action_label(assessment: Assessment) -> str:
     """What the row's button does, in the reviewer's words."""
     if assessment.status == Assessment.Status.SUBMITTED:
-        return "View"
+        return _("View")
     if assessment.status == Assessment.Status.ASSIGNED:
-        return "Start"
-    return "Continue"
+        return _("Start")
+    return _("Continue")
 
 
 @dataclass(frozen=True)
@@ -168,46 +179,57 @@ def next_steps(
     if manages and not counts["studies"]:
         steps.append(
             Next(
-                "This project has no studies yet: import them from a reference "
-                "manager (RIS, BibTeX, PubMed, CSV) or add them one by one.",
+                _(
+                    "This project has no studies yet: import them from a reference "
+                    "manager (RIS, BibTeX, PubMed, CSV) or add them one by one."
+                ),
                 reverse("study-import", args=[project.slug]),
-                "Import studies",
+                _("Import studies"),
             )
         )
     elif manages and not counts["assigned"]:
         steps.append(
             Next(
-                f"{counts['studies']} studies are waiting for reviewers: assign "
-                "them, balanced over the project's reviewers.",
+                _(
+                    "%(count)s studies are waiting for reviewers: assign them, "
+                    "balanced over the project's reviewers."
+                )
+                % {"count": counts["studies"]},
                 reverse("project-assign", args=[project.slug]),
-                "Assign reviewers",
+                _("Assign reviewers"),
             )
         )
     mine = open_count(user, project)
     if mine:
         steps.append(
             Next(
-                f"You have {mine} open "
-                f"{'review' if mine == 1 else 'reviews'} in this project.",
+                ngettext(
+                    "You have %(count)s open review in this project.",
+                    "You have %(count)s open reviews in this project.",
+                    mine,
+                )
+                % {"count": mine},
                 reverse("queue") + "?status=open",
-                "Go to your worklist",
+                _("Go to your worklist"),
             )
         )
     elif member is not None and member.role == Membership.Role.REVIEWER:
         steps.append(
             Next(
-                "Nothing is waiting for you in this project right now.",
+                _("Nothing is waiting for you in this project right now."),
                 reverse("queue"),
-                "Your worklist",
+                _("Your worklist"),
             )
         )
     elif member is not None and member.role == Membership.Role.OBSERVER:
         steps.append(
             Next(
-                "As an observer you follow the review: the dashboard shows its "
-                "progress and the final results.",
+                _(
+                    "As an observer you follow the review: the dashboard shows its "
+                    "progress and the final results."
+                ),
                 reverse("project-dashboard", args=[project.slug]),
-                "Open the dashboard",
+                _("Open the dashboard"),
             )
         )
     return steps

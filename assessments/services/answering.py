@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import access
 from ..instruments import Definition, Result, choice_problems, score
@@ -42,9 +43,12 @@ class StaleSave(Exception):
 
     def __init__(self, answer: Answer) -> None:
         super().__init__(
-            f"Item {answer.item_code} was changed elsewhere (another tab or device) "
-            "after this page loaded it. Your change was not saved; the newer answer "
-            "is shown. Re-enter your change if it is still needed."
+            _(
+                "Item %(code)s was changed elsewhere (another tab or device) after "
+                "this page loaded it. Your change was not saved; the newer answer "
+                "is shown. Re-enter your change if it is still needed."
+            )
+            % {"code": answer.item_code}
         )
         self.answer = answer
 
@@ -161,9 +165,17 @@ def _check_lengths(data: AnswerInput) -> None:
     for name, limit in limits:
         if len(getattr(data, name)) > limit:
             raise ValidationError(
-                f"The {name} of item {data.item_code} is longer than {limit} "
-                "characters."
+                _too_long(name) % {"code": data.item_code, "limit": limit}
             )
+
+
+def _too_long(name: str) -> str:
+    # One whole sentence per field, so a translation can inflect the noun.
+    if name == "evidence":
+        return _("The evidence of item %(code)s is longer than %(limit)s characters.")
+    if name == "comment":
+        return _("The comment of item %(code)s is longer than %(limit)s characters.")
+    return _("The page of item %(code)s is longer than %(limit)s characters.")
 
 
 @dataclass(frozen=True)
@@ -206,7 +218,7 @@ def _save_locked(
 ) -> SaveOutcome:
     if locked.is_locked:
         raise LockedAssessment(
-            "This assessment is submitted; ask the lead to reopen it."
+            _("This assessment is submitted; ask the lead to reopen it.")
         )
     validate_answer_input(locked.version.as_definition(), data)
     # Every answer as plain values (what scoring and the item cache read); one
@@ -373,7 +385,7 @@ def submit_assessment(*, assessment: Assessment, user: Any) -> Result:
         .get(pk=assessment.pk)
     )
     if locked.is_locked:
-        raise LockedAssessment("This assessment is already submitted.")
+        raise LockedAssessment(_("This assessment is already submitted."))
     result = score_assessment(locked, answers_of(locked))
     if not result.complete:
         raise ValidationError(_incomplete_messages(locked, result))
@@ -415,7 +427,8 @@ def _incomplete_messages(assessment: Assessment, result: Result) -> list[str]:
     labels = {i.code: i.label for i in definition.items}
     labels.update({c.code: c.label for c in definition.conditions})
     messages = [
-        f"Item {code} ({labels.get(code, '')}) is not answered."
+        _("Item %(code)s (%(label)s) is not answered.")
+        % {"code": code, "label": labels.get(code, "")}
         for code in result.missing
     ]
     messages += [p.text or p.message for p in result.problems]
@@ -427,10 +440,10 @@ def reopen_assessment(*, assessment: Assessment, user: Any, reason: str) -> Asse
     """A lead reopens a submitted assessment (resubmitting it after unblinding
     marks it revised)."""
     if not reason.strip():
-        raise ValidationError("Give a reason for reopening.")
+        raise ValidationError(_("Give a reason for reopening."))
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
     if locked.status != Assessment.Status.SUBMITTED:
-        raise ValidationError("Only a submitted assessment can be reopened.")
+        raise ValidationError(_("Only a submitted assessment can be reopened."))
     if not locked.is_consensus:
         # Assessments made outside the form (score import) get their moment
         # of unblinding recorded here at the latest.

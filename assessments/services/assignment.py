@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
+from django.utils.translation import gettext as _
 
 from .. import access
 from ..models import (
@@ -23,9 +24,31 @@ from ..models import (
 )
 from . import calibration
 from .answering import score_assessment, store_result
+from .assignment_exclusion import (
+    _refuse,
+    declare_conflict,
+    exclude_studies,
+    exclude_study,
+    include_studies,
+    include_study,
+)
 from .changes import bump_data_revision
 from .notifications import notify_assigned
 from .prefilling import prefill_conditions
+
+__all__ = [
+    "REVIEWING_ROLES",
+    "assign_reviewer",
+    "assign_studies",
+    "auto_assign",
+    "check_consensus_not_started",
+    "declare_conflict",
+    "exclude_studies",
+    "exclude_study",
+    "include_studies",
+    "include_study",
+    "reassign_assessment",
+]
 
 REVIEWING_ROLES = (Membership.Role.LEAD, Membership.Role.REVIEWER)
 
@@ -50,12 +73,18 @@ def check_consensus_not_started(study: Study, version: InstrumentVersion) -> Non
     name = version.as_definition().short_name or version.key
     if found.status == Assessment.Status.SUBMITTED:
         raise ValidationError(
-            f"The {name} consensus on this study is final. To add a reviewer, "
-            "reopen the consensus and discard it first."
+            _(
+                "The %(name)s consensus on this study is final. To add a reviewer, "
+                "reopen the consensus and discard it first."
+            )
+            % {"name": name}
         )
     raise ValidationError(
-        f"The {name} consensus on this study has started. To add a reviewer, "
-        "discard the consensus first (the reviewers' answers are kept)."
+        _(
+            "The %(name)s consensus on this study has started. To add a reviewer, "
+            "discard the consensus first (the reviewers' answers are kept)."
+        )
+        % {"name": name}
     )
 
 
@@ -76,28 +105,39 @@ def assign_reviewer(
     """
     project = study.project
     if reviewer.pk not in _reviewer_ids(project):
-        raise ValidationError(f"{reviewer} is not a reviewer of this project.")
+        raise ValidationError(
+            _("%(reviewer)s is not a reviewer of this project.")
+            % {"reviewer": reviewer}
+        )
     if ConflictOfInterest.objects.filter(study=study, user=reviewer).exists():
         raise ValidationError(
-            f"{reviewer} declared a conflict of interest on this study."
+            _("%(reviewer)s declared a conflict of interest on this study.")
+            % {"reviewer": reviewer}
         )
     if study.excluded:
-        raise ValidationError("This study is excluded.")
+        raise ValidationError(_("This study is excluded."))
     check_consensus_not_started(study, version)
     calibrating = Assessment.objects.filter(
         study=study, version=version, reviewer=reviewer
     ).exclude(kind=Assessment.Kind.REVIEWER)
     if calibrating.exists():
         raise ValidationError(
-            f"{reviewer} has trained or been checked on this study, so their "
-            "review would not be independent."
+            _(
+                "%(reviewer)s has trained or been checked on this study, so their "
+                "review would not be independent."
+            )
+            % {"reviewer": reviewer}
         )
     seen = access.could_see_others(reviewer, study)
     if seen and not reason.strip():
         raise ValidationError(
-            f"{reviewer} may already have seen other reviewers' answers on this "
-            "study. Give a reason to assign them anyway; their ratings will be "
-            "marked as not independent and left out of agreement figures."
+            _(
+                "%(reviewer)s may already have seen other reviewers' answers on "
+                "this study. Give a reason to assign them anyway; their ratings "
+                "will be marked as not independent and left out of agreement "
+                "figures."
+            )
+            % {"reviewer": reviewer}
         )
     assessment, created = Assessment.objects.get_or_create(
         study=study,
@@ -107,7 +147,10 @@ def assign_reviewer(
         defaults={"not_independent_reason": reason.strip() if seen else ""},
     )
     if not created:
-        raise ValidationError(f"{reviewer} is already assigned to this study.")
+        raise ValidationError(
+            _("%(reviewer)s is already assigned to this study.")
+            % {"reviewer": reviewer}
+        )
     prefill_conditions(assessments=[assessment])
     if seen:
         AuditEvent.objects.record(
@@ -133,17 +176,26 @@ def auto_assign(
     skip = calibration.uncertified(project, version) or set()
     if skip and len([r for r in reviewers if r not in skip]) < per_study:
         raise ValidationError(
-            f"{per_study} reviewers per study need {per_study} certified reviewers; "
-            f"{len(reviewers) - len(skip & set(reviewers))} of the project's "
-            f"{len(reviewers)} reviewers are certified. Assign by hand to go ahead "
-            "without certification."
+            _(
+                "%(per_study)s reviewers per study need %(per_study)s certified "
+                "reviewers; %(certified)s of the project's %(reviewers)s reviewers "
+                "are certified. Assign by hand to go ahead without certification."
+            )
+            % {
+                "per_study": per_study,
+                "certified": len(reviewers) - len(skip & set(reviewers)),
+                "reviewers": len(reviewers),
+            }
         )
     if len(reviewers) < per_study:
         raise ValidationError(
-            f"{per_study} reviewers per study need at least {per_study} reviewers; "
-            f"the project has {len(reviewers)}."
+            _(
+                "%(per_study)s reviewers per study need at least %(per_study)s "
+                "reviewers; the project has %(reviewers)s."
+            )
+            % {"per_study": per_study, "reviewers": len(reviewers)}
         )
-    _, load, taken, existing = _balancing_state(project, version)
+    _reviewers, load, taken, existing = _balancing_state(project, version)
     new = _balanced(project, version, per_study, load, taken, existing)
     Assessment.objects.bulk_create(new, batch_size=1000)
     prefill_conditions(assessments=new)
@@ -180,17 +232,6 @@ def _balancing_state(
     skip = calibration.uncertified(project, version) or set()
     load = {r: n for r, n in load.items() if r not in skip}
     return reviewers, load, taken, existing
-
-
-def _refuse(problems: list[str]) -> None:
-    if problems:
-        raise ValidationError(
-            ["Nothing was changed.", *problems[:10], *_more(len(problems) - 10)]
-        )
-
-
-def _more(n: int) -> list[str]:
-    return [f"... and {n} more."] if n > 0 else []
 
 
 @transaction.atomic
@@ -264,23 +305,27 @@ def _top_up(
         if need <= 0:
             continue
         if study.excluded or study.pk in started or study.training:
-            why = (
-                "it is excluded"
-                if study.excluded
-                else "it is a training study"
-                if study.training
-                else "its consensus has started"
-            )
-            problems.append(f"{study}: no reviewer can be added, {why}.")
+            if study.excluded:
+                why = _("%(study)s: no reviewer can be added, it is excluded.")
+            elif study.training:
+                why = _("%(study)s: no reviewer can be added, it is a training study.")
+            else:
+                why = _(
+                    "%(study)s: no reviewer can be added, its consensus has started."
+                )
+            problems.append(why % {"study": study})
             continue
         blocked = set(taken.get(study.pk, set()))
-        for _ in range(need):
+        for _slot in range(need):
             candidates = [r for r in load if r not in blocked]
             if not candidates:
                 problems.append(
-                    f"{study}: not enough reviewers who may take it (assigned "
-                    "already, a conflict of interest, not independent, or not yet "
-                    "certified)."
+                    _(
+                        "%(study)s: not enough reviewers who may take it (assigned "
+                        "already, a conflict of interest, not independent, or not "
+                        "yet certified)."
+                    )
+                    % {"study": study}
                 )
                 break
             chosen = min(candidates, key=lambda r: (load[r], r))
@@ -295,7 +340,7 @@ def _top_up(
                 )
             )
     if not reviewers:
-        problems.append("The project has no reviewers yet; add them under Members.")
+        problems.append(_("The project has no reviewers yet; add them under Members."))
     _refuse(problems)
     Assessment.objects.bulk_create(new, batch_size=1000)
     prefill_conditions(assessments=new)
@@ -347,7 +392,7 @@ def _balanced(
     for study_id in studies.values_list("pk", flat=True):
         need = per_study - counts.get(study_id, 0)
         blocked = taken.get(study_id, set())
-        for _ in range(max(need, 0)):
+        for _slot in range(max(need, 0)):
             candidates = [r for r in load if r not in blocked]
             if not candidates:
                 break
@@ -377,16 +422,21 @@ def reassign_assessment(
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
     if locked.is_consensus or locked.first_submitted_at is not None:
         raise ValidationError(
-            "Only open, never-submitted reviewer work can be reassigned."
+            _("Only open, never-submitted reviewer work can be reassigned.")
         )
     project = locked.study.project
     if to_user.pk not in _reviewer_ids(project):
-        raise ValidationError(f"{to_user} is not a reviewer of this project.")
+        raise ValidationError(
+            _("%(reviewer)s is not a reviewer of this project.") % {"reviewer": to_user}
+        )
     check_consensus_not_started(locked.study, locked.version)
     if access.could_see_others(to_user, locked.study):
         raise ValidationError(
-            f"{to_user} may already have seen other reviewers' answers on this "
-            "study; assign them from the study page with a reason instead."
+            _(
+                "%(reviewer)s may already have seen other reviewers' answers on "
+                "this study; assign them from the study page with a reason instead."
+            )
+            % {"reviewer": to_user}
         )
     clash = Assessment.objects.filter(
         study_id=locked.study_id, version_id=locked.version_id, reviewer=to_user
@@ -398,7 +448,8 @@ def reassign_assessment(
         ).exists()
     ):
         raise ValidationError(
-            f"{to_user} cannot take this study (assigned or conflict)."
+            _("%(reviewer)s cannot take this study (assigned or conflict).")
+            % {"reviewer": to_user}
         )
     previous = locked.reviewer
     for answer in Answer.objects.filter(assessment=locked):
@@ -419,63 +470,3 @@ def reassign_assessment(
     bump_data_revision(project.pk)
     notify_assigned([locked])
     return locked
-
-
-@transaction.atomic
-def exclude_study(*, study: Study, reason: str, user: Any) -> Study:
-    if not reason.strip():
-        raise ValidationError("Give a reason for excluding the study.")
-    study.excluded = True
-    study.exclusion_reason = reason.strip()
-    study._change_reason = f"excluded: {reason.strip()}"  # type: ignore[attr-defined]
-    study.save(update_fields=["excluded", "exclusion_reason"])
-    AuditEvent.objects.record(
-        study.project_id, user, "exclude", str(study), {"reason": reason}
-    )
-    bump_data_revision(study.project_id)
-    return study
-
-
-@transaction.atomic
-def exclude_studies(*, studies: Sequence[Study], reason: str, user: Any) -> int:
-    """Exclude the chosen studies, all or nothing (each audited as by hand)."""
-    if not reason.strip():
-        raise ValidationError("Give a reason for excluding the studies.")
-    already = [str(s) for s in studies if s.excluded]
-    _refuse([f"{title}: already excluded." for title in already])
-    for study in studies:
-        exclude_study(study=study, reason=reason, user=user)
-    return len(studies)
-
-
-@transaction.atomic
-def include_study(*, study: Study, user: Any) -> Study:
-    """Take an excluded study back into the review."""
-    if not study.excluded:
-        raise ValidationError(f"{study}: is not excluded.")
-    study.excluded = False
-    study.exclusion_reason = ""
-    study._change_reason = "included again"  # type: ignore[attr-defined]
-    study.save(update_fields=["excluded", "exclusion_reason"])
-    AuditEvent.objects.record(study.project_id, user, "include", str(study), {})
-    bump_data_revision(study.project_id)
-    return study
-
-
-@transaction.atomic
-def include_studies(*, studies: Sequence[Study], user: Any) -> int:
-    """Include the chosen excluded studies again, all or nothing."""
-    _refuse([f"{s}: is not excluded." for s in studies if not s.excluded])
-    for study in studies:
-        include_study(study=study, user=user)
-    return len(studies)
-
-
-@transaction.atomic
-def declare_conflict(*, study: Study, reviewer: Any, reason: str, user: Any) -> None:
-    ConflictOfInterest.objects.get_or_create(
-        study=study, user=reviewer, defaults={"reason": reason, "declared_by": user}
-    )
-    AuditEvent.objects.record(
-        study.project_id, user, "conflict", str(study), {"reviewer": str(reviewer)}
-    )

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import (
     Answer,
@@ -39,16 +40,18 @@ def _check_source(source: Assessment) -> str:
     if source.is_consensus:
         if source.status != Assessment.Status.SUBMITTED or source.stale:
             raise ValidationError(
-                "Only a finalised consensus can be the reference; this one is "
-                "still open or out of date."
+                _(
+                    "Only a finalised consensus can be the reference; this one is "
+                    "still open or out of date."
+                )
             )
         return "Consensus"
     if source.kind != Assessment.Kind.REVIEWER:
         raise ValidationError(
-            "A training, check or re-read assessment cannot be the reference."
+            _("A training, check or re-read assessment cannot be the reference.")
         )
     if source.status != Assessment.Status.SUBMITTED:
-        raise ValidationError("Only a submitted assessment can be the reference.")
+        raise ValidationError(_("Only a submitted assessment can be the reference."))
     return person(source.reviewer)
 
 
@@ -68,7 +71,8 @@ def mark_reference(
     unknown = sorted(set(rationales or {}) - codes)
     if unknown:
         raise ValidationError(
-            f"{version_name(version)} has no item {', '.join(unknown)}."
+            _("%(instrument)s has no item %(items)s.")
+            % {"instrument": version_name(version), "items": ", ".join(unknown)}
         )
     answers = {
         a.item_code: {
@@ -126,7 +130,9 @@ def set_rationales(
     merged = dict(reference.rationales or {})
     for code, text in rationales.items():
         if code not in codes:
-            raise ValidationError(f"There is no item {code} in this instrument.")
+            raise ValidationError(
+                _("There is no item %(code)s in this instrument.") % {"code": code}
+            )
         if text.strip():
             merged[code] = text.strip()
         else:
@@ -166,14 +172,17 @@ def withdraw_reference(*, reference: Reference, user: Any) -> None:
 
 def _trainable(study: Study, version: InstrumentVersion) -> None:
     if not study.training:
-        raise ValidationError(f"{study}: is not a training study.")
+        raise ValidationError(
+            _("%(study)s: is not a training study.") % {"study": study}
+        )
     if study.excluded:
-        raise ValidationError(f"{study}: is excluded.")
+        raise ValidationError(_("%(study)s: is excluded.") % {"study": study})
     if not Reference.objects.filter(
         study=study, version=version, current=True
     ).exists():
         raise ValidationError(
-            f"{study}: has no {version_name(version)} reference yet; mark one first."
+            _("%(study)s: has no %(instrument)s reference yet; mark one first.")
+            % {"study": study, "instrument": version_name(version)}
         )
 
 
@@ -181,7 +190,10 @@ def _may_train(project: Project, reviewer: Any) -> None:
     if not Membership.objects.filter(
         project=project, user_id=reviewer.pk, role__in=REVIEWING
     ).exists():
-        raise ValidationError(f"{person(reviewer)} is not a reviewer of this project.")
+        raise ValidationError(
+            _("%(reviewer)s is not a reviewer of this project.")
+            % {"reviewer": person(reviewer)}
+        )
 
 
 @transaction.atomic
@@ -207,7 +219,7 @@ def assign_training(
         except ValidationError as exc:
             problems += exc.messages
     if problems:
-        raise ValidationError(["Nothing was changed.", *problems])
+        raise ValidationError([_("Nothing was changed."), *problems])
     have = set(
         Assessment.objects.filter(
             study__in=studies, version=version, reviewer__in=reviewers
@@ -239,8 +251,11 @@ def start_training(
     _may_train(study.project, user)
     if Assessment.objects.filter(study=study, version=version, reviewer=user).exists():
         raise ValidationError(
-            f"{study}: you already have it (training or review); open it from "
-            "My training."
+            _(
+                "%(study)s: you already have it (training or review); open it from "
+                "My training."
+            )
+            % {"study": study}
         )
     return Assessment.objects.create(
         study=study, version=version, reviewer=user, kind=TRAINING
@@ -255,15 +270,17 @@ def assign_hidden_check(
     project = study.project
     if not settings_for(project, version).hidden_checks:
         raise ValidationError(
-            "Hidden checks are off for this instrument; switch them on under "
-            "Calibration settings first."
+            _(
+                "Hidden checks are off for this instrument; switch them on under "
+                "Calibration settings first."
+            )
         )
     _trainable(study, version)
     _may_train(project, reviewer)
     if Assessment.objects.filter(study=study, reviewer=reviewer).exists():
         raise ValidationError(
-            f"{person(reviewer)} has already seen this study; a check must be new "
-            "to them."
+            _("%(reviewer)s has already seen this study; a check must be new to them.")
+            % {"reviewer": person(reviewer)}
         )
     check = Assessment.objects.create(
         study=study, version=version, reviewer=reviewer, kind=CHECK
@@ -401,10 +418,10 @@ def certification_warning(
     skip = uncertified(project, version)
     if skip is None or reviewer.pk not in skip:
         return None
-    return (
-        f"{person(reviewer)} is not yet certified for {version_name(version)} "
-        "in this project; the assignment was made anyway."
-    )
+    return _(
+        "%(reviewer)s is not yet certified for %(instrument)s in this project; "
+        "the assignment was made anyway."
+    ) % {"reviewer": person(reviewer), "instrument": version_name(version)}
 
 
 def on_submitted(assessment: Assessment) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from ..instruments import Definition, Result, choice_problems
@@ -37,7 +39,9 @@ from ..selectors.consensus import (
 from . import answering, changes
 from .quotes import MAX_QUOTES, QuoteInput
 
-STALE = "A reviewer's answers changed since this consensus began; refresh it first."
+STALE = gettext_lazy(
+    "A reviewer's answers changed since this consensus began; refresh it first."
+)
 
 
 # --- writing ---------------------------------------------------------------------
@@ -50,7 +54,7 @@ def _lock_consensus(consensus: Assessment) -> Assessment:
         .get(pk=consensus.pk)
     )
     if not locked.is_consensus:
-        raise ValidationError("This is a reviewer's assessment, not a consensus.")
+        raise ValidationError(_("This is a reviewer's assessment, not a consensus."))
     return locked
 
 
@@ -124,7 +128,9 @@ class StaleResolution(Exception):
     """The item was decided by someone else since the page was loaded."""
 
     def __init__(self, resolution: Resolution) -> None:
-        super().__init__(f"Item {resolution.item_code} was decided meanwhile.")
+        super().__init__(
+            _("Item %(code)s was decided meanwhile.") % {"code": resolution.item_code}
+        )
         self.resolution = resolution
 
 
@@ -152,7 +158,9 @@ def resolve_item(
         resolution.choices
     )
     if (not resolution.agreed or overrides) and not rationale.strip():
-        raise ValidationError(f"Item {item_code}: give a rationale for the decision.")
+        raise ValidationError(
+            _("Item %(code)s: give a rationale for the decision.") % {"code": item_code}
+        )
     _save_consensus_answer(locked, item_code, choices, user)
     resolution.choices = list(choices or [])
     resolution.rationale = rationale.strip()
@@ -179,7 +187,7 @@ def _decidable(consensus: Assessment, item_code: str) -> Resolution:
     """The item's resolution, locked, when the consensus takes decisions now."""
     if consensus.is_locked:
         raise answering.LockedAssessment(
-            "This consensus is final; a lead must reopen it first."
+            _("This consensus is final; a lead must reopen it first.")
         )
     if consensus.stale:
         raise ValidationError(STALE)
@@ -189,7 +197,9 @@ def _decidable(consensus: Assessment, item_code: str) -> Resolution:
         .first()
     )
     if resolution is None:
-        raise ValidationError(f"'{item_code}' is not an item of this consensus.")
+        raise ValidationError(
+            _("'%(code)s' is not an item of this consensus.") % {"code": item_code}
+        )
     return resolution
 
 
@@ -259,8 +269,11 @@ def _reviewer_quote(
     )
     if found is None:
         raise ValidationError(
-            f"Item {item_code}: that quote is not one of the reviewers' quotes on "
-            "this item, so it cannot be adopted."
+            _(
+                "Item %(code)s: that quote is not one of the reviewers' quotes on "
+                "this item, so it cannot be adopted."
+            )
+            % {"code": item_code}
         )
     return dict(found)
 
@@ -302,12 +315,16 @@ def adopt_quote(
     held = [q for q in (answer.quotes if answer else []) if isinstance(q, dict)]
     if any(q.get("id") == quote_id or _place(q) == _place(quote) for q in held):
         raise ValidationError(
-            f"Item {item_code}: the consensus already has this quote."
+            _("Item %(code)s: the consensus already has this quote.")
+            % {"code": item_code}
         )
     if len(held) >= MAX_QUOTES:
         raise ValidationError(
-            f"Item {item_code}: the consensus holds {MAX_QUOTES} quotes already, "
-            "the most an item can hold."
+            _(
+                "Item %(code)s: the consensus holds %(most)s quotes already, "
+                "the most an item can hold."
+            )
+            % {"code": item_code, "most": MAX_QUOTES}
         )
     adopted = {
         **quote,
@@ -356,7 +373,7 @@ def discard_consensus(*, consensus: Assessment, user: Any) -> None:
     locked = _lock_consensus(consensus)
     if locked.status == Assessment.Status.SUBMITTED:
         raise ValidationError(
-            "A final consensus cannot be discarded: reopen it first (with a reason)."
+            _("A final consensus cannot be discarded: reopen it first (with a reason).")
         )
     study = locked.study
     for resolution in Resolution.objects.filter(consensus=locked):
@@ -402,13 +419,18 @@ def _finalise_problems(consensus: Assessment) -> list[str]:
     for resolution in Resolution.objects.filter(consensus=consensus):
         code = resolution.item_code
         if not is_resolved(resolution):
-            problems.append(f"Item {code} is disputed and not resolved yet.")
+            problems.append(
+                _("Item %(code)s is disputed and not resolved yet.") % {"code": code}
+            )
         elif normal_choices(answers.get(code)) != normal_choices(resolution.choices):
             # Changed in the form after it was settled: the record of who
             # decided what would no longer describe the result.
             problems.append(
-                f"Item {code} was changed after it was settled; resolve it again "
-                "with a rationale."
+                _(
+                    "Item %(code)s was changed after it was settled; resolve it "
+                    "again with a rationale."
+                )
+                % {"code": code}
             )
     return problems
 

@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import ExternalIdentity
 
@@ -46,7 +47,7 @@ def sign_in(asserted: Asserted) -> AbstractBaseUser:
     """The account for this identity, made on first sign-in; names and e-mail
     follow the provider on every sign-in."""
     if not asserted.issuer or not asserted.subject:
-        raise SignInRefused("The identity provider sent no stable identifier.")
+        raise SignInRefused(_("The identity provider sent no stable identifier."))
     try:
         with transaction.atomic():
             user = _find_or_make(asserted)
@@ -55,7 +56,7 @@ def sign_in(asserted: Asserted) -> AbstractBaseUser:
         user = _find_or_make(asserted)
     if not user.is_active:
         raise SignInRefused(
-            "This account is deactivated. Ask the platform's administrator."
+            _("This account is deactivated. Ask the platform's administrator.")
         )
     return user
 

@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..bibliography import (
     ImportFormatError,
@@ -56,16 +57,15 @@ def _existing_keys(project: Project) -> dict[tuple[str, str], str]:
     return keys
 
 
-REASONS = {"doi": "same DOI", "pmid": "same PMID", "title": "same title"}
-
-
 def preview_import(*, project: Project, data: bytes, fmt: str | None) -> ImportReport:
     """Parse and sort records into new, duplicates and problems; saves nothing."""
     report = ImportReport()
     try:
         parsed = parse_studies(data, fmt or None)
     except ImportFormatError as exc:
-        report.problems.append(f"The file cannot be read: {exc}")
+        report.problems.append(
+            _("The file cannot be read: %(problem)s") % {"problem": exc}
+        )
         return report
     report.format = parsed.format
     problems = list(parsed.problems)
@@ -80,7 +80,9 @@ def preview_import(*, project: Project, data: bytes, fmt: str | None) -> ImportR
             problems += invalid
             continue
         for key in duplicate_keys(record.fields):
-            seen.setdefault(key, f"record {record.index} of this file")
+            seen.setdefault(
+                key, _("record %(index)s of this file") % {"index": record.index}
+            )
         report.new.append(record)
     # Stable sort: each record's problems together, in file order.
     report.problems = [
@@ -90,14 +92,27 @@ def preview_import(*, project: Project, data: bytes, fmt: str | None) -> ImportR
 
 
 def _problem_text(problem: RecordProblem) -> str:
-    return str(problem) if problem.index == 0 else f"Record {problem.index} ({problem})"
+    if problem.index == 0:
+        return str(problem)
+    return _("Record %(index)s (%(problem)s)") % {
+        "index": problem.index,
+        "problem": problem,
+    }
 
 
 def _duplicate_reason(record: StudyRecord, seen: dict[tuple[str, str], str]) -> str:
     for key in duplicate_keys(record.fields):
         if key in seen:
-            return f"{REASONS[key[0]]} as “{seen[key][:80]}”"
+            return _reason(key[0]) % {"title": seen[key][:80]}
     return ""
+
+
+def _reason(kind: str) -> str:
+    if kind == "doi":
+        return _("same DOI as “%(title)s”")
+    if kind == "pmid":
+        return _("same PMID as “%(title)s”")
+    return _("same title as “%(title)s”")
 
 
 @transaction.atomic
@@ -171,11 +186,11 @@ def _field_errors(study: Study) -> dict[str, list[str]]:
         # URLValidator also accepts ftp; a javascript: or data: link would run
         # or render content when clicked on the study page.
         if link and not _is_web_link(link):
-            errors[name] = ["only web links starting with http:// or https://"]
+            errors[name] = [_("only web links starting with http:// or https://")]
     key_length = Study._meta.get_field("title_key").max_length or 0
     if len(study.title_key) > key_length:
         errors.setdefault("title", []).append(
-            f"too long (at most {key_length} characters)"
+            _("too long (at most %(most)s characters)") % {"most": key_length}
         )
     return errors
 
@@ -190,14 +205,14 @@ def _is_web_link(value: str) -> bool:
 
 def _field_label(name: str) -> str:
     if name == NON_FIELD_ERRORS:
-        return "record"
+        return _("record")
     return str(getattr(Study._meta.get_field(name), "verbose_name", name))
 
 
 def _record_label(record: StudyRecord) -> str:
     title = str(record.fields.get("title") or "")
     if not title:
-        return f"record {record.index}"
+        return _("record %(index)s") % {"index": record.index}
     if len(title) > _LABEL_LENGTH:
         return title[: _LABEL_LENGTH - 1] + "…"
     return title
@@ -257,11 +272,11 @@ def sweep_import_previews() -> int:
     cutoff = timezone.now() - PREVIEW_MAX_AGE
     removed = 0
     try:
-        projects, _ = default_storage.listdir(PREVIEW_FOLDER)
+        projects, _files = default_storage.listdir(PREVIEW_FOLDER)
     except FileNotFoundError:  # no upload yet
         return 0
     for project in projects:
-        _, tokens = default_storage.listdir(f"{PREVIEW_FOLDER}/{project}")
+        _folders, tokens = default_storage.listdir(f"{PREVIEW_FOLDER}/{project}")
         for token in tokens:
             name = f"{PREVIEW_FOLDER}/{project}/{token}"
             try:

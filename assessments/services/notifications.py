@@ -22,6 +22,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .. import access
 from ..models import (
@@ -34,10 +37,13 @@ from ..models import (
 )
 from ..selectors.disagreements import disputed_items
 from ..selectors.worklist import instrument_label
+from . import languages
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 Kind = NotificationPreferences.Kind
+# A mail's subject and template context, drawn in the recipient's language.
+Compose = Callable[[], tuple[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -96,22 +102,18 @@ def _deliver(mails: Sequence[Mail]) -> None:
 
 
 def _send_on_commit(
-    kind: str, users: Iterable[Any], subject: str, template: str, context: Any
+    kind: str, users: Iterable[Any], template: str, compose: Compose
 ) -> int:
     settings_url = link("account-notifications")
-    mails = [
-        Mail(
-            kind,
-            user.get_username(),
-            user.email,
-            subject,
-            render_to_string(
-                template,
-                {**context, "user": user, "settings_url": settings_url},
-            ),
-        )
-        for user in _wanting(kind, users)
-    ]
+    mails = []
+    for user in _wanting(kind, users):
+        # Each person reads the mail in their own language, whoever caused it.
+        with translation.override(languages.of_user(user)):
+            subject, context = compose()
+            body = render_to_string(
+                template, {**context, "user": user, "settings_url": settings_url}
+            )
+        mails.append(Mail(kind, user.get_username(), user.email, subject, body))
     if mails:
         transaction.on_commit(lambda: _deliver(mails))
     return len(mails)
@@ -150,17 +152,28 @@ def notify_assigned(assessments: Iterable[Assessment]) -> None:
             }
             for a in rows
         ]
-        subject = (
-            f"New review in {project.name}: {items[0]['study']}"
-            if len(items) == 1
-            else f"{len(items)} new reviews in {project.name}"
-        )
+        context = {"project": project, "items": items, "worklist": link("queue")}
+
+        def compose(
+            items: list[dict[str, Any]] = items,
+            project: Any = project,
+            context: dict[str, Any] = context,
+        ) -> tuple[str, dict[str, Any]]:
+            if len(items) == 1:
+                subject = _("New review in %(project)s: %(study)s") % {
+                    "project": project.name,
+                    "study": items[0]["study"],
+                }
+            else:
+                subject = ngettext(
+                    "%(n)d new review in %(project)s",
+                    "%(n)d new reviews in %(project)s",
+                    len(items),
+                ) % {"n": len(items), "project": project.name}
+            return subject, context
+
         _send_on_commit(
-            Kind.ASSIGNED,
-            [reviewers.get(reviewer_id)],
-            subject,
-            "email/assigned.txt",
-            {"project": project, "items": items, "worklist": link("queue")},
+            Kind.ASSIGNED, [reviewers.get(reviewer_id)], "email/assigned.txt", compose
         )
 
 
@@ -170,19 +183,19 @@ def notify_reopened(assessment: Assessment, reason: str) -> None:
     if assessment.is_consensus or assessment.reviewer is None:
         return
     study = assessment.study
-    _send_on_commit(
-        Kind.REOPENED,
-        [assessment.reviewer],
-        f"Reopened for changes: {_study_words(study)}",
-        "email/reopened.txt",
-        {
-            "project": study.project,
-            "study": _study_words(study),
-            "instrument": instrument_label(assessment.version),
-            "reason": reason.strip(),
-            "url": link("assessment-form", assessment.uuid),
-        },
-    )
+    context = {
+        "project": study.project,
+        "study": _study_words(study),
+        "instrument": instrument_label(assessment.version),
+        "reason": reason.strip(),
+        "url": link("assessment-form", assessment.uuid),
+    }
+
+    def compose() -> tuple[str, dict[str, Any]]:
+        subject = _("Reopened for changes: %(study)s") % {"study": context["study"]}
+        return subject, context
+
+    _send_on_commit(Kind.REOPENED, [assessment.reviewer], "email/reopened.txt", compose)
 
 
 def _deciders(study: Study, version: InstrumentVersion) -> list[Any]:
@@ -213,19 +226,24 @@ def notify_if_consensus_needed(assessment: Assessment) -> None:
     disputed = disputed_items(study, version)
     if not disputed:
         return
+    context = {
+        "project": study.project,
+        "study": _study_words(study),
+        "instrument": instrument_label(version),
+        "disputed": disputed,
+        "url": link("consensus-view", study.project.slug, study.uuid, version.key),
+        "list_url": link("project-disagreements", study.project.slug),
+    }
+
+    def compose() -> tuple[str, dict[str, Any]]:
+        subject = _("Consensus needed: %(study)s") % {"study": context["study"]}
+        return subject, context
+
     _send_on_commit(
         Kind.CONSENSUS_NEEDED,
         _deciders(study, version),
-        f"Consensus needed: {_study_words(study)}",
         "email/consensus_needed.txt",
-        {
-            "project": study.project,
-            "study": _study_words(study),
-            "instrument": instrument_label(version),
-            "disputed": disputed,
-            "url": link("consensus-view", study.project.slug, study.uuid, version.key),
-            "list_url": link("project-disagreements", study.project.slug),
-        },
+        compose,
     )
 
 
@@ -235,16 +253,27 @@ def notify_report_ready(report: Report) -> None:
     report = Report.objects.select_related(
         "project", "version__instrument", "study", "requested_by"
     ).get(pk=report.pk)
+    context = {
+        "project": report.project,
+        "study": _study_words(report.study) if report.study else "",
+        "instrument": instrument_label(report.version),
+        "url": link("report-status", report.project.slug, report.uuid),
+    }
+
+    def compose() -> tuple[str, dict[str, Any]]:
+        # Each kind named in a sentence of its own: languages inflect the name
+        # (German capitalises it, Dutch chooses its article).
+        if report.kind == Report.Kind.ASSESSMENT:
+            subject = _("Your assessment report is ready: %(project)s")
+        elif report.kind == Report.Kind.STUDY:
+            subject = _("Your study report is ready: %(project)s")
+        else:
+            subject = _("Your project report is ready: %(project)s")
+        return subject % {"project": report.project.name}, {
+            **context,
+            "kind": report.kind,
+        }
+
     _send_on_commit(
-        Kind.REPORT_READY,
-        [report.requested_by],
-        f"Your {report.get_kind_display().lower()} is ready: {report.project.name}",
-        "email/report_ready.txt",
-        {
-            "project": report.project,
-            "kind": report.get_kind_display(),
-            "study": _study_words(report.study) if report.study else "",
-            "instrument": instrument_label(report.version),
-            "url": link("report-status", report.project.slug, report.uuid),
-        },
+        Kind.REPORT_READY, [report.requested_by], "email/report_ready.txt", compose
     )

@@ -27,6 +27,8 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import queue
 from ..models import (
@@ -49,7 +51,7 @@ MAGIC = b"%PDF-"
 # Readers accept a header a little way into the file (some producers write a
 # few bytes of junk first); so do we.
 HEADER_WINDOW = 1024
-ALREADY_ATTACHED = "This paper is already attached to the study."
+ALREADY_ATTACHED = gettext_lazy("This paper is already attached to the study.")
 # A paper still queued after this long lost its job (broker down): ask again.
 QUEUED_GRACE = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
@@ -83,10 +85,10 @@ def size_words(size: int) -> str:
 
 def too_large_message() -> str:
     limit = size_words(int(settings.PAPER_MAX_BYTES))
-    return (
-        f"The paper is larger than the limit of {limit} for papers. Compress "
+    return _(
+        "The paper is larger than the limit of %(limit)s for papers. Compress "
         "the PDF (for example with lower-resolution figures) and upload it again."
-    )
+    ) % {"limit": limit}
 
 
 def _clean_name(filename: str) -> str:
@@ -141,11 +143,13 @@ def check_pdf(uploaded_file: Any) -> CheckedPDF:
         raise ValidationError(too_large_message(), code="too_large")
     sha256, size, head = _digest(uploaded_file)
     if size == 0:
-        raise ValidationError("The file is empty.", code="empty")
+        raise ValidationError(_("The file is empty."), code="empty")
     if MAGIC not in head:
         raise ValidationError(
-            "The file is not a PDF: it does not start like one. Upload the "
-            "paper's full text as a PDF file.",
+            _(
+                "The file is not a PDF: it does not start like one. Upload the "
+                "paper's full text as a PDF file."
+            ),
             code="not_pdf",
         )
     try:
@@ -153,7 +157,8 @@ def check_pdf(uploaded_file: Any) -> CheckedPDF:
         extraction = extract(_source(uploaded_file), max_pages=1)
     except UnreadablePDF as exc:
         raise ValidationError(
-            f"The PDF cannot be read: {exc}", code="unreadable"
+            _("The PDF cannot be read: %(problem)s") % {"problem": exc},
+            code="unreadable",
         ) from exc
     return CheckedPDF(sha256, size, extraction)
 

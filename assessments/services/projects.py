@@ -21,6 +21,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..models import Assessment, AuditEvent, InstrumentVersion, Membership, Project
 from .changes import bump_data_revision
@@ -52,7 +54,7 @@ def create_project(
 ) -> Project:
     _check_published(versions)
     if not versions:
-        raise ValidationError("Choose at least one published instrument version.")
+        raise ValidationError(_("Choose at least one published instrument version."))
     project = Project.objects.create(name=name, slug=slug, created_by=user, **fields)
     for position, version in enumerate(versions):
         project.projectinstrument_set.create(version=version, position=position)
@@ -63,7 +65,9 @@ def create_project(
 def _check_published(versions: Sequence[InstrumentVersion]) -> None:
     not_published = [version_label(v) for v in versions if v.status != "published"]
     if not_published:
-        raise ValidationError(f"Not published: {', '.join(not_published)}.")
+        raise ValidationError(
+            _("Not published: %(versions)s.") % {"versions": ", ".join(not_published)}
+        )
 
 
 @transaction.atomic
@@ -80,7 +84,7 @@ def update_project(
     added = [v for v in versions if v not in current]
     removed = [v for v in current if v not in versions]
     if not versions:
-        raise ValidationError("Keep at least one instrument version.")
+        raise ValidationError(_("Keep at least one instrument version."))
     _check_published(added)
     _refuse_removing_used(project, removed)
     project.save()
@@ -102,16 +106,20 @@ def _refuse_removing_used(
         .values_list("version", "n")
     )
     problems = [
-        f"{version_label(v)} cannot be removed: {used[v.pk]} "
-        f"assessment{'s' if used[v.pk] != 1 else ''} in this project "
-        f"{'use' if used[v.pk] != 1 else 'uses'} it."
+        ngettext(
+            "%(version)s cannot be removed: %(count)s assessment in this project "
+            "uses it.",
+            "%(version)s cannot be removed: %(count)s assessments in this project "
+            "use it.",
+            used[v.pk],
+        )
+        % {"version": version_label(v), "count": used[v.pk]}
         for v in removed
         if used.get(v.pk)
     ]
     if problems:
-        raise ValidationError(
-            " ".join(problems) + " Nothing was changed; keep that version ticked."
-        )
+        problems.append(_("Nothing was changed; keep that version ticked."))
+        raise ValidationError(" ".join(problems))
 
 
 def _change_instruments(
@@ -157,7 +165,8 @@ def _audit_blinding(project: Project, user: Any, old: bool) -> None:
 def _check_role(role: str) -> None:
     if role not in ROLE_LABELS:
         raise ValidationError(
-            f"'{role}' is not a role; choose {', '.join(ROLE_LABELS.values())}."
+            _("'%(role)s' is not a role; choose %(roles)s.")
+            % {"role": role, "roles": ", ".join(map(str, ROLE_LABELS.values()))}
         )
 
 
@@ -171,10 +180,20 @@ def _keep_a_lead(
     others = Membership.objects.filter(project=project, role=Membership.Role.LEAD)
     if others.exclude(pk=existing.pk).exists():
         return
-    change = "removed" if role is None else f"made {ROLE_LABELS[role].lower()}"
+    if role is None:
+        raise ValidationError(
+            _(
+                "%(member)s is the only lead of this project and cannot be removed. "
+                "Make another member lead first."
+            )
+            % {"member": existing.user}
+        )
     raise ValidationError(
-        f"{existing.user} is the only lead of this project and cannot be {change}. "
-        "Make another member lead first."
+        _(
+            "%(member)s is the only lead of this project and cannot be made "
+            "%(role)s. Make another member lead first."
+        )
+        % {"member": existing.user, "role": str(ROLE_LABELS[role]).lower()}
     )
 
 
@@ -250,9 +269,12 @@ def invite_new_account(
             )
         except OSError as exc:  # smtplib's errors are OSErrors
             raise ValidationError(
-                f"The account was not created: the e-mail to {email} could "
-                f"not be sent ({exc}). Try again, or ask an administrator to check "
-                "the e-mail settings."
+                _(
+                    "The account was not created: the e-mail to %(email)s could "
+                    "not be sent (%(problem)s). Try again, or ask an administrator "
+                    "to check the e-mail settings."
+                )
+                % {"email": email, "problem": exc}
             ) from exc
     return member
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from ..models import Answer, Paper, PaperText, Study
 from ..papers.quotes import locate
@@ -42,33 +44,49 @@ class QuoteInput:
 
 def parse_quotes(raw: str, item_code: str) -> tuple[QuoteInput, ...]:
     """The form's `quotes` field (a JSON array) as inputs; refuse malformed ones."""
-    where = f"The quotes of item {item_code}"
+    code = {"code": item_code}
     try:
         data = json.loads(raw)
     except ValueError:
-        raise ValidationError(f"{where} could not be read.") from None
+        raise ValidationError(_unreadable(item_code)) from None
     if not isinstance(data, list):
-        raise ValidationError(f"{where} could not be read.")
+        raise ValidationError(_unreadable(item_code))
     if len(data) > MAX_QUOTES:
-        raise ValidationError(f"{where}: at most {MAX_QUOTES} quotes per item.")
-    return tuple(_quote_input(q, where) for q in data)
+        raise ValidationError(
+            _("The quotes of item %(code)s: at most %(most)s quotes per item.")
+            % {**code, "most": MAX_QUOTES}
+        )
+    return tuple(_quote_input(q, item_code) for q in data)
 
 
-def _quote_input(raw: Any, where: str) -> QuoteInput:
+def _unreadable(item_code: str) -> str:
+    return _("The quotes of item %(code)s could not be read.") % {"code": item_code}
+
+
+def _quote_input(raw: Any, item_code: str) -> QuoteInput:
+    code = {"code": item_code}
     if not isinstance(raw, dict):
-        raise ValidationError(f"{where} could not be read.")
+        raise ValidationError(_unreadable(item_code))
     try:
         page = int(raw.get("page", ""))
     except (TypeError, ValueError):
-        raise ValidationError(f"{where}: a quote has no page number.") from None
+        raise ValidationError(
+            _("The quotes of item %(code)s: a quote has no page number.") % code
+        ) from None
     texts = {k: raw.get(k) or "" for k in ("paper", "exact", "prefix", "suffix", "id")}
     if not all(isinstance(v, str) for v in texts.values()):
-        raise ValidationError(f"{where} could not be read.")
+        raise ValidationError(_unreadable(item_code))
     if not texts["exact"].strip():
-        raise ValidationError(f"{where}: a quote has no text.")
+        raise ValidationError(
+            _("The quotes of item %(code)s: a quote has no text.") % code
+        )
     if len(texts["exact"]) > MAX_EXACT:
         raise ValidationError(
-            f"{where}: a quote is longer than {MAX_EXACT:,} characters."
+            _(
+                "The quotes of item %(code)s: a quote is longer than %(most)s "
+                "characters."
+            )
+            % {**code, "most": number_format(MAX_EXACT, force_grouping=True)}
         )
     return QuoteInput(
         paper=texts["paper"],
@@ -104,8 +122,11 @@ def resolve_quotes(
         paper = papers[q.paper]
         if q.page < 1 or (paper.page_count and q.page > paper.page_count):
             raise ValidationError(
-                f"The quotes of item {item_code}: page {q.page} is not in the "
-                f"paper, which has {paper.page_count} pages."
+                _(
+                    "The quotes of item %(code)s: page %(page)s is not in the "
+                    "paper, which has %(pages)s pages."
+                )
+                % {"code": item_code, "page": q.page, "pages": paper.page_count}
             )
         if paper.pk not in texts:
             texts[paper.pk] = stored_pages(paper)
@@ -151,8 +172,11 @@ def _papers(
     missing = wanted - set(found)
     if missing:
         raise ValidationError(
-            f"The quotes of item {item_code} come from a paper that is not "
-            "attached to this study."
+            _(
+                "The quotes of item %(code)s come from a paper that is not "
+                "attached to this study."
+            )
+            % {"code": item_code}
         )
     return found
 

@@ -11,12 +11,14 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from .. import access, queue
 from ..models import AuditEvent, InstrumentVersion, Project, Report
 from ..renderers.reports import RENDERER_VERSION, render_report
 from ..selectors.reports import ReportRequest
+from . import languages
 from .notifications import notify_report_ready
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,15 @@ def _data_key(user: Any, req: ReportRequest) -> list[Any]:
     return [req.project.data_revision, list(rows)]
 
 
-def fingerprint(req: ReportRequest) -> str:
-    payload = {
+def requested_language() -> str:
+    """The language the requester reads the platform in right now."""
+    return languages.supported(translation.get_language() or "") or (
+        settings.LANGUAGE_CODE
+    )
+
+
+def fingerprint(req: ReportRequest, language: str | None = None) -> str:
+    payload: dict[str, Any] = {
         "kind": req.kind,
         "project": req.project.pk,
         "version": req.version.pk,
@@ -58,13 +67,18 @@ def fingerprint(req: ReportRequest) -> str:
         "view": _view_key(req.user, req.project, req.version),
         "data": _data_key(req.user, req),
     }
+    # Only another language joins the payload, so the fingerprints of reports
+    # stored before reports were translated stay the same and are reused.
+    if language and language != settings.LANGUAGE_CODE:
+        payload["language"] = language
     encoded = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(encoded).hexdigest()
 
 
 def request_report(req: ReportRequest) -> tuple[Report, bool]:
-    """Reuse a report made from the same data and view, or queue a new one."""
-    print_ = fingerprint(req)
+    """Reuse a report made from the same data, view and language, or queue one."""
+    language = requested_language()
+    print_ = fingerprint(req, language)
     with transaction.atomic():
         reusable = Report.objects.filter(
             fingerprint=print_,
@@ -89,6 +103,9 @@ def request_report(req: ReportRequest) -> tuple[Report, bool]:
                 "scope": access.report_scope(
                     req.user, req.project, req.version, req.study, req.assessment
                 ),
+                # Kept on the row, so a retry or a redelivered job renders
+                # in the language it was asked for.
+                "language": language,
             },
             fingerprint=print_,
             requested_by=req.user,
@@ -113,12 +130,14 @@ def enqueue(report: Report) -> None:
     except queue.QueueUnavailable as exc:
         Report.objects.filter(pk=report.pk).update(
             status=Report.Status.FAILED,
-            error="The report service is unavailable (the task queue did not answer). "
-            "Your data is safe; please try again in a few minutes.",
+            error=_(
+                "The report service is unavailable (the task queue did not "
+                "answer). Your data is safe; please try again in a few minutes."
+            ),
             finished_at=timezone.now(),
         )
         raise ReportQueueError(
-            "The report service is unavailable; try again later."
+            _("The report service is unavailable; try again later.")
         ) from exc
     Report.objects.filter(pk=report.pk).update(task_id=task_id)
 
@@ -173,8 +192,10 @@ def run_report(report_id: int) -> str:
     scope = access.report_scope(
         req.user, req.project, req.version, req.study, req.assessment
     )
+    language = languages.supported(str(report.options.get("language", "")))
     try:
-        pdf = render_report(req, progress)
+        with translation.override(language or settings.LANGUAGE_CODE):
+            pdf = render_report(req, progress)
     except Exception as exc:
         logger.exception("Report %s failed", report.pk)
         Report.objects.filter(pk=report.pk).update(
@@ -211,5 +232,5 @@ def sweep_stuck_reports() -> int:
     ).update(
         status=Report.Status.FAILED,
         finished_at=timezone.now(),
-        error="The worker stopped while rendering this report. Retry it.",
+        error=_("The worker stopped while rendering this report. Retry it."),
     )

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import access
 from ..instruments import score
@@ -80,18 +81,22 @@ def _read_sheet(text: str, report: ScoreImportReport) -> list[_Row]:
     """The sheet's rows, numbered as in a spreadsheet (the header is row 1)."""
     if "\x00" in text:
         report.problems.append(
-            "The file contains NUL characters: it is not a text spreadsheet."
+            _("The file contains NUL characters: it is not a text spreadsheet.")
         )
         return []
     try:
         rows = _sniff_rows(text)
     except csv.Error as exc:
-        report.problems.append(f"The file is not readable CSV: {exc}")
+        report.problems.append(
+            _("The file is not readable CSV: %(problem)s") % {"problem": exc}
+        )
         return []
     if not rows or "reviewer" not in rows[0] or "id" not in rows[0]:
         report.problems.append(
-            "The file needs an `id` column, a `reviewer` column "
-            "and one column per item."
+            _(
+                "The file needs an `id` column, a `reviewer` column "
+                "and one column per item."
+            )
         )
         return []
     return [
@@ -143,39 +148,50 @@ def _load_checks(
 
 
 def _study_problem(row: _Row, checks: _Checks) -> str:
+    ident = {"ident": row.ident}
     if row.study is None:
         if not row.ident:
-            return "no study id (DOI, PMID or UUID) is given."
-        return f"no study with the DOI, PMID or UUID '{row.ident}' in this project."
+            return _("no study id (DOI, PMID or UUID) is given.")
+        return (
+            _("no study with the DOI, PMID or UUID '%(ident)s' in this project.")
+            % ident
+        )
     if row.study.excluded:
-        return f"the study '{row.ident}' is excluded from this project."
+        return _("the study '%(ident)s' is excluded from this project.") % ident
     if row.study.pk in checks.consensus:
         return (
-            f"consensus on the study '{row.ident}' has already started, "
-            "so reviewer scores can no longer be added."
+            _(
+                "consensus on the study '%(ident)s' has already started, "
+                "so reviewer scores can no longer be added."
+            )
+            % ident
         )
     return ""
 
 
 def _reviewer_problem(row: _Row, checks: _Checks) -> str:
     if not row.username:
-        return "no reviewer is given."
+        return _("no reviewer is given.")
     if row.username in checks.reviewers:
         return ""
+    who = {"user": row.username}
     # As on the members page: a lead may learn whether an account exists.
     if row.username not in checks.accounts:
-        return f"no user '{row.username}'."
-    return f"'{row.username}' is not a reviewer of this project."
+        return _("no user '%(user)s'.") % who
+    return _("'%(user)s' is not a reviewer of this project.") % who
 
 
 def _pair_problem(row: _Row, study: Study, reviewer: Any, checks: _Checks) -> str:
     pair = (study.pk, reviewer.pk)
+    who = {"user": row.username}
     if pair in checks.conflicts:
-        return f"'{row.username}' declared a conflict of interest on this study."
+        return _("'%(user)s' declared a conflict of interest on this study.") % who
     if pair in checks.assessed:
-        return f"'{row.username}' already has an assessment of this study."
+        return _("'%(user)s' already has an assessment of this study.") % who
     if pair in checks.seen:
-        return f"repeats row {checks.seen[pair]} (same study and reviewer)."
+        return _("repeats row %(row)s (same study and reviewer).") % {
+            "row": checks.seen[pair]
+        }
     checks.seen[pair] = row.number
     return ""
 
@@ -209,8 +225,8 @@ def import_scores(
     for row in rows:
         answers, errors, warnings = parse_row_answers(definition, row.cells)
         problems = errors + _check_row(row, checks)
-        report.problems += [f"row {row.number}: {p}" for p in problems]
-        report.warnings += [f"row {row.number}: {w}" for w in warnings]
+        report.problems += [_row_says(row.number, p) for p in problems]
+        report.warnings += [_row_says(row.number, w) for w in warnings]
         if not problems and row.study is not None:
             pending.append((row.study, checks.reviewers[row.username], answers))
     if report.problems:
@@ -218,7 +234,7 @@ def import_scores(
     for study, reviewer, answers in pending:
         create_submitted(study, version, reviewer, answers)
     now = timezone.now()
-    for study in {study for study, _, _ in pending}:
+    for study in {study for study, _reviewer, _answers in pending}:
         # Submitted here, not in the form: record who can now see the others.
         access.newly_unblinded(study).update(unblinded_at=now)
     report.created = len(pending)
@@ -227,6 +243,10 @@ def import_scores(
     )
     bump_data_revision(project.pk)
     return report
+
+
+def _row_says(number: int, text: str) -> str:
+    return _("row %(row)s: %(problem)s") % {"row": number, "problem": text}
 
 
 def create_submitted(

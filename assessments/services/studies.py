@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..bibliography import normalise_title
 from ..models import Project, Study
@@ -20,7 +21,8 @@ def add_study(*, project: Project, study: Study, user: Any) -> Study:
     duplicate = project.studies.filter(title_key=study.title_key).first()
     if duplicate is not None:
         raise ValidationError(
-            f"A study with this title exists: {duplicate}.", code="duplicate"
+            _("A study with this title exists: %(study)s.") % {"study": duplicate},
+            code="duplicate",
         )
     study.full_clean(exclude=["title_key"])
     study.save()

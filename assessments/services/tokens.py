@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import access
 from ..models import ApiToken, AuditEvent, Project
@@ -18,13 +19,14 @@ from ..models.tokens import MAX_DAYS
 def _check(*, user: Any, name: str, projects: list[Project], days: int) -> None:
     problems = []
     if not name.strip():
-        problems.append("Give the token a name, so you can tell it apart later.")
+        problems.append(_("Give the token a name, so you can tell it apart later."))
     if not 1 <= days <= MAX_DAYS:
         problems.append(
-            f"A token lasts between 1 and {MAX_DAYS} days; {days} is outside that."
+            _("A token lasts between 1 and %(most)s days; %(days)s is outside that.")
+            % {"most": MAX_DAYS, "days": days}
         )
     if not projects:
-        problems.append("Choose at least one project for the token.")
+        problems.append(_("Choose at least one project for the token."))
     visible = set(
         access.visible_projects(user)
         .filter(pk__in=[p.pk for p in projects])
@@ -33,9 +35,11 @@ def _check(*, user: Any, name: str, projects: list[Project], days: int) -> None:
     closed = [p.name for p in projects if p.pk not in visible]
     if closed:
         problems.append(
-            "You cannot open these projects, so a token cannot reach them: "
-            + ", ".join(closed)
-            + "."
+            _(
+                "You cannot open these projects, so a token cannot reach them: "
+                "%(projects)s."
+            )
+            % {"projects": ", ".join(closed)}
         )
     if problems:
         raise ValidationError(problems)
@@ -67,7 +71,7 @@ def create_token(
 def revoke_token(*, token: ApiToken, user: Any) -> ApiToken:
     """Stop the token working at once; revoking it again changes nothing."""
     if token.user_id != getattr(user, "pk", None):
-        raise PermissionDenied("Only the person who made a token can revoke it.")
+        raise PermissionDenied(_("Only the person who made a token can revoke it."))
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()

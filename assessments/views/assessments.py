@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, selectors
@@ -27,6 +28,7 @@ from ..services import answering, quotes
 from .errors import lockout_json
 from .formview import build_form_context, points_text, problem_texts, score_context
 from .scorepanel import score_panel
+from .two_factor import second_factor, signed_in
 
 # Session key: the assessments whose last submit was refused as incomplete.
 REFUSED_SUBMITS = "refused-submits"
@@ -76,7 +78,7 @@ def _input(request: HttpRequest) -> tuple[answering.AnswerInput, int]:
     try:
         seen = int(post.get("seen", ""))
     except ValueError:
-        raise ValidationError("The save carries no valid revision.") from None
+        raise ValidationError(_("The save carries no valid revision.")) from None
     data = answering.AnswerInput(
         item_code=post.get("item", ""),
         choices=choices,
@@ -103,7 +105,7 @@ def assessment_answer(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
         if outcome is None:
             assessment = access.get_own_assessment(request.user, uuid)
             if not access.may_edit(request.user, assessment):
-                raise PermissionDenied("You can only change your own assessment.")
+                raise PermissionDenied(_("You can only change your own assessment."))
             outcome = answering.save_answer(
                 assessment=assessment, user=request.user, data=data, seen_revision=seen
             )
@@ -171,7 +173,7 @@ def _saved_json(
 def assessment_submit(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     assessment = access.get_own_assessment(request.user, uuid)
     if not access.may_edit(request.user, assessment):
-        raise PermissionDenied("You can only submit your own assessment.")
+        raise PermissionDenied(_("You can only submit your own assessment."))
     try:
         answering.submit_assessment(assessment=assessment, user=request.user)
     except ValidationError:
@@ -182,9 +184,9 @@ def assessment_submit(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     else:
         _remember_refused_submit(request, assessment, refused=False)
         if assessment.kind == Assessment.Kind.TRAINING:
-            messages.success(request, "Submitted. Here is how you compare.")
+            messages.success(request, _("Submitted. Here is how you compare."))
             return redirect("training-feedback", uuid=assessment.uuid)
-        messages.success(request, "Submitted. The assessment is now locked.")
+        messages.success(request, _("Submitted. The assessment is now locked."))
     return redirect("assessment-form", uuid=assessment.uuid)
 
 
@@ -205,18 +207,18 @@ def _remember_refused_submit(
 def assessment_reopen(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     assessment = access.get_own_assessment(request.user, uuid)
     if not access.allows(request.user, assessment.study.project, Action.MANAGE):
-        raise PermissionDenied("Only a lead can reopen an assessment.")
+        raise PermissionDenied(_("Only a lead can reopen an assessment."))
     form = ReasonForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError("Give a reason for reopening.")
+            raise ValidationError(_("Give a reason for reopening."))
         answering.reopen_assessment(
             assessment=assessment, user=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
     else:
-        messages.success(request, "Reopened.")
+        messages.success(request, _("Reopened."))
     return redirect("assessment-form", uuid=assessment.uuid)
 
 
@@ -224,9 +226,9 @@ def assessment_reopen(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
 def assessment_history(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
     assessment = access.get_own_assessment(request.user, uuid)
     if not access.allows(request.user, assessment.study.project, Action.MANAGE):
-        raise PermissionDenied("The history is for leads.")
+        raise PermissionDenied(_("The history is for leads."))
     if not access.can_see_assessment(request.user, assessment):
-        raise PermissionDenied("Blinded until every reviewer has submitted.")
+        raise PermissionDenied(_("Blinded until every reviewer has submitted."))
     if request.GET.get("format") == "csv":
         return _history_csv(request, assessment)
     changes = (
@@ -336,8 +338,14 @@ def relogin(request: HttpRequest) -> JsonResponse:
     if getattr(request, "axes_locked_out", False):
         return lockout_json(request)
     if user is None:
-        return JsonResponse({"error": "Wrong username or password."}, status=401)
+        return JsonResponse({"error": _("Wrong username or password.")}, status=401)
+    # Two-factor: with an authenticator app the password alone restores
+    # nothing; the answer asks for the code and the dialog sends both again.
+    refusal, device = second_factor(request, user)
+    if refusal is not None:
+        return refusal
     login(request, user)
+    signed_in(request, user, device)
     return JsonResponse(
         {
             "ok": True,

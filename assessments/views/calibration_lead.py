@@ -16,6 +16,8 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
@@ -49,7 +51,7 @@ def _project_version(
     project = access.get_project(request.user, slug, Action.MANAGE)
     version = selectors.project_version(project, version_key)
     if version is None or version.key != version_key:
-        raise Http404("This project does not use that instrument version.")
+        raise Http404(_("This project does not use that instrument version."))
     return project, version
 
 
@@ -136,35 +138,47 @@ def _num(value: Any) -> str:
 def _rules(settings: Any, unit: str | None) -> list[str]:
     """The version's calibration rules in words."""
     if settings.certification:
+        n = settings.min_training_studies
         needs = [
-            f"at least {settings.min_training_studies} training "
-            f"stud{'y' if settings.min_training_studies == 1 else 'ies'}",
-            f"item agreement of {_num(settings.min_item_agreement)}% or more",
+            ngettext(
+                "at least %(n)s training study", "at least %(n)s training studies", n
+            )
+            % {"n": n},
+            _("item agreement of %(percent)s%% or more")
+            % {"percent": _num(settings.min_item_agreement)},
         ]
         if unit:
             needs.append(
-                "a mean difference in the total of "
-                f"{_num(settings.max_total_difference)} {unit} or less"
+                _("a mean difference in the total of %(size)s %(unit)s or less")
+                % {"size": _num(settings.max_total_difference), "unit": unit}
             )
-        first = "Certification is required: " + ", ".join(needs) + "."
+        first = _("Certification is required: %(needs)s.") % {"needs": ", ".join(needs)}
     else:
-        first = "Certification is off: reviewers are assigned whatever their figures."
-    checks = "Hidden checks are " + ("on." if settings.hidden_checks else "off.")
-    if settings.reread_fraction > 0:
-        again = (
-            f"Re-reads: {_num(settings.reread_fraction)}% of each reviewer's "
-            f"submitted studies, {settings.reread_interval_days} days or more after "
-            "the first reading."
+        first = _(
+            "Certification is off: reviewers are assigned whatever their figures."
         )
+    checks = (
+        _("Hidden checks are on.")
+        if settings.hidden_checks
+        else _("Hidden checks are off.")
+    )
+    if settings.reread_fraction > 0:
+        again = _(
+            "Re-reads: %(percent)s%% of each reviewer's submitted studies, "
+            "%(days)s days or more after the first reading."
+        ) % {
+            "percent": _num(settings.reread_fraction),
+            "days": settings.reread_interval_days,
+        }
     else:
-        again = "Re-reads are off."
+        again = _("Re-reads are off.")
     return [first, checks, again]
 
 
 def _cell(value: Any, shown: str, why: str | None) -> dict[str, str]:
     """A figure as shown, or a dash with the reason the data cannot give it."""
     if value is None:
-        return {"text": NONE, "why": why or "not enough data yet"}
+        return {"text": NONE, "why": why or _("not enough data yet")}
     return {"text": shown, "why": ""}
 
 
@@ -179,8 +193,12 @@ def _row(row: Mapping[str, Any], certificate: Certification | None) -> dict[str,
     icc = row["intra_rater_icc"]
     icc_text = ""
     if icc["value"] is not None:
-        ci = f" (95% CI {format_range(*icc['ci'])})" if icc.get("ci") else ""
-        icc_text = format_value(icc["value"]) + ci
+        icc_text = format_value(icc["value"])
+        if icc.get("ci"):
+            icc_text = _("%(value)s (95%% CI %(range)s)") % {
+                "value": icc_text,
+                "range": format_range(*icc["ci"]),
+            }
     mean = row["mean_total_difference"]
     return {
         "name": row["name"],
@@ -216,18 +234,33 @@ def _certified_on(certificate: Certification) -> str:
     """The figures a certificate was given on, and the threshold they met."""
     got, rule = certificate.figures or {}, certificate.threshold or {}
     unit = got.get("unit")
-    on = [f"{got.get('training_studies', 0)} training studies"]
+    on = [_("%(n)s training studies") % {"n": got.get("training_studies", 0)}]
     if got.get("percent_agreement") is not None:
-        on.append(f"item agreement {got['percent_agreement']:.0%}")
+        on.append(
+            _("item agreement %(percent)s")
+            % {"percent": f"{got['percent_agreement']:.0%}"}
+        )
     if got.get("mean_absolute_total_difference") is not None:
         size = format_value(got["mean_absolute_total_difference"])
-        on.append(f"mean size of the difference in the total {size} {unit}")
-    needs = [f"at least {rule.get('min_studies')} studies"]
+        on.append(
+            _("mean size of the difference in the total %(size)s %(unit)s")
+            % {"size": size, "unit": unit}
+        )
+    needs = [_("at least %(n)s studies") % {"n": rule.get("min_studies")}]
     if rule.get("min_agreement") is not None:
-        needs.append(f"agreement {rule['min_agreement']:.0%} or more")
+        needs.append(
+            _("agreement %(percent)s or more")
+            % {"percent": f"{rule['min_agreement']:.0%}"}
+        )
     if rule.get("max_difference") is not None:
-        needs.append(f"difference {rule['max_difference']:g} {unit} or less")
-    return f"on {', '.join(on)} (threshold: {', '.join(needs)})"
+        needs.append(
+            _("difference %(size)s %(unit)s or less")
+            % {"size": f"{rule['max_difference']:g}", "unit": unit}
+        )
+    return _("on %(figures)s (threshold: %(needs)s)") % {
+        "figures": ", ".join(on),
+        "needs": ", ".join(needs),
+    }
 
 
 # --- settings and re-reads ---------------------------------------------------------
@@ -282,13 +315,24 @@ def calibration_settings(
 
 
 def _say_saved(request: HttpRequest, before: set[int], after: set[int]) -> None:
-    news = ["Calibration settings saved."]
+    news = [_("Calibration settings saved.")]
     if gained := len(after - before):
-        news.append(f"{gained} reviewer{'' if gained == 1 else 's'} now certified.")
+        news.append(
+            ngettext(
+                "%(n)s reviewer now certified.",
+                "%(n)s reviewers now certified.",
+                gained,
+            )
+            % {"n": gained}
+        )
     if lost := len(before - after):
         news.append(
-            f"{lost} certificate{'' if lost == 1 else 's'} withdrawn: "
-            "no longer meeting the threshold."
+            ngettext(
+                "%(n)s certificate withdrawn: no longer meeting the threshold.",
+                "%(n)s certificates withdrawn: no longer meeting the threshold.",
+                lost,
+            )
+            % {"n": lost}
         )
     messages.success(request, " ".join(news))
 
@@ -298,12 +342,13 @@ def calibration_rereads(request: HttpRequest, slug: str) -> HttpResponse:
     """Assign the re-reads due now rather than waiting for the periodic sweep."""
     project = access.get_project(request.user, slug, Action.MANAGE)
     n = rereads.assign_due_rereads(project, request.user)
-    text = f"{n} re-read{'' if n == 1 else 's'} assigned."
+    text = ngettext("%(n)s re-read assigned.", "%(n)s re-reads assigned.", n) % {"n": n}
     if not n:
-        text += (
-            " None is due: re-reads need a share above 0 and studies first "
+        none_due = _(
+            "None is due: re-reads need a share above 0 and studies first "
             "submitted longer ago than the interval."
         )
+        text = f"{text} {none_due}"
     messages.success(request, text)
     back = selectors.project_version(project, request.POST.get("version"))
     if back is not None:
@@ -317,7 +362,9 @@ def calibration_rereads(request: HttpRequest, slug: str) -> HttpResponse:
 def _form_errors(request: HttpRequest, form: Form) -> None:
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, f"Nothing was changed. {error}")
+            messages.error(
+                request, _("Nothing was changed. %(error)s") % {"error": error}
+            )
 
 
 @require_POST
@@ -330,7 +377,7 @@ def calibration_assign(
     references = figures.current_references(
         studies.values_list("pk", flat=True), [version.pk]
     )
-    referenced = {study_id for study_id, _ in references}
+    referenced = {study_id for study_id, _version in references}
     if request.POST.get("what") == "check":
         _assign_check(request, project, version, referenced)
     else:
@@ -366,12 +413,21 @@ def _assign_training(
         return
     if n:
         messages.success(
-            request, f"{n} training assessment{'' if n == 1 else 's'} assigned."
+            request,
+            ngettext(
+                "%(n)s training assessment assigned.",
+                "%(n)s training assessments assigned.",
+                n,
+            )
+            % {"n": n},
         )
     else:
         messages.info(
             request,
-            "Nothing new to assign: the chosen reviewers already have these studies.",
+            _(
+                "Nothing new to assign: the chosen reviewers already have these "
+                "studies."
+            ),
         )
 
 
@@ -399,10 +455,16 @@ def _assign_check(
             user=request.user,
         )
     except ValidationError as exc:
-        messages.error(request, "Nothing was changed. " + " ".join(exc.messages))
+        messages.error(
+            request,
+            _("Nothing was changed. %(error)s") % {"error": " ".join(exc.messages)},
+        )
         return
     messages.success(
         request,
-        f"Hidden check assigned to {person(reviewer)}: it appears in their "
-        "worklist like any other study.",
+        _(
+            "Hidden check assigned to %(name)s: it appears in their worklist like "
+            "any other study."
+        )
+        % {"name": person(reviewer)},
     )

@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, selectors
@@ -30,7 +32,7 @@ from ..services import answering, consensus
 # The query parameter of the "disputed items only" filter.
 DISPUTED = "disputed"
 
-BLINDED = (
+BLINDED = gettext_lazy(
     "Blinded: the reviewers' answers to this study can be compared once every "
     "assigned reviewer has submitted, and once you have submitted your own "
     "reviews of it."
@@ -45,7 +47,7 @@ def _target(
     study = access.get_study(request.user, project, uuid)
     found = selectors.project_version(project, version_key)
     if found is None:
-        raise Http404("This project does not use that instrument.")
+        raise Http404(_("This project does not use that instrument."))
     return project, study, found
 
 
@@ -60,7 +62,7 @@ def _consensus_of(user: Any, study: Study, version: InstrumentVersion) -> Assess
         study=study, version=version, kind=Assessment.Kind.CONSENSUS
     ).first()
     if found is None:
-        raise Http404("No consensus has been started for this study.")
+        raise Http404(_("No consensus has been started for this study."))
     return found
 
 
@@ -128,14 +130,16 @@ def _detail(
 def consensus_start(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_key)
+    study, version = _target(request, slug, uuid, version_key)[1:]
     _unblinded(request.user, study, version)
     try:
         consensus.start_consensus(study=study, version=version, user=request.user)
     except ValidationError as exc:
         _report(request, exc)
     else:
-        messages.success(request, "Consensus started; the agreed items are filled in.")
+        messages.success(
+            request, _("Consensus started; the agreed items are filled in.")
+        )
     return _back(slug, uuid, version.key)
 
 
@@ -162,7 +166,7 @@ def consensus_resolve(
     except (ValidationError, answering.LockedAssessment) as exc:
         _report(request, exc)
     else:
-        messages.success(request, f"Item {item} resolved.")
+        messages.success(request, _("Item %(code)s resolved.") % {"code": item})
     filtered = request.POST.get(DISPUTED) == "1"
     return _back(slug, uuid, version.key, anchor=item, disputed_only=filtered)
 
@@ -175,12 +179,15 @@ def _conflict(
     newer: Resolution,
 ) -> HttpResponse:
     """409: someone decided the item meanwhile; show their decision, keep nothing."""
-    who = newer.resolved_by or "another adjudicator"
+    who = newer.resolved_by or _("another adjudicator")
     messages.error(
         request,
-        f"Item {newer.item_code} was decided by {who} while you were looking at "
-        "it; your decision was not saved. Their decision is shown below: decide "
-        "again if you disagree.",
+        _(
+            "Item %(code)s was decided by %(who)s while you were looking at "
+            "it; your decision was not saved. Their decision is shown below: decide "
+            "again if you disagree."
+        )
+        % {"code": newer.item_code, "who": who},
     )
     return _detail(request, project, study, version, status=409)
 
@@ -198,8 +205,10 @@ def consensus_adopt_quote(
     if not raw.isdecimal():
         messages.error(
             request,
-            "The page did not say which version of the consensus answer it "
-            "showed; reload it and adopt the quote again.",
+            _(
+                "The page did not say which version of the consensus answer it "
+                "showed; reload it and adopt the quote again."
+            ),
         )
         return _back(slug, uuid, version.key, anchor=item, disputed_only=filtered)
     try:
@@ -214,15 +223,22 @@ def consensus_adopt_quote(
     except answering.StaleSave:
         messages.error(
             request,
-            f"Item {item} of the consensus was changed by someone else while you "
-            "were looking at it, so the quote was not adopted. The item as it is "
-            "now is shown below: adopt the quote again if it is still needed.",
+            _(
+                "Item %(code)s of the consensus was changed by someone else while "
+                "you were looking at it, so the quote was not adopted. The item as "
+                "it is now is shown below: adopt the quote again if it is still "
+                "needed."
+            )
+            % {"code": item},
         )
         return _detail(request, project, study, version, status=409)
     except (ValidationError, answering.LockedAssessment) as exc:
         _report(request, exc)
     else:
-        messages.success(request, f"Quote adopted into the consensus on item {item}.")
+        messages.success(
+            request,
+            _("Quote adopted into the consensus on item %(code)s.") % {"code": item},
+        )
     return _back(slug, uuid, version.key, anchor=item, disputed_only=filtered)
 
 
@@ -230,14 +246,16 @@ def consensus_adopt_quote(
 def consensus_discard(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_key)
+    study, version = _target(request, slug, uuid, version_key)[1:]
     target = _consensus_of(request.user, study, version)
     try:
         consensus.discard_consensus(consensus=target, user=request.user)
     except ValidationError as exc:
         _report(request, exc)
         return _back(slug, uuid, version.key)
-    messages.success(request, "Consensus discarded; the reviewers' answers are kept.")
+    messages.success(
+        request, _("Consensus discarded; the reviewers' answers are kept.")
+    )
     return redirect("study-detail", slug=slug, uuid=uuid)
 
 
@@ -245,14 +263,16 @@ def consensus_discard(
 def consensus_finalise(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_key)
+    study, version = _target(request, slug, uuid, version_key)[1:]
     target = _consensus_of(request.user, study, version)
     try:
         consensus.finalise_consensus(consensus=target, user=request.user)
     except (ValidationError, answering.LockedAssessment) as exc:
         _report(request, exc)
     else:
-        messages.success(request, "The consensus is final: it is the study's result.")
+        messages.success(
+            request, _("The consensus is final: it is the study's result.")
+        )
     return _back(slug, uuid, version.key)
 
 
@@ -260,15 +280,18 @@ def consensus_finalise(
 def consensus_refresh(
     request: HttpRequest, slug: str, uuid: uuid.UUID, version_key: str
 ) -> HttpResponse:
-    _, study, version = _target(request, slug, uuid, version_key)
+    study, version = _target(request, slug, uuid, version_key)[1:]
     target = _consensus_of(request.user, study, version)
     try:
         again = consensus.refresh_stale_consensus(consensus=target, user=request.user)
     except ValidationError as exc:
         _report(request, exc)
     else:
-        asked = f" Decide again: item {', '.join(again)}." if again else ""
-        messages.success(request, f"Refreshed from the reviewers' answers.{asked}")
+        text = _("Refreshed from the reviewers' answers.")
+        if again:
+            asked = _("Decide again: item %(codes)s.") % {"codes": ", ".join(again)}
+            text = f"{text} {asked}"
+        messages.success(request, text)
     return _back(slug, uuid, version.key)
 
 
@@ -278,7 +301,7 @@ def _chosen_version(
     wanted = request.GET.get("version")
     chosen = next((v for v in versions if v.key == wanted), None)
     if chosen is None and (wanted or not versions):
-        raise Http404("This project does not use that instrument.")
+        raise Http404(_("This project does not use that instrument."))
     return chosen or versions[0]
 
 
@@ -288,7 +311,7 @@ def project_agreement(request: HttpRequest, slug: str) -> HttpResponse:
     versions = selectors.project_versions(project)
     version = _chosen_version(request, versions)
     data = agreement_figures.project_agreement(project, version, request.user)
-    scores = [("Total score", data["totals"]), ("Percentage", data["percents"])]
+    scores = [(_("Total score"), data["totals"]), (_("Percentage"), data["percents"])]
     context = {
         "project": project,
         "version": version,

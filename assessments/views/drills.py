@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from .. import access, selectors
@@ -29,7 +30,7 @@ def _project_version(
     project = access.get_project(request.user, slug)
     version = selectors.project_version(project, version_key)
     if version is None or version.key != version_key:
-        raise Http404("This project does not use that instrument version.")
+        raise Http404(_("This project does not use that instrument version."))
     return project, version
 
 
@@ -68,7 +69,7 @@ def drill_next(request: HttpRequest, slug: str, version_key: str) -> HttpRespons
         version, request.user, item_code=item_code, after=after
     )
     if drill is None:
-        messages.info(request, "There are no drills for this item yet.")
+        messages.info(request, _("There are no drills for this item yet."))
         return redirect("drill-list", slug=project.slug, version_key=version.key)
     url = reverse("drill-detail", args=[project.slug, version.key, drill.pk])
     return redirect(f"{url}?{urlencode({'item': item_code})}" if item_code else url)
@@ -82,13 +83,13 @@ def drill_detail(
     project, version = _project_version(request, slug, version_key)
     drill = drill_selectors.version_drill(version, drill_id)
     if drill is None:
-        raise Http404("No such drill for this instrument version.")
+        raise Http404(_("No such drill for this instrument version."))
     focus = request.GET.get("item", "") or request.POST.get("item", "")
     here = reverse("drill-detail", args=[project.slug, version.key, drill.pk])
     if request.method == "POST":
         answer = ANSWERS.get(request.POST.get("answer", ""))
         if answer is None:
-            messages.error(request, "Choose Yes or No.")
+            messages.error(request, _("Choose Yes or No."))
             return redirect(f"{here}?{urlencode({'item': focus})}" if focus else here)
         attempt = drill_service.answer_drill(
             drill=drill, user=request.user, answer=answer

@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -64,17 +66,21 @@ def client_ip(request: HttpRequest) -> str | None:
 def lockout_message(request: HttpRequest) -> str:
     cool_off = get_cool_off(request)
     if not cool_off:
-        return (
+        return _(
             "Too many failed log-in attempts for this username. Ask an "
             "administrator to unlock it."
         )
     minutes = max(1, round(cool_off.total_seconds() / 60))
     until = timezone.localtime(timezone.now() + cool_off)
-    return (
+    return ngettext(
         "Too many failed log-in attempts for this username. Wait "
-        f"{minutes} minute{'s' if minutes != 1 else ''}, until {until:%H:%M}, "
-        "then try again; each attempt before then starts the wait again."
-    )
+        "%(minutes)d minute, until %(until)s, then try again; each attempt "
+        "before then starts the wait again.",
+        "Too many failed log-in attempts for this username. Wait "
+        "%(minutes)d minutes, until %(until)s, then try again; each attempt "
+        "before then starts the wait again.",
+        minutes,
+    ) % {"minutes": minutes, "until": f"{until:%H:%M}"}
 
 
 def _lockout_status() -> int:

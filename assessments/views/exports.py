@@ -8,6 +8,8 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from .. import access, selectors
@@ -16,17 +18,50 @@ from ..models import InstrumentVersion, Project, ReviewerCode
 from ..services import exports
 
 FORM_CHOICES = [
-    ("wide", "Wide: a row per study and reviewer, a column per item, totals"),
-    ("long", "Long: a row per answer, with evidence, page and comment"),
-    ("quotes", "Quotes: a row per quote from a paper, with its page and selectors"),
-    ("json", "JSON: with the instrument version's metadata and a codebook"),
-    ("redcap-dictionary", "REDCap data dictionary: the instrument as a REDCap form"),
-    ("redcap-data", "REDCap data: a row per assessment, to import into that form"),
-    ("prisma", "PRISMA 2020 counts (CSV): studies assessed, excluded, included"),
-    ("prisma-svg", "PRISMA 2020 diagram (SVG) of the same counts"),
-    ("robvis", "robvis: risk of bias per domain, for traffic-light plots (QUADAS-2)"),
-    ("robvis-applicability", "robvis: applicability concerns per domain (QUADAS-2)"),
-    ("revman", "RevMan Web: judgements with their support, for import (QUADAS-2)"),
+    (
+        "wide",
+        gettext_lazy("Wide: a row per study and reviewer, a column per item, totals"),
+    ),
+    ("long", gettext_lazy("Long: a row per answer, with evidence, page and comment")),
+    (
+        "quotes",
+        gettext_lazy(
+            "Quotes: a row per quote from a paper, with its page and selectors"
+        ),
+    ),
+    (
+        "json",
+        gettext_lazy("JSON: with the instrument version's metadata and a codebook"),
+    ),
+    (
+        "redcap-dictionary",
+        gettext_lazy("REDCap data dictionary: the instrument as a REDCap form"),
+    ),
+    (
+        "redcap-data",
+        gettext_lazy("REDCap data: a row per assessment, to import into that form"),
+    ),
+    (
+        "prisma",
+        gettext_lazy("PRISMA 2020 counts (CSV): studies assessed, excluded, included"),
+    ),
+    ("prisma-svg", gettext_lazy("PRISMA 2020 diagram (SVG) of the same counts")),
+    (
+        "robvis",
+        gettext_lazy(
+            "robvis: risk of bias per domain, for traffic-light plots (QUADAS-2)"
+        ),
+    ),
+    (
+        "robvis-applicability",
+        gettext_lazy("robvis: applicability concerns per domain (QUADAS-2)"),
+    ),
+    (
+        "revman",
+        gettext_lazy(
+            "RevMan Web: judgements with their support, for import (QUADAS-2)"
+        ),
+    ),
 ]
 FORMAT_CHOICES = [("csv", "CSV"), ("xlsx", "Excel (XLSX)")]
 TRUE = ("1", "true", "on", "yes")
@@ -34,27 +69,34 @@ TRUE = ("1", "true", "on", "yes")
 
 class ExportForm(forms.Form):
     # Lives here, not in forms.py: it only parses this page's query string.
-    version = forms.CharField(label="Instrument version", widget=forms.Select)
+    version = forms.CharField(
+        label=gettext_lazy("Instrument version"), widget=forms.Select
+    )
     form = forms.ChoiceField(
-        label="Form", choices=FORM_CHOICES, initial="wide", widget=forms.RadioSelect
+        label=gettext_lazy("Form"),
+        choices=FORM_CHOICES,
+        initial="wide",
+        widget=forms.RadioSelect,
     )
     format = forms.ChoiceField(
-        label="File format (wide, long and quotes)",
+        label=gettext_lazy("File format (wide, long and quotes)"),
         choices=FORMAT_CHOICES,
         initial="csv",
         required=False,
         widget=forms.RadioSelect,
     )
     european = forms.BooleanField(
-        label="European CSV: semicolons and decimal commas",
+        label=gettext_lazy("European CSV: semicolons and decimal commas"),
         required=False,
         widget=forms.CheckboxInput(attrs={"value": "1"}),
     )
 
     pseudonymise = forms.BooleanField(
-        label="Name reviewers by code (R1, R2, ...)",
-        help_text="For sharing with a paper: each reviewer keeps the same code in "
-        "every export of this project.",
+        label=gettext_lazy("Name reviewers by code (R1, R2, ...)"),
+        help_text=gettext_lazy(
+            "For sharing with a paper: each reviewer keeps the same code in "
+            "every export of this project."
+        ),
         required=False,
         widget=forms.CheckboxInput(attrs={"value": "1"}),
     )
@@ -74,7 +116,7 @@ class ExportForm(forms.Form):
         key = self.by_id.get(raw, raw)
         if key not in self.versions:
             raise forms.ValidationError(
-                "Select a valid choice: choose one of the project's instruments."
+                _("Select a valid choice: choose one of the project's instruments.")
             )
         return key
 
@@ -99,7 +141,8 @@ def _version_choices(versions: list[InstrumentVersion]) -> list[tuple[str, str]]
     return [
         (
             v.key,
-            f"{names[v.key]}, version {v.version}"
+            _("%(name)s, version %(version)s")
+            % {"name": names[v.key], "version": v.version}
             if names[v.key] in repeated
             else names[v.key],
         )

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.text import Truncator
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from ..instruments import Condition, Definition, Item, Result
 from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label, override_text
@@ -19,7 +21,7 @@ from ..selectors.papers import readable_paper
 from ..services.papers import findings_for
 from .scorepanel import score_panel
 
-NONE_OF_THESE = "None of these"
+NONE_OF_THESE = gettext_lazy("None of these")
 # What the browser sends back of a quote; the server fills in the rest.
 QUOTE_CLIENT_FIELDS = ("id", "paper", "page", "exact", "prefix", "suffix")
 QUOTE_SHOWN_CHARS = 160
@@ -27,13 +29,13 @@ EXCERPT_CHARS = 120
 FINDER_TOP = 5
 # The finder needs the text; until then the form says where extraction is.
 TEXT_STATE_WORDS = {
-    Paper.TextState.QUEUED: "The paper's text is still being extracted.",
-    Paper.TextState.RUNNING: "The paper's text is still being extracted.",
-    Paper.TextState.NO_TEXT: (
+    Paper.TextState.QUEUED: gettext_lazy("The paper's text is still being extracted."),
+    Paper.TextState.RUNNING: gettext_lazy("The paper's text is still being extracted."),
+    Paper.TextState.NO_TEXT: gettext_lazy(
         "No text layer: scanned PDF. Quotes cannot be checked against it and "
         "the paper cannot be searched."
     ),
-    Paper.TextState.FAILED: "The paper's text could not be extracted.",
+    Paper.TextState.FAILED: gettext_lazy("The paper's text could not be extracted."),
 }
 
 
@@ -112,7 +114,7 @@ class ItemView:
     def chosen_labels(self) -> list[str]:
         """The answer in words, for a form that is read, not edited."""
         chosen = [o.label for o in self.options if o.checked]
-        return chosen or ([NONE_OF_THESE] if self.answered_none else [])
+        return chosen or ([str(NONE_OF_THESE)] if self.answered_none else [])
 
 
 def points_text(value: Decimal | None) -> str:
@@ -135,50 +137,73 @@ def decimal_words(value: Decimal | None) -> str:
 
 
 def judgement_label(code: str | None) -> str:
-    return JUDGEMENT_LABELS.get(code or "", code or "not yet judged")
+    return JUDGEMENT_LABELS.get(code or "", code or _("not yet judged"))
 
 
 def aspect_headings(definition: Definition | None) -> tuple[str, str]:
     """Risk of bias and Applicability concerns, or the instrument's own
     names for them ("Quality concerns" for PROBAST+AI development)."""
     if definition is None:
-        return "Risk of bias", "Applicability concerns"
+        return _("Risk of bias"), _("Applicability concerns")
     return (
-        aspect_label(definition, "risk_of_bias"),
-        aspect_label(definition, "applicability", "Applicability concerns"),
+        aspect_label(definition, "risk_of_bias", _("Risk of bias")),
+        aspect_label(definition, "applicability", _("Applicability concerns")),
     )
+
+
+def in_sentence(words: str) -> str:
+    """A heading's words inside a sentence: lower case, except in German,
+    whose nouns keep their capital ("Gesamturteil Verzerrungsrisiko")."""
+    return words if (get_language() or "").startswith("de") else words.lower()
 
 
 def score_summary(result: Result, definition: Definition | None = None) -> str:
     """The running score in one sentence, for screen readers and the final line."""
     if result.kind == "judgement":
         risk, applicability = aspect_headings(definition)
-        return (
-            f"Overall {risk.lower()}: "
-            f"{judgement_label(result.judgements.get('overall_risk_of_bias'))}; "
-            f"{applicability.lower()}: "
-            f"{judgement_label(result.judgements.get('overall_applicability'))}"
-        )
+        return _(
+            "Overall %(risk)s: %(risk_judgement)s; "
+            "%(applicability)s: %(applicability_judgement)s"
+        ) % {
+            "risk": in_sentence(risk),
+            "risk_judgement": judgement_label(
+                result.judgements.get("overall_risk_of_bias")
+            ),
+            "applicability": in_sentence(applicability),
+            "applicability_judgement": judgement_label(
+                result.judgements.get("overall_applicability")
+            ),
+        }
     percent = "" if result.percent_display is None else f"{result.percent_display}%"
     if result.kind == "weighted":
         band = f", {result.band}" if result.band else ""
         return f"{percent or '0.0%'}{band}"
-    unit = "items met" if result.kind == "checklist" else "points"
-    text = f"{decimal_words(result.total)} of {decimal_words(result.maximum)} {unit}"
+    numbers = {
+        "total": decimal_words(result.total),
+        "maximum": decimal_words(result.maximum),
+    }
+    if result.kind == "checklist":
+        text = _("%(total)s of %(maximum)s items met") % numbers
+    else:
+        text = _("%(total)s of %(maximum)s points") % numbers
     return f"{text} ({percent})" if percent else text
 
 
 def submit_errors(definition: Definition, result: Result) -> list[dict[str, str]]:
     """Why submitting is refused, one line per item, in form order."""
     problems = problem_texts(result)
-    entries: list[tuple[str, Condition | Item]] = [
-        *(("Condition", c) for c in definition.conditions),
-        *(("Item", i) for i in definition.items),
+    entries: list[tuple[bool, Condition | Item]] = [
+        *((True, c) for c in definition.conditions),
+        *((False, i) for i in definition.items),
     ]
     errors = []
-    for noun, entry in entries:
+    for is_condition, entry in entries:
         if entry.code in result.missing:
-            text = f"{noun} {entry.code} ({entry.label}) is not answered."
+            words = {"code": entry.code, "label": entry.label}
+            if is_condition:
+                text = _("Condition %(code)s (%(label)s) is not answered.") % words
+            else:
+                text = _("Item %(code)s (%(label)s) is not answered.") % words
             errors.append({"code": entry.code, "text": text})
         elif entry.code in problems:
             errors.append({"code": entry.code, "text": problems[entry.code]})
@@ -236,7 +261,7 @@ def paper_context(assessment: Assessment, reader: Any) -> dict[str, Any]:
     finder_on = reader is None or ReadingPreferences.of(reader).evidence_finder
     has_text = paper.text_state == Paper.TextState.DONE
     findings = findings_for(paper, assessment.version) if finder_on and has_text else {}
-    state = TEXT_STATE_WORDS.get(Paper.TextState(paper.text_state), "")
+    state = str(TEXT_STATE_WORDS.get(Paper.TextState(paper.text_state), ""))
     if paper.text_state == Paper.TextState.FAILED and paper.text_error:
         state = f"{state} {paper.text_error}"
     return {
@@ -271,7 +296,7 @@ def _item_view(
     weight = getattr(entry, "weight", None)
     tags = [f"RRL {entry.stage}"] if getattr(entry, "stage", None) else []
     if getattr(entry, "tracks", None) and len(entry.tracks) == 1:
-        tags.append("handcrafted only" if entry.tracks[0] == "hcr" else "DL only")
+        tags.append(_("handcrafted only") if entry.tracks[0] == "hcr" else _("DL only"))
     return ItemView(
         code=entry.code,
         label=entry.label,
@@ -283,7 +308,7 @@ def _item_view(
         missing=entry.code in result.missing,
         problem=problems.get(entry.code, ""),
         points=points_text(item_result.points) if item_result else "",
-        weight=f"weight {weight}" if weight is not None else "",
+        weight="" if weight is None else _("weight %(weight)s") % {"weight": weight},
         is_condition=is_condition,
         answered_none=multi and answer is not None and answer.choices == [],
         tags=tags,
@@ -307,8 +332,9 @@ def score_context(
         "n_missing": len(result.missing),
         "n_problems": len(result.problems),
         "summary": score_summary(result, definition),
-        "risk_heading": f"Overall {risk.lower()}",
-        "applicability_heading": f"Overall {applicability.lower()}",
+        "risk_heading": _("Overall %(aspect)s") % {"aspect": in_sentence(risk)},
+        "applicability_heading": _("Overall %(aspect)s")
+        % {"aspect": in_sentence(applicability)},
         "overrides": [override_text(definition, o) for o in result.overrides],
         "overall_risk": judgement_label(result.judgements.get("overall_risk_of_bias")),
         "overall_applicability": judgement_label(

@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, selectors
@@ -88,7 +89,7 @@ def _sort_links(sort: str, status: str) -> list[dict[str, str]]:
         columns.append(
             {
                 "key": key,
-                "label": label,
+                "label": str(label),
                 "href": "?" + urlencode(query),
                 "aria": "ascending"
                 if ascending
@@ -107,7 +108,7 @@ def account_notifications(request: HttpRequest) -> HttpResponse:
     form = NotificationForm(request.POST or None, instance=preferences)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Your e-mail choices are saved.")
+        messages.success(request, _("Your e-mail choices are saved."))
         return redirect("account-notifications")
     return render(
         request,
@@ -126,7 +127,7 @@ def queue_next(request: HttpRequest) -> HttpResponse:
         after_uuid = None
     following = selectors.next_open_assessment(request.user, after=after_uuid)
     if following is None:
-        messages.info(request, "Nothing else is waiting for you.")
+        messages.info(request, _("Nothing else is waiting for you."))
         return redirect("queue")
     return redirect("assessment-form", uuid=following.uuid)
 

@@ -22,6 +22,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import access
@@ -41,11 +42,13 @@ def study_paper(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespons
     project = access.get_project(request.user, slug)
     study = access.get_study(request.user, project, uuid)
     if not access.may_upload_paper(request.user, study):
-        raise PermissionDenied("Only the lead or a reviewer of this study may upload.")
+        raise PermissionDenied(
+            _("Only the lead or a reviewer of this study may upload.")
+        )
     upload = request.FILES.get("file")
     back = redirect("study-detail", slug=slug, uuid=study.uuid)
     if upload is None:
-        messages.error(request, "Choose the paper's PDF file to upload.")
+        messages.error(request, _("Choose the paper's PDF file to upload."))
         return back
     try:
         done = paper_service.attach_paper(
@@ -62,7 +65,7 @@ def study_paper(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespons
                 {
                     "message": " ".join(exc.messages),
                     "back": back.url,
-                    "back_label": "Back to the study",
+                    "back_label": _("Back to the study"),
                 },
                 status=413,
             )
@@ -71,13 +74,15 @@ def study_paper(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespons
     if done.already:
         messages.info(request, paper_service.ALREADY_ATTACHED)
     elif done.restored:
-        messages.success(request, "This earlier version of the paper is current again.")
+        messages.success(
+            request, _("This earlier version of the paper is current again.")
+        )
     elif done.replaced is not None:
         messages.success(
-            request, "Paper replaced; the earlier version is kept for its quotes."
+            request, _("Paper replaced; the earlier version is kept for its quotes.")
         )
     else:
-        messages.success(request, "Paper uploaded; its text is being extracted.")
+        messages.success(request, _("Paper uploaded; its text is being extracted."))
     return back
 
 
@@ -159,7 +164,7 @@ def paper_file(request: HttpRequest, paper: uuid.UUID) -> HttpResponseBase:
             size = found.file.size
         except OSError as exc:
             # The row outlived its file (a restore without the papers folder).
-            raise Http404("The paper's file is missing from the server.") from exc
+            raise Http404(_("The paper's file is missing from the server.")) from exc
         response = _stream(request, handle, size, etag)
         response["Content-Disposition"] = _inline_disposition(found.original_name)
     response["ETag"] = etag
@@ -185,7 +190,7 @@ def reading_preferences(request: HttpRequest) -> HttpResponse:
             return JsonResponse(
                 {"error": "evidence_finder must be 0 (off) or 1 (on)."}, status=400
             )
-        messages.error(request, "Choose whether to show the evidence finder.")
+        messages.error(request, _("Choose whether to show the evidence finder."))
     else:
         preferences.evidence_finder = value == "1"
         preferences.save()

@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, selectors
@@ -115,9 +117,14 @@ def time_zone_words() -> str:
     offset = now.strftime("%z")
     utc = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
     if name.upper() in {"UTC", "GMT", "ETC/UTC"}:
-        return "UTC (Coordinated Universal Time)"
+        return _("UTC (Coordinated Universal Time)")
     place = name.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{place} time ({name}; now {utc}, {now.tzname()})"
+    return _("%(place)s time (%(name)s; now %(utc)s, %(abbreviation)s)") % {
+        "place": place,
+        "name": name,
+        "utc": utc,
+        "abbreviation": now.tzname(),
+    }
 
 
 def _used_versions(project: Project) -> list[str]:
@@ -161,13 +168,13 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
 def _saved_message(
     added: Sequence[InstrumentVersion], removed: Sequence[InstrumentVersion]
 ) -> str:
-    parts = ["Project settings saved."]
+    parts = [_("Project settings saved.")]
     if added:
-        parts.append("Added: " + ", ".join(map(projects.version_label, added)) + ".")
+        labels = ", ".join(map(projects.version_label, added))
+        parts.append(_("Added: %(versions)s.") % {"versions": labels})
     if removed:
-        parts.append(
-            "Removed: " + ", ".join(map(projects.version_label, removed)) + "."
-        )
+        labels = ", ".join(map(projects.version_label, removed))
+        parts.append(_("Removed: %(versions)s.") % {"versions": labels})
     return " ".join(parts)
 
 
@@ -219,16 +226,16 @@ def _handle_member_post(
             adjudicator=d["adjudicator"],
             user=request.user,
         )
-        messages.success(request, "Members updated.")
+        messages.success(request, _("Members updated."))
     elif "create" in request.POST:
         if not new_form.is_valid():
             return False
         _create_account(request, project, new_form.cleaned_data)
     elif "change" in request.POST:
         _change_membership(request, project)
-        messages.success(request, "Members updated.")
+        messages.success(request, _("Members updated."))
     else:
-        raise ValidationError("Nothing to do: use one of the buttons of this page.")
+        raise ValidationError(_("Nothing to do: use one of the buttons of this page."))
     return True
 
 
@@ -258,8 +265,11 @@ def _create_account(request: HttpRequest, project: Project, d: dict[str, Any]) -
     role = projects.ROLE_LABELS[d["role"]].lower()
     messages.success(
         request,
-        f"Account {member} created and added as {role}. "
-        f"A link to choose a password was e-mailed to {member.email}.",
+        _(
+            "Account %(member)s created and added as %(role)s. "
+            "A link to choose a password was e-mailed to %(email)s."
+        )
+        % {"member": member, "role": role, "email": member.email},
     )
 
 
@@ -278,7 +288,11 @@ def project_assign(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{n} assignments made.")
+            messages.success(
+                request,
+                ngettext("%(n)s assignment made.", "%(n)s assignments made.", n)
+                % {"n": n},
+            )
             return redirect("project-assign", slug=project.slug)
     load = (
         Assessment.objects.filter(study__project=project, kind="reviewer")

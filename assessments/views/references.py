@@ -15,6 +15,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
@@ -29,7 +31,7 @@ from ..selectors.calibration import calibration_json, current_references
 from ..services import calibration
 
 SUBMITTED = Assessment.Status.SUBMITTED
-HIDDEN = "Hidden while you are training on this study."
+HIDDEN = gettext_lazy("Hidden while you are training on this study.")
 
 
 def _markable(assessment: Assessment) -> bool:
@@ -72,7 +74,7 @@ def _reference(request: HttpRequest, slug: str, reference_id: int) -> Reference:
         .first()
     )
     if reference is None:
-        raise Http404("No such reference")
+        raise Http404(_("No such reference"))
     if not access.may_see_study_reference(request.user, reference):
         raise PermissionDenied(HIDDEN)
     return reference
@@ -93,18 +95,27 @@ def reference_mark(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResp
         else None
     )
     if source is None:
-        raise Http404("No such assessment of this study")
+        raise Http404(_("No such assessment of this study"))
     try:
         reference = calibration.mark_reference(source=source, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("study-detail", slug=slug, uuid=study.uuid)
-    whose = "The consensus" if source.is_consensus else f"{reference.expert}'s"
-    messages.success(
-        request,
-        f"{whose} answers are now the {version_name(source.version)} reference "
-        "for this study. Explain them item by item below.",
-    )
+    named = {"instrument": version_name(source.version)}
+    if source.is_consensus:
+        text = (
+            _(
+                "The consensus answers are now the %(instrument)s reference for this "
+                "study. Explain them item by item below."
+            )
+            % named
+        )
+    else:
+        text = _(
+            "%(name)s's answers are now the %(instrument)s reference for this "
+            "study. Explain them item by item below."
+        ) % {**named, "name": reference.expert}
+    messages.success(request, text)
     return redirect("reference-detail", slug=slug, reference_id=reference.pk)
 
 
@@ -124,7 +135,7 @@ def reference_detail(
     definition = reference.version.as_definition()
     if request.method == "POST":
         if not reference.current:
-            messages.error(request, "This reference was replaced or withdrawn.")
+            messages.error(request, _("This reference was replaced or withdrawn."))
             return redirect(request.path)
         rationales = {
             item.code: request.POST[f"rationale-{item.code}"][:5000]
@@ -134,7 +145,7 @@ def reference_detail(
         calibration.set_rationales(
             reference=reference, rationales=rationales, user=request.user
         )
-        messages.success(request, "Rationales saved.")
+        messages.success(request, _("Rationales saved."))
         return redirect(request.path)
     rows = []
     for item in definition.items:
@@ -171,8 +182,11 @@ def reference_withdraw(
         calibration.withdraw_reference(reference=reference, user=request.user)
         messages.success(
             request,
-            f"The study has no {version_name(reference.version)} reference any more; "
-            "feedback already given stays in the history.",
+            _(
+                "The study has no %(instrument)s reference any more; feedback "
+                "already given stays in the history."
+            )
+            % {"instrument": version_name(reference.version)},
         )
     return redirect("study-detail", slug=slug, uuid=reference.study.uuid)
 

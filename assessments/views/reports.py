@@ -13,6 +13,7 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from rqs.storage import pdf_download
@@ -79,7 +80,7 @@ def report_request(request: HttpRequest, slug: str) -> HttpResponse:
     version = selectors.project_version(project, request.POST.get("version"))
     if kind not in Report.Kind.values or version is None:
         return HttpResponse(
-            "Choose a report kind and an instrument of the project.", status=400
+            _("Choose a report kind and an instrument of the project."), status=400
         )
     try:
         study, assessment = _target(request, project, kind, version)
@@ -103,7 +104,7 @@ def report_request(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("project-reports", slug=slug)
     if not created:
         messages.info(
-            request, "Nothing changed since this report was made: here it is again."
+            request, _("Nothing changed since this report was made: here it is again.")
         )
     return redirect("report-status", slug=slug, uuid=report.uuid)
 

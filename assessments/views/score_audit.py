@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from ..instruments.reported import TableError, table_text
@@ -27,14 +28,19 @@ SHOW, DOWNLOAD = "page", "csv"
 class AuditForm(forms.Form):
     # Lives here, not in forms.py: nothing it reads is stored.
     file = forms.FileField(
-        label="Score table (CSV or XLSX)",
-        help_text="One row per study: id, then one column per condition and item, "
-        "and the figures the review reported as reported_total, "
-        "reported_percent or reported_band.",
+        label=gettext_lazy("Score table (CSV or XLSX)"),
+        help_text=gettext_lazy(
+            "One row per study: id, then one column per condition and item, "
+            "and the figures the review reported as reported_total, "
+            "reported_percent or reported_band."
+        ),
     )
     output = forms.ChoiceField(
-        label="Result",
-        choices=[(SHOW, "Show it on this page"), (DOWNLOAD, "Download it as CSV")],
+        label=gettext_lazy("Result"),
+        choices=[
+            (SHOW, gettext_lazy("Show it on this page")),
+            (DOWNLOAD, gettext_lazy("Download it as CSV")),
+        ],
         initial=SHOW,
         widget=forms.RadioSelect,
     )
@@ -48,6 +54,18 @@ class Line:
     @property
     def problems(self) -> list[str]:
         return self.row.errors + self.row.differences
+
+    @property
+    def label(self) -> str:
+        """The status as the page shows it (the CSV keeps the code)."""
+        return str(STATUS_LABELS.get(self.status, self.status))
+
+
+STATUS_LABELS = {
+    "adds up": gettext_lazy("Adds up"),
+    "mis-scored": gettext_lazy("Mis-scored"),
+    "impossible": gettext_lazy("Impossible"),
+}
 
 
 def _lines(rows: list[TableRow]) -> list[Line]:
@@ -63,11 +81,25 @@ def summary(lines: list[Line]) -> str:
     """ "7 of 52 rows mis-scored; 2 impossible under the instrument"."""
     wrong = sum(1 for line in lines if line.status == "mis-scored")
     impossible = sum(1 for line in lines if line.status == "impossible")
-    rows = f"{len(lines)} row{'' if len(lines) == 1 else 's'}"
-    text = f"{wrong} of {rows} mis-scored"
+    n = len(lines)
+    figures = {"wrong": wrong, "n": n, "impossible": impossible}
     if impossible:
-        text += f"; {impossible} impossible under the instrument"
-    return text
+        return (
+            ngettext(
+                "%(wrong)s of %(n)s row mis-scored; "
+                "%(impossible)s impossible under the instrument",
+                "%(wrong)s of %(n)s rows mis-scored; "
+                "%(impossible)s impossible under the instrument",
+                n,
+            )
+            % figures
+        )
+    return (
+        ngettext(
+            "%(wrong)s of %(n)s row mis-scored", "%(wrong)s of %(n)s rows mis-scored", n
+        )
+        % figures
+    )
 
 
 def _csv(version: InstrumentVersion, lines: list[Line]) -> HttpResponse:

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import access, selectors
@@ -103,7 +105,10 @@ def study_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     back = redirect("study-list", slug=slug)
     back["Location"] += _back_query(request.POST.get("back", ""))
     if not form.is_valid():
-        messages.error(request, "Nothing was changed. " + form.problems())
+        messages.error(
+            request,
+            _("Nothing was changed. %(problems)s") % {"problems": form.problems()},
+        )
         return back
     d = form.cleaned_data
     chosen = list(project.studies.filter(uuid__in=d["studies"]).order_by("title"))
@@ -128,15 +133,18 @@ def _apply_bulk(
     request: HttpRequest, project: Project, chosen: list[Any], d: dict[str, Any]
 ) -> str:
     n = len(chosen)
-    studies_words = f"{n} stud{'y' if n == 1 else 'ies'}"
     if d["action"] == "exclude":
         assignment.exclude_studies(
             studies=chosen, reason=d["reason"], user=request.user
         )
-        return f"{studies_words} excluded."
+        return ngettext("%(n)s study excluded.", "%(n)s studies excluded.", n) % {
+            "n": n
+        }
     if d["action"] == "include":
         assignment.include_studies(studies=chosen, user=request.user)
-        return f"{studies_words} included again."
+        return ngettext(
+            "%(n)s study included again.", "%(n)s studies included again.", n
+        ) % {"n": n}
     made = assignment.assign_studies(
         project=project,
         studies=chosen,
@@ -148,11 +156,22 @@ def _apply_bulk(
     if d["reviewer"] is not None and made:
         _warn_uncertified(request, project, d["version"], d["reviewer"])
     if not made:
-        return f"Nothing to assign: the {studies_words} already have their reviewers."
-    return (
-        f"{made} assignment{'' if made == 1 else 's'} made over {studies_words} "
-        f"({instrument_label(d['version'])})."
-    )
+        return ngettext(
+            "Nothing to assign: the %(n)s study already have their reviewers.",
+            "Nothing to assign: the %(n)s studies already have their reviewers.",
+            n,
+        ) % {"n": n}
+    # Two counts in one sentence: the studies go in as a phrase of their own.
+    studies_words = ngettext("%(n)s study", "%(n)s studies", n) % {"n": n}
+    return ngettext(
+        "%(made)s assignment made over %(studies)s (%(instrument)s).",
+        "%(made)s assignments made over %(studies)s (%(instrument)s).",
+        made,
+    ) % {
+        "made": made,
+        "studies": studies_words,
+        "instrument": instrument_label(d["version"]),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -241,9 +260,9 @@ def study_exclude(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespo
         assignment.exclude_study(
             study=study, reason=form.cleaned_data["reason"], user=request.user
         )
-        messages.success(request, "Study excluded.")
+        messages.success(request, _("Study excluded."))
     else:
-        messages.error(request, "Give a reason for excluding the study.")
+        messages.error(request, _("Give a reason for excluding the study."))
     return redirect("study-detail", slug=slug, uuid=study.uuid)
 
 
@@ -267,7 +286,10 @@ def study_conflict(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpResp
         reason=request.POST.get("reason", "")[:300],
         user=request.user,
     )
-    messages.success(request, f"Conflict of interest recorded for {reviewer}.")
+    messages.success(
+        request,
+        _("Conflict of interest recorded for %(reviewer)s.") % {"reviewer": reviewer},
+    )
     return redirect("study-detail", slug=slug, uuid=study.uuid)
 
 
@@ -280,7 +302,7 @@ def study_assign(request: HttpRequest, slug: str, uuid: uuid.UUID) -> HttpRespon
         get_user_model().objects.filter(pk=_pk(request.POST.get("reviewer"))).first()
     )
     if version is None or reviewer is None:
-        messages.error(request, "Choose an instrument version and a reviewer.")
+        messages.error(request, _("Choose an instrument version and a reviewer."))
         return redirect("study-detail", slug=slug, uuid=study.uuid)
     try:
         assignment.assign_reviewer(
@@ -317,13 +339,15 @@ def assessment_reassign(
         get_user_model().objects.filter(pk=_pk(request.POST.get("reviewer"))).first()
     )
     if to_user is None:
-        messages.error(request, "Choose the reviewer who takes over.")
+        messages.error(request, _("Choose the reviewer who takes over."))
     else:
         try:
             assignment.reassign_assessment(
                 assessment=assessment, to_user=to_user, user=request.user
             )
-            messages.success(request, f"Reassigned to {to_user}.")
+            messages.success(
+                request, _("Reassigned to %(reviewer)s.") % {"reviewer": to_user}
+            )
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
     return redirect("study-detail", slug=slug, uuid=assessment.study.uuid)
@@ -375,7 +399,7 @@ def _confirm_import(request: HttpRequest, project: Project) -> HttpResponse:
         raise Http404("No such upload")
     if "cancel" in request.POST:
         imports.discard_preview(project, token)
-        messages.info(request, "Import cancelled; nothing was saved.")
+        messages.info(request, _("Import cancelled; nothing was saved."))
         return redirect("study-import", slug=project.slug)
     report = imports.import_preview(
         project=project,
@@ -384,16 +408,28 @@ def _confirm_import(request: HttpRequest, project: Project) -> HttpResponse:
         user=request.user,
     )
     if report is None:
-        messages.error(request, "That upload has expired; please upload it again.")
+        messages.error(request, _("That upload has expired; please upload it again."))
         return redirect("study-import", slug=project.slug)
     if report.ok:
+        n_duplicates = len(report.duplicates)
+        duplicates = ngettext(
+            "%(n)s duplicate skipped", "%(n)s duplicates skipped", n_duplicates
+        ) % {"n": n_duplicates}
         messages.success(
             request,
-            f"{report.created} studies imported; "
-            f"{len(report.duplicates)} duplicates skipped.",
+            ngettext(
+                "%(n)s study imported; %(duplicates)s.",
+                "%(n)s studies imported; %(duplicates)s.",
+                report.created,
+            )
+            % {"n": report.created, "duplicates": duplicates},
         )
         return redirect("study-list", slug=project.slug)
-    messages.error(request, "Nothing was imported: " + "; ".join(report.problems[:5]))
+    messages.error(
+        request,
+        _("Nothing was imported: %(problems)s")
+        % {"problems": "; ".join(report.problems[:5])},
+    )
     return redirect("study-import", slug=project.slug)
 
 
@@ -410,7 +446,7 @@ def score_import(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             text = form.cleaned_data["file"].read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            form.add_error("file", "The file is not UTF-8 text.")
+            form.add_error("file", _("The file is not UTF-8 text."))
         else:
             version: InstrumentVersion = form.cleaned_data["version"]
             report = score_imports.import_scores(
@@ -418,7 +454,13 @@ def score_import(request: HttpRequest, slug: str) -> HttpResponse:
             )
             if not report.problems:
                 messages.success(
-                    request, f"{report.created} submitted assessments imported."
+                    request,
+                    ngettext(
+                        "%(n)s submitted assessment imported.",
+                        "%(n)s submitted assessments imported.",
+                        report.created,
+                    )
+                    % {"n": report.created},
                 )
                 return redirect("project-detail", slug=slug)
     return render(

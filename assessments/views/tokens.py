@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -59,8 +60,10 @@ def account_tokens(request: HttpRequest) -> HttpResponse:
     if once and once in used:
         messages.info(
             request,
-            "That token was already made when the page was sent the first time; "
-            "no second one was made, and its value is not shown again.",
+            _(
+                "That token was already made when the page was sent the first "
+                "time; no second one was made, and its value is not shown again."
+            ),
         )
         return _page(request, TokenForm(user=request.user))
     if form.is_valid():
@@ -77,7 +80,9 @@ def account_tokens(request: HttpRequest) -> HttpResponse:
         else:
             if once:
                 request.session[USED_KEYS] = [*used, once][-20:]
-            messages.success(request, f"The token '{token.name}' is made.")
+            messages.success(
+                request, _("The token '%(name)s' is made.") % {"name": token.name}
+            )
             # No redirect: the token exists only in this response.
             return _page(request, TokenForm(user=request.user), raw=raw)
     return _page(request, form, status=400)
@@ -90,6 +95,8 @@ def account_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=owner)
     tokens.revoke_token(token=token, user=request.user)
     messages.success(
-        request, f"The token '{token.name}' is revoked: it no longer works."
+        request,
+        _("The token '%(name)s' is revoked: it no longer works.")
+        % {"name": token.name},
     )
     return redirect("account-tokens")

@@ -16,6 +16,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import access, selectors
@@ -29,7 +31,7 @@ from .formview import decimal_words, points_text
 
 # Said for every assessment whose reference the user may not see: a live one
 # and a hidden check get the same words, so neither gives the other away.
-NOT_YET = "Feedback appears once you submit this training study."
+NOT_YET = gettext_lazy("Feedback appears once you submit this training study.")
 MINUS = "\u2212"
 
 
@@ -73,30 +75,35 @@ def figures_view(row: dict[str, Any]) -> dict[str, Any]:
     reasons = row["reasons"]
     icc = row["intra_rater_icc"]
     intra = row["intra_rater_kappa"]
+    none_yet = _("none yet")
     return {
         **row,
         "agreement_text": percent_text(row["percent_agreement"])
-        or reasons.get("percent_agreement", "none yet"),
-        "ac1_text": coefficient_text(row["ac1"]) or reasons.get("ac1", "none yet"),
+        or reasons.get("percent_agreement", none_yet),
+        "ac1_text": coefficient_text(row["ac1"]) or reasons.get("ac1", none_yet),
         "difference_text": signed_text(row["mean_total_difference"], row["unit"])
-        or reasons.get("total_difference", "none yet"),
+        or reasons.get("total_difference", none_yet),
         "kappa_text": coefficient_text(row["kappa"]["median"])
         or row["kappa"]["reason"]
-        or "none yet",
+        or none_yet,
         "intra_kappa_text": coefficient_text(intra["median"])
         or intra["reason"]
-        or "none yet",
+        or none_yet,
         "icc_text": _icc_text(icc),
     }
 
 
 def _icc_text(icc: dict[str, Any]) -> str:
     if icc.get("value") is None:
-        return str(icc.get("reason") or "none yet")
+        return str(icc.get("reason") or _("none yet"))
     text = coefficient_text(icc["value"])
     ci = icc.get("ci")
     if ci:
-        text += f" (95% CI {coefficient_text(ci[0])} to {coefficient_text(ci[1])})"
+        text = _("%(value)s (95%% CI %(low)s to %(high)s)") % {
+            "value": text,
+            "low": coefficient_text(ci[0]),
+            "high": coefficient_text(ci[1]),
+        }
     return text
 
 
@@ -127,11 +134,11 @@ def training_start(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         study_uuid = uuid.UUID(request.POST.get("study", ""))
     except ValueError:
-        raise Http404("No such study") from None
+        raise Http404(_("No such study")) from None
     study = Study.objects.filter(project=project, uuid=study_uuid).first()
     version = selectors.project_version(project, request.POST.get("version"))
     if study is None or version is None:
-        raise Http404("No such training study")
+        raise Http404(_("No such training study"))
     try:
         assessment = calibration.start_training(
             study=study, version=version, user=request.user
@@ -157,7 +164,7 @@ def _assessment(user: Any, uuid: uuid.UUID) -> Assessment:
     if assessment is None or not access.allows(
         user, assessment.study.project, Action.VIEW
     ):
-        raise Http404("No such assessment")
+        raise Http404(_("No such assessment"))
     return assessment
 
 
@@ -182,7 +189,7 @@ def _summary(shown: training_selectors.Feedback) -> dict[str, Any]:
         "items": agreement.items,
         "percent": percent_text(agreement.percent),
         "ac1": coefficient_text(agreement.ac1)
-        or agreement.reasons.get("ac1", "not available"),
+        or agreement.reasons.get("ac1", _("not available")),
         "my_total": decimal_words(shown.my_total) if shown.my_total is not None else "",
         "reference_total": (
             decimal_words(shown.reference_total)
@@ -208,11 +215,11 @@ def training_feedback(request: HttpRequest, uuid: uuid.UUID) -> HttpResponse:
         "version_name": version_name(assessment.version),
         "is_own": assessment.reviewer_id == request.user.pk,
         "whose": (
-            "your answers"
+            _("your answers")
             if assessment.reviewer_id == request.user.pk
-            else "the consensus"
+            else _("the consensus")
             if assessment.is_consensus
-            else f"answers of {person(assessment.reviewer)}"
+            else _("answers of %(name)s") % {"name": person(assessment.reviewer)}
         ),
     }
     # The answers beside the reference are the assessment's own: blinding

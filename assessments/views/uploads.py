@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from ..forms import ImportForm, ScoreImportForm
@@ -74,15 +75,15 @@ class UploadLimitHandler(FileUploadHandler):
 def limit_text(limit: int | None = None) -> str:
     limit = settings.UPLOAD_MAX_BYTES if limit is None else limit
     if limit < 2**20:
-        return f"{limit:,} bytes"
-    return f"{round(limit / 2**20, 1):g} MB"
+        return _("%(size)s bytes") % {"size": f"{limit:,}"}
+    return _("%(size)s MB") % {"size": f"{round(limit / 2**20, 1):g}"}
 
 
 def too_large_text() -> str:
-    return (
-        f"The file is larger than the upload limit of {limit_text()}. "
+    return _(
+        "The file is larger than the upload limit of %(limit)s. "
         "Split it into smaller files and import them one after the other."
-    )
+    ) % {"limit": limit_text()}
 
 
 def _declared_size(request: HttpRequest) -> int:
@@ -124,11 +125,10 @@ def oversized(form: ImportForm | ScoreImportForm) -> bool:
 
 
 def paper_too_large_text() -> str:
-    return (
-        f"The paper is larger than the limit of {limit_text(settings.PAPER_MAX_BYTES)} "
-        "for papers. Compress the PDF (for example with lower-resolution figures) "
-        "and upload it again."
-    )
+    return _(
+        "The paper is larger than the limit of %(limit)s for papers. Compress the "
+        "PDF (for example with lower-resolution figures) and upload it again."
+    ) % {"limit": limit_text(settings.PAPER_MAX_BYTES)}
 
 
 def paper_size_limited(
@@ -147,7 +147,7 @@ def paper_size_limited(
                 {
                     "message": paper_too_large_text(),
                     "back": reverse("study-detail", kwargs=kwargs),
-                    "back_label": "Back to the study",
+                    "back_label": _("Back to the study"),
                 },
                 status=413,
             )

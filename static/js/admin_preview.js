@@ -50,11 +50,11 @@
       })
       .then(function (html) {
         copyState(new DOMParser().parseFromString(html, "text/html"));
-        if (status) status.textContent = "Scratch score updated: nothing is saved.";
+        if (status) status.textContent = gettext("Scratch score updated: nothing is saved.");
       })
       .catch(function (error) {
         if (error.name === "AbortError") return;
-        if (status) status.textContent = "The score could not be updated (" + error.message + ").";
+        if (status) status.textContent = interpolate(gettext("The score could not be updated (%(reason)s)."), { reason: error.message }, true);
       });
   }
 

@@ -77,11 +77,11 @@
   function setMark(li) {
     const mark = li.querySelector(".quote-mark");
     const verified = li.dataset.verified;
-    let text = "Not checked yet: the paper's text is still being extracted";
+    let text = gettext("Not checked yet: the paper's text is still being extracted");
     let kind = "is-pending";
-    if (li.dataset.unsaved === "1") text = "Not saved yet";
-    else if (verified === "1") { text = "Verified in the paper"; kind = "is-verified"; }
-    else if (verified === "0") { text = "Not found in the paper"; kind = "is-unverified"; }
+    if (li.dataset.unsaved === "1") text = gettext("Not saved yet");
+    else if (verified === "1") { text = gettext("Verified in the paper"); kind = "is-verified"; }
+    else if (verified === "0") { text = gettext("Not found in the paper"); kind = "is-unverified"; }
     mark.className = "quote-mark " + kind;
     mark.textContent = text;
   }
@@ -106,7 +106,7 @@
     text.textContent = "“" + shortText(data.exact) + "”";
     const page = document.createElement("span");
     page.className = "quote-page text-nowrap";
-    page.textContent = "p. " + data.page;
+    page.textContent = interpolate(gettext("p. %(page)s"), { page: data.page }, true);
     const mark = document.createElement("span");
     li.append(text, " ", page, " ", mark, " ");
     mark.className = "quote-mark";
@@ -120,12 +120,13 @@
       show.dataset.exact = data.exact;
       show.dataset.prefix = data.prefix;
       show.dataset.suffix = data.suffix;
-      show.append("Show in paper", hidden(": the quote on page " + data.page));
+      show.append(gettext("Show in paper"),
+        hidden(interpolate(gettext(": the quote on page %(page)s"), { page: data.page }, true)));
       li.append(show, " ");
     } else if (currentPaper) {
       const earlier = document.createElement("span");
       earlier.className = "text-muted";
-      earlier.textContent = "(from an earlier version of the paper)";
+      earlier.textContent = gettext("(from an earlier version of the paper)");
       li.append(earlier, " ");
     }
     if (editable) {
@@ -133,7 +134,8 @@
       remove.type = "button";
       remove.className = "btn btn-link btn-sm p-0 align-baseline text-danger quote-remove";
       remove.dataset.quoteRemove = "";
-      remove.append("Remove", hidden(" the quote on page " + data.page));
+      remove.append(gettext("Remove"),
+        hidden(interpolate(gettext(" the quote on page %(page)s"), { page: data.page }, true)));
       li.append(remove);
     }
     return li;
@@ -176,7 +178,7 @@
       } catch (e) { ok = false; }
       const note = document.getElementById("finder-switch-note");
       if (!ok) {
-        if (note) note.textContent = "The setting could not be saved; try again.";
+        if (note) note.textContent = gettext("The setting could not be saved; try again.");
         return;
       }
       if (on) beforeReload(function () { window.location.reload(); });
@@ -351,12 +353,12 @@
     if (queue.lastIndexOf(code) < (inFlight ? 1 : 0)) queue.push(code);
     if (waitingForLogin) {
       // Not "Saving…": nothing is sent until the reviewer has logged in again.
-      itemState(code, "Not saved yet: log in again", "error");
+      itemState(code, gettext("Not saved yet: log in again"), "error");
       askLogin();
       return;
     }
-    itemState(code, "Saving…");
-    setStatus("Saving…", "busy");
+    itemState(code, gettext("Saving…"));
+    setStatus(gettext("Saving…"), "busy");
     pump();
   }
 
@@ -372,7 +374,7 @@
     score.replaceWith(document.adoptNode(fresh));
     // The live region stays in place; only its text changes (a replaced
     // element would not be announced).
-    if (announcer && fresh.dataset.summary !== before) announcer.textContent = "Score: " + fresh.dataset.summary;
+    if (announcer && fresh.dataset.summary !== before) announcer.textContent = interpolate(gettext("Score: %(summary)s"), { summary: fresh.dataset.summary }, true);
   }
 
   function applyResult(data) {
@@ -389,12 +391,12 @@
       // Marked only once a submit was refused, never on a first visit.
       el.classList.toggle("is-missing", attempted && missing.has(code));
       const state = el.querySelector('[data-role="state"]');
-      if (state && !missing.has(code) && state.textContent.trim() === "Not answered yet") state.textContent = "";
+      if (state && !missing.has(code) && state.textContent.trim() === gettext("Not answered yet")) state.textContent = "";
       el.querySelector('[data-role="problem"]').textContent = problems[code] || "";
       const pts = el.querySelector('[data-role="points"]');
       const value = (data.points || {})[code];
       // The server formats points as the page does on load ("+3", "0", "-5").
-      if (pts) pts.textContent = value ? value + " pts" : "";
+      if (pts) pts.textContent = value ? interpolate(gettext("%(points)s pts"), { points: value }, true) : "";
     });
     if (submitErrors) {
       submitErrors.querySelectorAll("li[data-item]").forEach(function (li) {
@@ -440,7 +442,7 @@
       applyResult(data);
       clearError(code);
       const changedSince = JSON.stringify(readItem(el)) !== JSON.stringify(outcome.state);
-      if (changedSince) enqueue(code); else itemState(code, "Saved");
+      if (changedSince) enqueue(code); else itemState(code, gettext("Saved"));
       return true;
     }
     if (outcome.status === 409 && data.current) {
@@ -452,11 +454,17 @@
       const mine = outcome.state;
       const theirs = new Set((data.current.quotes || []).map(function (q) { return q.id; }));
       const refusedQuotes = (mine.quotes || []).filter(function (q) { return !theirs.has(q.id); })
-        .map(function (q) { return "quote: “" + shortText(q.exact) + "” p. " + q.page; });
-      const kept = [mine.evidence && "evidence: " + mine.evidence, mine.comment && "comment: " + mine.comment]
-        .concat(refusedQuotes).filter(Boolean).join(" | ");
+        .map(function (q) {
+          return interpolate(gettext("quote: “%(text)s” p. %(page)s"), { text: shortText(q.exact), page: q.page }, true);
+        });
+      const kept = [
+        mine.evidence && interpolate(gettext("evidence: %(text)s"), { text: mine.evidence }, true),
+        mine.comment && interpolate(gettext("comment: %(text)s"), { text: mine.comment }, true),
+      ].concat(refusedQuotes).filter(Boolean).join(" | ");
       // The refused text stays visible so the reviewer can copy it back.
-      itemState(code, data.error + (kept ? " Your refused text: " + kept : ""), "error");
+      itemState(code, kept
+        ? interpolate(gettext("%(error)s Your refused text: %(kept)s"), { error: data.error, kept: kept }, true)
+        : data.error, "error");
       showError(data.error, code);
       return true;
     }
@@ -471,8 +479,8 @@
     }
     if (outcome.status >= 400 && outcome.status < 500) {
       forget(code, outcome.state);
-      itemState(code, data.error || "Not saved.", "error");
-      showError(data.error || "This change could not be saved.", code);
+      itemState(code, data.error || gettext("Not saved."), "error");
+      showError(data.error || gettext("This change could not be saved."), code);
       return true;
     }
     return false;
@@ -492,20 +500,21 @@
     if (done) {
       queue.shift();
       retryDelay = 0;
-      if (!queue.length && !errorEl.textContent) setStatus("All changes saved", "ok");
-      else if (!queue.length) setStatus("Saved, with a message above", "error");
+      if (!queue.length && !errorEl.textContent) setStatus(gettext("All changes saved"), "ok");
+      else if (!queue.length) setStatus(gettext("Saved, with a message above"), "error");
       pump();
     } else if (!waitingForLogin) {
       retryDelay = Math.min(retryDelay ? retryDelay * 2 : 1000, 30000);
-      itemState(code, "Not saved yet: retrying", "error");
-      setStatus("Not saved: the server did not answer. Retrying in " + Math.round(retryDelay / 1000) + " s; your changes are kept in this browser.", "error");
+      itemState(code, gettext("Not saved yet: retrying"), "error");
+      setStatus(interpolate(gettext("Not saved: the server did not answer. Retrying in %(seconds)s s; your changes are kept in this browser."),
+        { seconds: Math.round(retryDelay / 1000) }, true), "error");
       setTimeout(pump, retryDelay);
     }
   }
 
   function askLogin() {
     waitingForLogin = true;
-    setStatus("Session expired: log in to save your changes (they are kept).", "error");
+    setStatus(gettext("Session expired: log in to save your changes (they are kept)."), "error");
     if (!dialog.open) dialog.showModal();
   }
 
@@ -520,12 +529,15 @@
         headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch", "Accept": "application/json" },
       });
     } catch (e) {
-      errorBox.textContent = "The server did not answer; try again.";
+      errorBox.textContent = gettext("The server did not answer; try again.");
       return;
     }
     // A refusal says why in JSON (a lock-out says when to try again); an
     // answer that is not JSON (a proxy's error page) still gets a reason.
     const data = await response.json().catch(function () { return {}; });
+    // Two-factor: the password was right and the code is still to come; the
+    // next submit sends the password again with it.
+    if (data.needs_code) showCodeField(true);
     if (!response.ok) {
       errorBox.textContent = data.error || reloginRefusal(response.status);
       return;
@@ -533,15 +545,27 @@
     document.querySelectorAll('input[name="csrfmiddlewaretoken"]').forEach(function (input) { input.value = data.csrf; });
     dialog.close();
     event.target.reset();
+    showCodeField(false);
     waitingForLogin = false;
     scheduleExpiryWarning(data.session_expires);
     pump();
   });
 
+  function showCodeField(shown) {
+    const field = document.getElementById("relogin-code-field");
+    const input = document.getElementById("relogin-code");
+    if (!field || !input) return;
+    const wasHidden = field.hidden;
+    field.hidden = !shown;
+    // Disabled while hidden, so a dialog without two-factor sends no code.
+    input.disabled = !shown;
+    if (shown && wasHidden) input.focus();
+  }
+
   function reloginRefusal(status) {
-    if (status === 429) return "Too many failed log-in attempts; wait a few minutes, then try again.";
-    if (status === 401) return "Wrong username or password.";
-    return "Could not log in (error " + status + "); try again.";
+    if (status === 429) return gettext("Too many failed log-in attempts; wait a few minutes, then try again.");
+    if (status === 401) return gettext("Wrong username or password.");
+    return interpolate(gettext("Could not log in (error %(status)s); try again."), { status: status }, true);
   }
 
   function scheduleExpiryWarning(expires) {
@@ -549,7 +573,7 @@
     clearTimeout(expiryTimer);
     const warnAt = new Date(expires).getTime() - 5 * 60 * 1000 - Date.now();
     expiryTimer = setTimeout(function () {
-      setStatus("Your session ends in 5 minutes unless you save something.", "error");
+      setStatus(gettext("Your session ends in 5 minutes unless you save something."), "error");
     }, Math.max(warnAt, 0));
   }
 
@@ -577,7 +601,7 @@
     if (!el || !event.target.matches("textarea, input[type=text], input:not([type])")) return;
     const code = el.dataset.item;
     remember(code);
-    itemState(code, "Typing…");
+    itemState(code, gettext("Typing…"));
     clearTimeout(timers[code]);
     timers[code] = setTimeout(function () { delete timers[code]; enqueue(code); }, 600);
   });
@@ -618,11 +642,11 @@
           // Incomplete: the server's answer lists what is missing, with links.
           submitForm.submit();
         }
-      }, "Saving your last changes before submitting…");
+      }, gettext("Saving your last changes before submitting…"));
     });
     document.getElementById("submit-confirm-yes").addEventListener("click", function () {
       confirmDialog.close();
-      setStatus("Submitting…", "busy");
+      setStatus(gettext("Submitting…"), "busy");
       submitForm.submit();
     });
     document.getElementById("submit-confirm-no").addEventListener("click", function () {
@@ -634,7 +658,7 @@
   if (saveNext) {
     saveNext.addEventListener("click", function (event) {
       event.preventDefault();
-      whenSaved(function () { window.location.assign(saveNext.href); }, "Saving your last changes…");
+      whenSaved(function () { window.location.assign(saveNext.href); }, gettext("Saving your last changes…"));
     });
   }
 
@@ -646,7 +670,7 @@
         return !el.hidden && el.dataset.missing === "1";
       });
       if (!items.length) {
-        setStatus("Every item is answered.", "ok");
+        setStatus(gettext("Every item is answered."), "ok");
         return;
       }
       // The next one after the item the keyboard was last in, wrapping round.
@@ -661,7 +685,7 @@
     lastItem = event.target.closest("[data-item]") || lastItem;
   });
 
-  beforeReload = function (then) { whenSaved(then, "Saving your last changes…"); };
+  beforeReload = function (then) { whenSaved(then, gettext("Saving your last changes…")); };
 
   // A passage selected in the paper (static/js/paper.js) becomes a quote of
   // the item, saved like any other change to it.
@@ -677,8 +701,11 @@
     const detail = event.detail;
     const el = itemEl(detail.item);
     const list = el && quoteList(el);
-    if (!list) { detail.error = "Item " + detail.item + " takes no quotes."; return; }
-    if (el.hidden) { detail.error = "Item " + detail.item + " does not apply to this study."; return; }
+    if (!list) { detail.error = interpolate(gettext("Item %(code)s takes no quotes."), { code: detail.item }, true); return; }
+    if (el.hidden) {
+      detail.error = interpolate(gettext("Item %(code)s does not apply to this study."), { code: detail.item }, true);
+      return;
+    }
     const quote = Object.assign(clientQuote(detail.quote), { id: randomId() });
     list.append(quoteElement(quote, true));
     showQuoteBox(el);

@@ -11,10 +11,10 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(field.value);
-        if (said) said.textContent = "Copied to the clipboard.";
+        if (said) said.textContent = gettext("Copied to the clipboard.");
       } catch {
         field.select();
-        if (said) said.textContent = "Copying was refused: the token is selected, copy it with Ctrl+C or Cmd+C.";
+        if (said) said.textContent = gettext("Copying was refused: the token is selected, copy it with Ctrl+C or Cmd+C.");
       }
     });
   }

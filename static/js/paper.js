@@ -247,7 +247,7 @@ function start(root) {
     div.className = "pdf-page";
     div.dataset.page = String(num);
     div.setAttribute("role", "group");
-    div.setAttribute("aria-label", "Page " + num);
+    div.setAttribute("aria-label", interpolate(gettext("Page %(page)s"), { page: num }, true));
     const highlights = document.createElement("div");
     highlights.className = "paper-highlights";
     const layer = document.createElement("div");
@@ -315,7 +315,8 @@ function start(root) {
       forgetFarPages();
     })().catch(function (error) {
       if (error && error.name === "RenderingCancelledException") return;
-      say("Page " + pv.num + " could not be shown: " + (error && error.message ? error.message : error));
+      say(interpolate(gettext("Page %(page)s could not be shown: %(reason)s"),
+        { page: pv.num, reason: error && error.message ? error.message : error }, true));
     }).finally(function () {
       // A zoom may have started another drawing of this page meanwhile.
       if (pv.drawing === drawing) {
@@ -395,7 +396,7 @@ function start(root) {
       ? ZOOM_STEPS.find(function (s) { return s > scale + 0.01; })
       : ZOOM_STEPS.slice().reverse().find(function (s) { return s < scale - 0.01; });
     if (next) setScale(next);
-    say("Zoom " + Math.round(scale * 100) + "%");
+    say(interpolate(gettext("Zoom %(zoom)s%"), { zoom: Math.round(scale * 100) }, true));
   }
 
   // --- Pages and their numbers ----------------------------------------------
@@ -478,21 +479,33 @@ function start(root) {
     refit();
     const num = Number(data.page);
     if (!(num >= 1 && num <= pages.length)) {
-      say("Page " + data.page + " is not in this paper, which has " + pages.length + " pages.");
+      say(interpolate(ngettext("Page %(page)s is not in this paper, which has %(count)s page.",
+        "Page %(page)s is not in this paper, which has %(count)s pages.", pages.length),
+      { page: data.page, count: pages.length }, true));
       return;
     }
     const text = await pageText(pages[num - 1]);
     const where = locate(text, data.exact || "", data.prefix, data.suffix);
-    const what = data.kind === "passage" ? "passage" : "quote";
+    const passage = data.kind === "passage";
     if (!where) {
       active = null;
       clearHighlights();
       goToPage(num);
-      say("The " + what + "'s text was not found on page " + num + "; showing the page.");
+      say(interpolate(passage
+        ? gettext("The passage's text was not found on page %(page)s; showing the page.")
+        : gettext("The quote's text was not found on page %(page)s; showing the page."), { page: num }, true));
       return;
     }
     await showRange(num, where.start, where.end, "quote");
-    say("Page " + num + ": the " + what + " is highlighted" + (where.exact ? "." : " (where it starts and ends)."));
+    let shown;
+    if (passage) {
+      shown = where.exact ? gettext("Page %(page)s: the passage is highlighted.")
+        : gettext("Page %(page)s: the passage is highlighted (where it starts and ends).");
+    } else {
+      shown = where.exact ? gettext("Page %(page)s: the quote is highlighted.")
+        : gettext("Page %(page)s: the quote is highlighted (where it starts and ends).");
+    }
+    say(interpolate(shown, { page: num }, true));
   }
 
   // --- Search ------------------------------------------------------------------
@@ -510,7 +523,7 @@ function start(root) {
       return;
     }
     if (query !== search.query) {
-      findCount.textContent = "Searching…";
+      findCount.textContent = gettext("Searching…");
       const hits = [];
       for (const pv of pages) {
         const text = await pageText(pv);
@@ -525,14 +538,14 @@ function start(root) {
     }
     const hits = search.hits;
     if (!hits.length) {
-      findCount.textContent = "No matches";
+      findCount.textContent = gettext("No matches");
       active = null;
       clearHighlights();
       return;
     }
     search.index = (search.index + direction + hits.length) % hits.length;
     const hit = hits[search.index];
-    findCount.textContent = (search.index + 1) + " of " + hits.length;
+    findCount.textContent = interpolate(gettext("%(index)s of %(count)s"), { index: search.index + 1, count: hits.length }, true);
     await showRange(hit.page, hit.start, hit.end, "search");
   }
 
@@ -555,7 +568,7 @@ function start(root) {
     const startLayer = layerOf(range.startContainer);
     const endLayer = layerOf(range.endContainer);
     if (startLayer && endLayer && startLayer !== endLayer) {
-      return { error: "A quote comes from one page: select text within a single page." };
+      return { error: gettext("A quote comes from one page: select text within a single page.") };
     }
     const layer = startLayer || endLayer;
     if (!layer || !pagesEl.contains(layer)) return null;
@@ -596,7 +609,8 @@ function start(root) {
     if (lastItem && select.querySelector('option[value="' + CSS.escape(lastItem) + '"]')) select.value = lastItem;
     const words = quote.exact.replace(/\s+/g, " ");
     toolbar.querySelector('[data-role="quote-preview"]').textContent =
-      "“" + (words.length > 90 ? words.slice(0, 89) + "…" : words) + "” p. " + quote.page + ". Press Q to come here.";
+      interpolate(gettext("“%(text)s” p. %(page)s. Press Q to come here."),
+        { text: words.length > 90 ? words.slice(0, 89) + "…" : words, page: quote.page }, true);
     toolbar.hidden = false;
     placeToolbar();
   }
@@ -621,12 +635,13 @@ function start(root) {
     };
     document.dispatchEvent(new CustomEvent("paper:quote", { detail: detail }));
     if (detail.accepted) {
-      say("Quote added to item " + (option ? option.textContent : select.value) + "; it is saved with the item's answer.");
+      say(interpolate(gettext("Quote added to item %(item)s; it is saved with the item's answer."),
+        { item: option ? option.textContent : select.value }, true));
       const selection = window.getSelection();
       if (selection) selection.removeAllRanges();
       hideToolbar(true);
     } else {
-      say(detail.error || "This quote could not be added to the form.");
+      say(detail.error || gettext("This quote could not be added to the form."));
     }
   }
 
@@ -679,7 +694,7 @@ function start(root) {
       fitWidth = true;
       button.setAttribute("aria-pressed", "true");
       refit();
-      say("Zoom " + Math.round(scale * 100) + "%: the page fits the width");
+      say(interpolate(gettext("Zoom %(zoom)s%: the page fits the width"), { zoom: Math.round(scale * 100) }, true));
     } else if (action === "find-prev") find(-1);
     else if (action === "help") {
       const help = document.getElementById(button.getAttribute("aria-controls"));
@@ -802,7 +817,8 @@ function start(root) {
         }
       }
     } catch (error) {
-      say("The paper could not be shown: " + (error && error.message ? error.message : error) + ". The form works without it.");
+      say(interpolate(gettext("The paper could not be shown: %(reason)s. The form works without it."),
+        { reason: error && error.message ? error.message : error }, true));
       readyResolve();
     }
   })();
@@ -823,7 +839,7 @@ function setUpLayout(layout, refit) {
     width = Math.round(Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, value)));
     layout.style.setProperty("--paper-width", width + "%");
     resizer.setAttribute("aria-valuenow", String(width));
-    resizer.setAttribute("aria-valuetext", "Paper " + width + "% of the width");
+    resizer.setAttribute("aria-valuetext", interpolate(gettext("Paper %(width)s% of the width"), { width: width }, true));
     if (store) {
       try { localStorage.setItem(WIDTH_KEY, String(width)); } catch (e) { /* private mode */ }
     }

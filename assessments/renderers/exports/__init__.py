@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ...instruments import Condition, Definition, Item, cached_na_codes
 from ...models import Assessment
@@ -102,7 +103,10 @@ def export(
         return export_long(data, fmt, european=european)
     if form == "quotes":
         return export_quotes(data, fmt, european=european)
-    raise ExportError(f"Unknown form {form!r}; choose one of {', '.join(FORMS)}.")
+    raise ExportError(
+        _("Unknown form %(form)s; choose one of %(forms)s.")
+        % {"form": repr(form), "forms": ", ".join(FORMS)}
+    )
 
 
 def export_wide(data: ExportData, fmt: str, *, european: bool = False) -> ExportFile:
@@ -213,7 +217,8 @@ def _coded_row(row: dict[str, Any], codes: Mapping[str, str]) -> dict[str, Any]:
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ExportError(
-            f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}."
+            _("Unknown format %(format)s; choose one of %(formats)s.")
+            % {"format": repr(fmt), "formats": ", ".join(FORMATS)}
         )
 
 

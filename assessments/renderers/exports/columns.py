@@ -3,12 +3,13 @@ unit and codes (for the codebook), and how to read its value from a row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ...instruments import Condition, Item, cached_na_codes
 from ...models import Assessment
@@ -18,10 +19,6 @@ from .common import entry_labels, number, reviewer_name
 NOT_APPLICABLE = "Not applicable"
 NONE_CHOSEN = "None of the options"
 BOOLEAN = "TRUE or FALSE"
-ANSWER_MEANING = (
-    "The option chosen, by its label (several are separated by “; ”); "
-    f"“{NOT_APPLICABLE}” where the item does not apply; empty while unanswered."
-)
 
 Codes = tuple[tuple[str, str], ...]
 AnswerRow = tuple[Assessment, dict[str, Any]]
@@ -42,8 +39,23 @@ def local_datetime(value: datetime | None) -> datetime | None:
     return None if value is None else timezone.localtime(value).replace(tzinfo=None)
 
 
+def answer_meaning() -> str:
+    # The cells keep the English "Not applicable": scripts compare them.
+    return _(
+        "The option chosen, by its label (several are separated by “; ”); "
+        "“%(na)s” where the item does not apply; empty while unanswered."
+    ) % {"na": NOT_APPLICABLE}
+
+
 def when_unit() -> str:
-    return f"date and time ({timezone.get_current_timezone_name()})"
+    return _("date and time (%(zone)s)") % {
+        "zone": timezone.get_current_timezone_name()
+    }
+
+
+def _choices(choices: Iterable[tuple[str, Any]]) -> Codes:
+    """Codes with their labels as text, in the language of the export."""
+    return tuple((code, str(label)) for code, label in choices)
 
 
 def _who(a: Assessment) -> str:
@@ -73,27 +85,27 @@ def head_columns(data: ExportData) -> list[Column]:
     return [
         Column(
             "Study ID",
-            "The study's identifier on this platform, the same in every export.",
+            _("The study's identifier on this platform, the same in every export."),
             csv="study_uuid",
             value=lambda a: str(a.study.uuid),
         ),
         Column(
             "Study title",
-            "The study's title as entered in the project.",
+            _("The study's title as entered in the project."),
             csv="title",
             value=lambda a: a.study.title,
         ),
         Column(
             "Reviewer",
-            "The reviewer's user name; “Consensus” for the agreed assessment.",
+            _("The reviewer's user name; “Consensus” for the agreed assessment."),
             csv="reviewer",
             value=_who,
         ),
         Column(
             "Role",
-            "One reviewer's assessment or the consensus of the reviewers.",
+            _("One reviewer's assessment or the consensus of the reviewers."),
             csv="kind",
-            codes=tuple(Assessment.Kind.choices),
+            codes=_choices(Assessment.Kind.choices),
             value=lambda a: a.get_kind_display(),
         ),
     ]
@@ -105,25 +117,29 @@ def study_columns(data: ExportData) -> list[Column]:
     return [
         study_id,
         title,
-        Column("DOI", "The study's DOI.", csv="doi", value=lambda a: a.study.doi),
+        Column("DOI", _("The study's DOI."), csv="doi", value=lambda a: a.study.doi),
         Column(
             "PMID",
-            "The study's PubMed identifier.",
+            _("The study's PubMed identifier."),
             csv="pmid",
             value=lambda a: a.study.pmid,
         ),
         Column(
-            "Year", "Year of publication.", "year", "year", value=lambda a: a.study.year
+            "Year",
+            _("Year of publication."),
+            "year",
+            "year",
+            value=lambda a: a.study.year,
         ),
         Column(
             "Modality",
-            "Imaging modality.",
+            _("Imaging modality."),
             csv="modality",
             value=lambda a: a.study.modality,
         ),
         Column(
             "Disease",
-            "Disease studied.",
+            _("Disease studied."),
             csv="disease",
             value=lambda a: a.study.disease,
         ),
@@ -131,22 +147,24 @@ def study_columns(data: ExportData) -> list[Column]:
         role,
         Column(
             "Status",
-            "Where the assessment stands.",
+            _("Where the assessment stands."),
             csv="status",
-            codes=tuple(Assessment.Status.choices),
+            codes=_choices(Assessment.Status.choices),
             value=lambda a: a.get_status_display(),
         ),
         Column(
             "Submitted at",
-            "When the assessment was last submitted; empty until then.",
+            _("When the assessment was last submitted; empty until then."),
             when_unit(),
             "submitted_at",
             value=lambda a: local_datetime(a.submitted_at),
         ),
         Column(
             "Revised after unblinding",
-            "TRUE when the reviewer changed answers after the reviewers' answers "
-            "could be compared.",
+            _(
+                "TRUE when the reviewer changed answers after the reviewers' answers "
+                "could be compared."
+            ),
             BOOLEAN,
             "revised_after_unblinding",
             value=lambda a: a.revised_after_unblinding,
@@ -178,7 +196,7 @@ def answer_columns(data: ExportData) -> list[Column]:
         columns.append(
             Column(
                 f"{name} — answer",
-                ANSWER_MEANING,
+                answer_meaning(),
                 csv="" if points else entry.code,
                 codes=tuple((o.code, o.label) for o in entry.options),
                 value=_answer_of(data, entry, not_applicable),
@@ -188,8 +206,10 @@ def answer_columns(data: ExportData) -> list[Column]:
             columns.append(
                 Column(
                     f"{name} — points",
-                    "The points this answer scores; empty where the item does not "
-                    "apply or is unanswered.",
+                    _(
+                        "The points this answer scores; empty where the item does not "
+                        "apply or is unanswered."
+                    ),
                     "points",
                     entry.code,
                     value=_points_of(data, entry.code, not_applicable),
@@ -261,54 +281,54 @@ def long_columns(data: ExportData) -> list[Column]:
         *(on_assessment(c) for c in head_columns(data)),
         Column(
             "Item",
-            "The item's number (or code) in the instrument.",
+            _("The item's number (or code) in the instrument."),
             csv="item",
             value=lambda p: p[1]["item_code"],
         ),
         Column(
             "Item wording",
-            "The item as the instrument words it.",
+            _("The item as the instrument words it."),
             csv="item_label",
             value=lambda p: wording.get(p[1]["item_code"], ""),
         ),
         Column(
-            "Answer", ANSWER_MEANING, csv="choices", codes=every_option, value=answer
+            "Answer", answer_meaning(), csv="choices", codes=every_option, value=answer
         ),
         Column(
             "Points",
-            "The points this answer scores, for instruments that score by points.",
+            _("The points this answer scores, for instruments that score by points."),
             "points",
             "points",
             value=lambda p: number(p[1]["points"]),
         ),
         Column(
             "Not applicable",
-            "TRUE when the item was marked as not applicable.",
+            _("TRUE when the item was marked as not applicable."),
             BOOLEAN,
             "na",
             value=lambda p: bool(p[1]["na"]),
         ),
         Column(
             "Evidence",
-            "The reviewer's evidence: a quotation or where it is in the paper.",
+            _("The reviewer's evidence: a quotation or where it is in the paper."),
             csv="evidence",
             value=lambda p: p[1]["evidence"],
         ),
         Column(
             "Page",
-            "The page of the evidence.",
+            _("The page of the evidence."),
             csv="page",
             value=lambda p: p[1]["page"],
         ),
         Column(
             "Comment",
-            "The reviewer's comment on the answer.",
+            _("The reviewer's comment on the answer."),
             csv="comment",
             value=lambda p: p[1]["comment"],
         ),
         Column(
             "Last changed",
-            "When the answer was last saved.",
+            _("When the answer was last saved."),
             when_unit(),
             "updated_at",
             value=lambda p: local_datetime(p[1]["updated_at"]),

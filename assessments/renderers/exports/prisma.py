@@ -6,6 +6,7 @@ import csv
 import io
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ...charts.prisma import PrismaCounts, prisma_chart, prisma_rows
 from ...models import Project
@@ -27,7 +28,8 @@ def prisma_csv(project: Project, counts: PrismaCounts) -> tuple[str, bytes, int]
 
 
 def prisma_svg(project: Project, counts: PrismaCounts) -> tuple[str, bytes, int]:
-    chart = prisma_chart(f"Appraisal stage: {project.name}", counts)
+    title = _("Appraisal stage: %(project)s") % {"project": project.name}
+    chart = prisma_chart(title, counts)
     return _filename(project, "svg"), chart.svg.encode("utf-8"), counts.assessed
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from ...models import Assessment
 from ...selectors.exports import ExportData
 from .columns import (
@@ -139,121 +141,142 @@ def quote_columns(data: ExportData) -> list[Column]:
         *(on_assessment(c) for c in head_columns(data)),
         Column(
             "Instrument",
-            "The instrument version the answer belongs to.",
+            _("The instrument version the answer belongs to."),
             csv="instrument",
             value=lambda e: data.version.key,
         ),
         Column(
             "Item",
-            "The item's number (or code) in the instrument.",
+            _("The item's number (or code) in the instrument."),
             csv="item",
             value=lambda e: e[1]["item_code"],
         ),
         Column(
             "Item wording",
-            "The item as the instrument words it.",
+            _("The item as the instrument words it."),
             csv="item_label",
             value=lambda e: wording.get(e[1]["item_code"], ""),
         ),
         Column(
             "Quote ID",
-            "The quote's identifier; a quote adopted into a consensus keeps the "
-            "identifier of the reviewer's quote it was copied from.",
+            _(
+                "The quote's identifier; a quote adopted into a consensus keeps the "
+                "identifier of the reviewer's quote it was copied from."
+            ),
             csv="quote_id",
             value=lambda e: _text(e[2], "id"),
         ),
         Column(
             "Page",
-            "The page of the paper the quote is on (the first page is 1).",
+            _("The page of the paper the quote is on (the first page is 1)."),
             "page number",
             "page",
             value=lambda e: _int(e[2], "page"),
         ),
         Column(
             "Quoted text",
-            "The words quoted from the paper, exactly as selected (the W3C Web "
-            "Annotation TextQuoteSelector's exact).",
+            _(
+                "The words quoted from the paper, exactly as selected (the W3C Web "
+                "Annotation TextQuoteSelector's exact)."
+            ),
             csv="exact",
             value=lambda e: _text(e[2], "exact"),
         ),
         Column(
             "Text before",
-            "A little of the page's text just before the quote (TextQuoteSelector "
-            "prefix): it tells apart two places with the same words.",
+            _(
+                "A little of the page's text just before the quote (TextQuoteSelector "
+                "prefix): it tells apart two places with the same words."
+            ),
             csv="prefix",
             value=lambda e: _text(e[2], "prefix"),
         ),
         Column(
             "Text after",
-            "A little of the page's text just after the quote (TextQuoteSelector "
-            "suffix).",
+            _(
+                "A little of the page's text just after the quote (TextQuoteSelector "
+                "suffix)."
+            ),
             csv="suffix",
             value=lambda e: _text(e[2], "suffix"),
         ),
         Column(
             "Start",
-            "Where the quote starts in the page's extracted text, in characters "
-            "from the page's start (TextPositionSelector); empty when it was not "
-            "found there.",
+            _(
+                "Where the quote starts in the page's extracted text, in characters "
+                "from the page's start (TextPositionSelector); empty when it was not "
+                "found there."
+            ),
             "characters",
             "start",
             value=lambda e: _int(e[2], "start"),
         ),
         Column(
             "End",
-            "Where the quote ends in the page's extracted text (TextPositionSelector "
-            "end, exclusive); empty when it was not found there.",
+            _(
+                "Where the quote ends in the page's extracted text "
+                "(TextPositionSelector end, exclusive); empty when it was not found "
+                "there."
+            ),
             "characters",
             "end",
             value=lambda e: _int(e[2], "end"),
         ),
         Column(
             "Verified",
-            "TRUE when the server found the quote on that page of the paper's "
-            "text, FALSE when it did not (kept, marked not found in the paper); "
-            "empty when the text had not been extracted yet.",
+            _(
+                "TRUE when the server found the quote on that page of the paper's "
+                "text, FALSE when it did not (kept, marked not found in the paper); "
+                "empty when the text had not been extracted yet."
+            ),
             BOOLEAN,
             "verified",
             value=_verdict,
         ),
         Column(
             "Quoted by",
-            "The user name of who selected the quote in the paper.",
+            _("The user name of who selected the quote in the paper."),
             csv="quoted_by",
             value=lambda e: _text(e[2], "by"),
         ),
         Column(
             "Quoted at",
-            "When the quote was made.",
+            _("When the quote was made."),
             when_unit(),
             "quoted_at",
             value=lambda e: local_datetime(_moment(e[2], "at")),
         ),
         Column(
             "Adopted by",
-            "For a consensus: who adopted the reviewer's quote into it; empty "
-            "otherwise.",
+            _(
+                "For a consensus: who adopted the reviewer's quote into it; empty "
+                "otherwise."
+            ),
             csv="adopted_by",
             value=lambda e: _text(e[2], "adopted_by"),
         ),
         Column(
             "Adopted at",
-            "When the quote was adopted into the consensus.",
+            _("When the quote was adopted into the consensus."),
             when_unit(),
             "adopted_at",
             value=lambda e: local_datetime(_moment(e[2], "adopted_at")),
         ),
         Column(
             "Paper ID",
-            "The identifier of the paper's file on this platform (a replaced "
-            "paper keeps its own).",
+            _(
+                "The identifier of the paper's file on this platform (a replaced "
+                "paper keeps its own)."
+            ),
             csv="paper_uuid",
             value=lambda e: _text(e[2], "paper"),
         ),
         Column(
             "Paper SHA-256",
-            "The SHA-256 checksum of the PDF file the quote was made on: the same "
-            "file gives the same checksum.",
+            _(
+                "The SHA-256 checksum of the PDF file the quote was made on: the same "
+                "file gives the same checksum."
+            ),
             csv="paper_sha256",
             value=lambda e: _text(e[2], "sha256"),
         ),

@@ -27,6 +27,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from django.utils.translation import gettext as _
+
 from ...instruments import Definition, Item, judgement
 from ...models import Assessment
 from ...selectors.exports import ExportData, ExportError
@@ -47,8 +49,12 @@ def check_judgement(data: ExportData, form: str) -> None:
     if data.definition.kind != "judgement":
         name = data.version.short_name or data.version.name
         raise ExportError(
-            f"The {form} form is for instruments of domain judgements such as "
-            f"QUADAS-2; {name} is scored, not judged, so use the wide or long form."
+            _(
+                "The %(form)s form is for instruments of domain judgements such as "
+                "QUADAS-2; %(name)s is scored, not judged, so use the wide or long "
+                "form."
+            )
+            % {"form": form, "name": name}
         )
 
 

@@ -16,6 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -41,12 +43,18 @@ from .common import (
 )
 from .quotes import quote_columns, quote_rows
 
+# The sheets keep their English names (scripts open them by name), so the
+# translated descriptions name them in English too.
 TABLE_WORDS = {
-    "wide": "Scores: a row per study and reviewer",
-    "long": "Answers: a row per answer; Quotes (once the project has papers): a "
-    "row per quote from a paper, with its page and where it is in the paper",
-    "quotes": "Quotes: a row per quote from a paper, with its page and where it "
-    "is in the paper",
+    "wide": gettext_lazy("Scores: a row per study and reviewer"),
+    "long": gettext_lazy(
+        "Answers: a row per answer; Quotes (once the project has papers): a "
+        "row per quote from a paper, with its page and where it is in the paper"
+    ),
+    "quotes": gettext_lazy(
+        "Quotes: a row per quote from a paper, with its page and where it "
+        "is in the paper"
+    ),
 }
 XLSX_MAX_CELL = 32_767  # Excel's limit on the characters of one cell
 MIN_WIDTH, MAX_WIDTH = 8, 60  # in characters: readable, never a screen wide
@@ -117,30 +125,35 @@ def _tail(data: ExportData) -> list[Column]:
     return [
         Column(
             "Total (points)",
-            "The assessment's total score.",
+            _("The assessment's total score."),
             "points",
             "total",
             value=lambda a: number(a.total),
         ),
         Column(
             "Maximum (points)",
-            "The highest total this assessment could reach with the items that apply.",
+            _(
+                "The highest total this assessment could reach with the items "
+                "that apply."
+            ),
             "points",
             "max",
             value=lambda a: number(a.maximum),
         ),
         Column(
             "Percentage of maximum",
-            "Total as a percentage of the maximum, one "
-            "decimal, as the pages show it (the project's percentage convention, "
-            "see About).",
+            _(
+                "Total as a percentage of the maximum, one "
+                "decimal, as the pages show it (the project's percentage convention, "
+                "see About)."
+            ),
             "%",
             "percent",
             value=lambda a: number(shown_percent(a)),
         ),
         Column(
             "Band",
-            "The instrument's quality band for this total.",
+            _("The instrument's quality band for this total."),
             "",
             "band",
             bands,
@@ -158,8 +171,11 @@ def _judgement(data: ExportData, key: str) -> Column:
     words = aspect.replace("_", " ")
     return Column(
         f"Overall {words}",
-        f"Overall {words}: low if every domain is low, high if any is high, "
-        "otherwise unclear; empty while a domain is unanswered.",
+        _(
+            "Overall %(aspect)s: low if every domain is low, high if any is high, "
+            "otherwise unclear; empty while a domain is unanswered."
+        )
+        % {"aspect": words},
         "",
         key,
         tuple(labels.items()),
@@ -176,35 +192,38 @@ def _label_of(labels: dict[str, str], code: str | None) -> str | None:
 def _about(data: ExportData, form: str) -> Table:
     version, project = data.version, data.project
     facts: list[tuple[str, Any]] = [
-        ("Instrument", instrument_title(data)),
-        ("Full name", version.name),
-        ("Version", version.version),
-        ("Wording revision", version.revision),
-        ("Instrument status", version.get_status_display()),
-        ("Scoring", version.get_kind_display()),
-        ("Citation", version.citation),
+        (_("Instrument"), instrument_title(data)),
+        (_("Full name"), version.name),
+        (_("Version"), version.version),
+        (_("Wording revision"), version.revision),
+        (_("Instrument status"), version.get_status_display()),
+        (_("Scoring"), version.get_kind_display()),
+        (_("Citation"), version.citation),
         ("DOI", version.doi),
-        ("Licence", version.licence),
-        ("Scoring fingerprint", instrument_meta(data)["scoring_hash"]),
-        ("Project", project.name),
-        ("Percentages", project.get_percent_convention_display()),
-        ("Reviewers blinded to each other", "yes" if project.blinding else "no"),
-        ("Reviewers per study", project.reviewers_per_study),
-        ("Table", TABLE_WORDS.get(form, TABLE_WORDS["long"])),
-        ("Exported at", local_datetime(timezone.now())),
-        ("Time zone of dates and times", timezone.get_current_timezone_name()),
+        (_("Licence"), version.licence),
+        (_("Scoring fingerprint"), instrument_meta(data)["scoring_hash"]),
+        (_("Project"), project.name),
+        (_("Percentages"), project.get_percent_convention_display()),
+        (
+            _("Reviewers blinded to each other"),
+            _("yes") if project.blinding else _("no"),
+        ),
+        (_("Reviewers per study"), project.reviewers_per_study),
+        (_("Table"), str(TABLE_WORDS.get(form, TABLE_WORDS["long"]))),
+        (_("Exported at"), local_datetime(timezone.now())),
+        (_("Time zone of dates and times"), timezone.get_current_timezone_name()),
     ]
     columns = [
         Column(
             "Field",
-            "What the value describes.",
+            _("What the value describes."),
             "",
             "field",
             value=lambda fact: fact[0],
         ),
         Column(
             "Value",
-            "The instrument's, the project's or the export's setting.",
+            _("The instrument's, the project's or the export's setting."),
             "",
             "value",
             value=lambda fact: fact[1],
@@ -216,36 +235,40 @@ def _about(data: ExportData, form: str) -> Table:
 def _codebook(tables: Sequence[Table]) -> Table:
     entries = [(t.name, n, c) for t in tables for n, c in enumerate(t.columns)]
     columns = [
-        Column("Sheet", "The sheet the column is on.", "", "", value=lambda e: e[0]),
+        Column("Sheet", _("The sheet the column is on."), "", "", value=lambda e: e[0]),
         Column(
             "Column",
-            "The column's letter on that sheet.",
+            _("The column's letter on that sheet."),
             "",
             "",
             value=lambda e: get_column_letter(e[1] + 1),
         ),
-        Column("Header", "The column's header.", "", "", value=lambda e: e[2].header),
         Column(
-            "Meaning", "What the column holds.", "", "", value=lambda e: e[2].meaning
+            "Header", _("The column's header."), "", "", value=lambda e: e[2].header
+        ),
+        Column(
+            "Meaning", _("What the column holds."), "", "", value=lambda e: e[2].meaning
         ),
         Column(
             "Unit",
-            "Unit or type of the values.",
+            _("Unit or type of the values."),
             "",
             "",
             value=lambda e: e[2].unit or "text",
         ),
         Column(
             "Codes and labels",
-            "For coded columns: each code, as the CSV and "
-            "JSON exports hold it, and the label shown here.",
+            _(
+                "For coded columns: each code, as the CSV and "
+                "JSON exports hold it, and the label shown here."
+            ),
             "",
             "",
             value=lambda e: _codes_text(e[2].codes),
         ),
         Column(
             "CSV column",
-            "The same column's header in the CSV export.",
+            _("The same column's header in the CSV export."),
             "",
             "",
             value=lambda e: e[2].csv,

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ... import access
 from ... import agreement as ag
@@ -181,30 +182,46 @@ def _clean(value: Any) -> Any:
 
 
 DESIGN_NOTES = {
-    "fixed": "The same reviewers scored every study: reviewers are a fixed set, so "
-    "Cohen's kappa (Fleiss' kappa for more than two) and the two-way ICCs, "
-    "ICC(2,1) for absolute agreement and ICC(3,1) for consistency, fit.",
-    "interchangeable": "Studies were scored by different reviewers: reviewers are "
-    "interchangeable (columns are the first, second ... reviewer of each study), "
-    "so the one-way ICC(1,1), Fleiss' kappa and Krippendorff's alpha fit.",
+    "fixed": gettext_lazy(
+        "The same reviewers scored every study: reviewers are a fixed set, so "
+        "Cohen's kappa (Fleiss' kappa for more than two) and the two-way ICCs, "
+        "ICC(2,1) for absolute agreement and ICC(3,1) for consistency, fit."
+    ),
+    "interchangeable": gettext_lazy(
+        "Studies were scored by different reviewers: reviewers are "
+        "interchangeable (columns are the first, second ... reviewer of each "
+        "study), so the one-way ICC(1,1), Fleiss' kappa and Krippendorff's "
+        "alpha fit."
+    ),
 }
 NOTES = [
-    "Computed on each reviewer's first independent submission; answers revised "
-    "after unblinding do not change these figures.",
-    "Only studies every assigned reviewer has submitted enter; excluded and "
-    "training studies are left out, and so are training, hidden-check and "
-    "re-read assessments.",
-    "Items that do not apply (N/A) are missing ratings, not a category.",
-    "Single items whose options carry points are compared as ordinal on the "
-    "points (weighted kappa with linear weights); other items as nominal. "
-    "Fleiss' kappa and Gwet's AC1 are unweighted.",
-    "Mean pairwise agreement is the share of agreeing reviewer pairs per study, "
-    "averaged; all raters agree is the share of studies on which every "
-    "reviewer gave the same answer.",
-    "95% CIs: Cohen's kappa from its asymptotic standard error; Fleiss' kappa, "
-    "Krippendorff's alpha (nominal items), Gwet's AC1 and mean pairwise "
-    "agreement from Gwet's linearised variances as R irrCAC computes them; all "
-    "raters agree from the Wilson interval; ICCs from the F distribution.",
+    gettext_lazy(
+        "Computed on each reviewer's first independent submission; answers revised "
+        "after unblinding do not change these figures."
+    ),
+    gettext_lazy(
+        "Only studies every assigned reviewer has submitted enter; excluded and "
+        "training studies are left out, and so are training, hidden-check and "
+        "re-read assessments."
+    ),
+    gettext_lazy("Items that do not apply (N/A) are missing ratings, not a category."),
+    gettext_lazy(
+        "Single items whose options carry points are compared as ordinal on the "
+        "points (weighted kappa with linear weights); other items as nominal. "
+        "Fleiss' kappa and Gwet's AC1 are unweighted."
+    ),
+    gettext_lazy(
+        "Mean pairwise agreement is the share of agreeing reviewer pairs per study, "
+        "averaged; all raters agree is the share of studies on which every "
+        "reviewer gave the same answer."
+    ),
+    # xgettext:no-python-format
+    gettext_lazy(
+        "95% CIs: Cohen's kappa from its asymptotic standard error; Fleiss' kappa, "
+        "Krippendorff's alpha (nominal items), Gwet's AC1 and mean pairwise "
+        "agreement from Gwet's linearised variances as R irrCAC computes them; all "
+        "raters agree from the Wilson interval; ICCs from the F distribution."
+    ),
 ]
 
 
@@ -236,11 +253,11 @@ def project_agreement(
         "n_reviewers": data.n_reviewers,
         "reviewers_per_study": data.per_study,
         "design": data.design,
-        "design_note": DESIGN_NOTES.get(data.design or "", ""),
+        "design_note": str(DESIGN_NOTES.get(data.design or "", "")),
         "raters": data.raters,
         "leniency": _leniency(project, version, ratings) if per_reviewer else [],
         "leniency_shown": per_reviewer,
-        "notes": NOTES,
+        "notes": [str(note) for note in NOTES],
     }
     if data.design is None:
         return _clean({**out, **_no_figures()})
