@@ -171,6 +171,8 @@ def test_first_sign_in_makes_an_account_with_no_projects(oidc: Provider) -> None
     assert (user.first_name, user.last_name) == ("Janneke", "Jansen")
     assert user.email == "j.jansen@mumc.example"
     assert not user.has_usable_password()
+    # No password of theirs here, so no "Change password" in their menu.
+    assert "Change password" not in page.content.decode()
     assert not Membership.objects.filter(user=user).exists()
     identity = ExternalIdentity.objects.get(user=user)
     assert (identity.protocol, identity.issuer, identity.subject) == (
