@@ -11,9 +11,9 @@ from .policy import (
     TRAINING,
     Action,
     AnyUser,
-    _calibrating,
-    _Viewer,
+    Viewer,
     allows,
+    calibrating_filter,
     can_see_assessment,
 )
 
@@ -24,12 +24,12 @@ def may_see_reference(user: AnyUser, assessment: Assessment) -> bool:
     A hidden check never shows its reference to the reviewer."""
     if assessment.reviewer_id == user.pk:
         return assessment.kind == TRAINING and assessment.first_submitted_at is not None
-    viewer = _Viewer.of(user, assessment.study.project)
+    viewer = Viewer.of(user, assessment.study.project)
     if viewer is None or not viewer.manages:
         return False
     return not (
         Study.objects.filter(pk=assessment.study_id)
-        .filter(_calibrating(viewer, OuterRef("pk")))
+        .filter(calibrating_filter(viewer, OuterRef("pk")))
         .exists()
     )
 

@@ -125,7 +125,7 @@ def get_study(user: AnyUser, project: Project, uuid: Any) -> Study:
 
 
 @dataclass(frozen=True)
-class _Viewer:
+class Viewer:
     """What the policy needs to know about one person in one project."""
 
     pk: Any
@@ -135,7 +135,7 @@ class _Viewer:
     sees_answers: bool  # reviewers (and leads): answers of studies they review
 
     @classmethod
-    def of(cls, user: AnyUser, project: Project) -> _Viewer | None:
+    def of(cls, user: AnyUser, project: Project) -> Viewer | None:
         if not user.is_authenticated or not allows(user, project, Action.VIEW):
             return None
         return cls(
@@ -147,7 +147,7 @@ class _Viewer:
         )
 
 
-def _pending(viewer: _Viewer, study: Any) -> Exists:
+def _pending(viewer: Viewer, study: Any) -> Exists:
     """The viewer has a review or re-read of the study never submitted."""
     return Exists(
         Assessment.objects.filter(
@@ -159,18 +159,18 @@ def _pending(viewer: _Viewer, study: Any) -> Exists:
     )
 
 
-def _rereading(viewer: _Viewer, study: Any) -> Exists:
+def _rereading(viewer: Viewer, study: Any) -> Exists:
     mine = Assessment.objects.filter(study_id=study, reviewer_id=viewer.pk)
     return Exists(mine.filter(kind=REREAD, first_submitted_at=None))
 
 
-def _calibrating(viewer: _Viewer, study: Any) -> Exists:
+def calibrating_filter(viewer: Viewer, study: Any) -> Exists:
     """The viewer's own training or hidden check of the study is still open."""
     mine = Assessment.objects.filter(study_id=study, reviewer_id=viewer.pk)
     return Exists(mine.filter(kind__in=CALIBRATION_KINDS, first_submitted_at=None))
 
 
-def _assigned(viewer: _Viewer, study: Any) -> Exists:
+def _assigned(viewer: Viewer, study: Any) -> Exists:
     return Exists(
         Assessment.objects.filter(study_id=study, kind=REVIEWER, reviewer_id=viewer.pk)
     )
@@ -184,7 +184,7 @@ def _complete(study: Any, version: Any) -> Q:
     return ~Q(Exists(waiting))
 
 
-def _others_work(viewer: _Viewer, study: Any, version: Any, final: Q) -> Q:
+def _others_work(viewer: Viewer, study: Any, version: Any, final: Q) -> Q:
     """When the viewer sees other people's work on a study in a version.
 
     `final` says "this is the study's final result" in the caller's terms (the
@@ -208,7 +208,7 @@ def _others_work(viewer: _Viewer, study: Any, version: Any, final: Q) -> Q:
 def visible_assessments(user: AnyUser, project: Project) -> QuerySet[Assessment]:
     """Assessments of the project whose answers and scores this user may see."""
     base = Assessment.objects.filter(study__project=project)
-    viewer = _Viewer.of(user, project)
+    viewer = Viewer.of(user, project)
     if viewer is None:
         return base.none()
     study = OuterRef("study_id")
@@ -219,7 +219,9 @@ def visible_assessments(user: AnyUser, project: Project) -> QuerySet[Assessment]
     )
     calibration = Q(pk__in=[])
     if viewer.manages:
-        calibration = ~Q(_calibrating(viewer, study)) & ~Q(_pending(viewer, study))
+        calibration = ~Q(calibrating_filter(viewer, study)) & ~Q(
+            _pending(viewer, study)
+        )
     final = Q(kind=CONSENSUS, status=SUBMITTED)
     review = Q(kind__in=[REVIEWER, CONSENSUS]) & _others_work(
         viewer, study, OuterRef("version_id"), final
@@ -249,7 +251,7 @@ def result_filter(
     reviewers, so it is shown only to someone who may see those. Filters a
     Study queryset; dashboards, project reports and exports apply it in SQL.
     """
-    viewer = _Viewer.of(user, project)
+    viewer = Viewer.of(user, project)
     if viewer is None:
         return Q(pk__in=[])
     rule = _others_work(viewer, OuterRef("pk"), version.pk, _final_of(version))

@@ -26,7 +26,13 @@ from ..models import (
     Project,
     Study,
 )
-from .audit_sentences import SENTENCES, _generic, _Words, choices_text, version_name
+from .audit_sentences import (
+    SENTENCES,
+    Words,
+    choices_text,
+    generic_sentence,
+    version_name,
+)
 
 __all__ = [
     "AuditLine",
@@ -81,7 +87,7 @@ def audit_lines(
     return [_line(event, words) for event in events]
 
 
-def _words_for(user: Any, project: Project, events: Sequence[AuditEvent]) -> _Words:
+def _words_for(user: Any, project: Project, events: Sequence[AuditEvent]) -> Words:
     versions = {
         v.key: v for v in InstrumentVersion.objects.select_related("instrument")
     }
@@ -97,7 +103,7 @@ def _words_for(user: Any, project: Project, events: Sequence[AuditEvent]) -> _Wo
         for study in found:
             studies.setdefault(str(study), []).append(study)
     ids = [s.pk for group in studies.values() for s in group]
-    return _Words(versions, studies, _fully_visible(user, project, ids))
+    return Words(versions, studies, _fully_visible(user, project, ids))
 
 
 def _fully_visible(user: Any, project: Project, study_ids: list[int]) -> set[int]:
@@ -114,12 +120,12 @@ def _fully_visible(user: Any, project: Project, study_ids: list[int]) -> set[int
     return {pk for pk in study_ids if shown.get(pk, 0) == every.get(pk, 0)}
 
 
-def _line(event: AuditEvent, words: _Words) -> AuditLine:
+def _line(event: AuditEvent, words: Words) -> AuditLine:
     detail = event.detail if isinstance(event.detail, dict) else {}
     writer = SENTENCES.get(event.action)
     actor = person(event.actor)
     if writer is None:
-        sentence, details = _generic(actor, event.action, event.target, detail)
+        sentence, details = generic_sentence(actor, event.action, event.target, detail)
     else:
         sentence, details = writer(actor, event.target, detail, words)
     return AuditLine(event.created_at, actor, sentence, details)

@@ -43,7 +43,7 @@ def choices_text(entry: Any, choices: Sequence[str] | None, na: bool = False) ->
 
 
 @dataclass
-class _Words:
+class Words:
     """What one page of events needs to be put in words, fetched in bulk."""
 
     versions: dict[str, InstrumentVersion]
@@ -65,7 +65,7 @@ class _Words:
         return bool(found) and all(s.pk in self.seen_studies for s in found)
 
 
-Writer = Callable[[str, str, Mapping[str, Any], _Words], Said]
+Writer = Callable[[str, str, Mapping[str, Any], Words], Said]
 
 
 def _quoted(title: str) -> str:
@@ -89,7 +89,9 @@ def _field(name: str) -> str:
     return name.replace("_", " ").replace("-", " ").capitalize()
 
 
-def _generic(actor: str, action: str, target: str, detail: Mapping[str, Any]) -> Said:
+def generic_sentence(
+    actor: str, action: str, target: str, detail: Mapping[str, Any]
+) -> Said:
     # An action without a sentence of its own: its code, as the log stored it.
     sentence = f"{actor} " + action.replace("-", " ").replace("_", " ")
     if target:
@@ -102,7 +104,7 @@ def _generic(actor: str, action: str, target: str, detail: Mapping[str, Any]) ->
     return sentence, [f"{_field(k)}: {_value(v)}" for k, v in detail.items()]
 
 
-def _export(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+def _export(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
     if d.get("form") == "history":
         return _("%(actor)s downloaded an assessment's full history (CSV)") % {
             "actor": actor
@@ -119,7 +121,7 @@ def _export(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
     }, details
 
 
-def _reopen(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+def _reopen(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
     # The target is str(assessment): "<title> / <version key> / <reviewer>".
     parts = target.rsplit(" / ", 2)
     title, key, who = parts if len(parts) == 3 else (target, "", "")
@@ -141,7 +143,7 @@ def _reopen(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
 
 
 def _consensus(with_version: Any, without_version: Any) -> Writer:
-    def write(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+    def write(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
         words = {"actor": actor, "study": _quoted(target)}
         if "version" in d:
             sentence = str(with_version) % {**words, "version": w.version(d["version"])}
@@ -172,7 +174,7 @@ def _consensus(with_version: Any, without_version: Any) -> Writer:
     return write
 
 
-def _resolve(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+def _resolve(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
     code = str(d.get("item", ""))
     words = {"actor": actor, "code": code, "study": _quoted(target)}
     if "version" in d:
@@ -200,7 +202,7 @@ def _resolve(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
     return sentence, details
 
 
-def _entry(w: _Words, d: Mapping[str, Any], code: str) -> Any:
+def _entry(w: Words, d: Mapping[str, Any], code: str) -> Any:
     """The item decided; older events name no version: one whose options fit."""
     sources = d.get("sources") if isinstance(d.get("sources"), Mapping) else {}
     wanted = {str(c) for c in d.get("choices") or []}
@@ -215,7 +217,7 @@ def _entry(w: _Words, d: Mapping[str, Any], code: str) -> Any:
     return None
 
 
-def _member_set(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+def _member_set(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
     role = dict(Membership.Role.choices).get(str(d.get("role")), _value(d.get("role")))
     words = {"actor": actor, "member": target, "role": role}
     if d.get("adjudicator"):
@@ -228,7 +230,7 @@ def _member_set(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Sai
 def _simple(template: Any, *keys: str) -> Writer:
     """A sentence with the actor, the target and named detail values filled in."""
 
-    def write(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+    def write(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
         values = {k: _value(d.get(k)) for k in keys}
         if "version" in d:
             values["version"] = w.version(d["version"])
@@ -247,7 +249,7 @@ def _simple(template: Any, *keys: str) -> Writer:
 
 
 def _by_version(template: Any) -> Writer:
-    def write(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+    def write(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
         details = [f"{_field(k)}: {_value(v)}" for k, v in d.items()]
         return str(template) % {"actor": actor, "version": w.version(target)}, details
 
@@ -284,7 +286,7 @@ REPORT_SENTENCES: dict[tuple[str, str], tuple[Any, Any]] = {
 
 
 def _report(verb: str) -> Writer:
-    def write(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+    def write(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
         which = f" ({w.version(d['version'])})" if "version" in d else ""
         known = REPORT_SENTENCES.get((verb, target))
         if known is None:
@@ -306,7 +308,7 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def _studies_import(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+def _studies_import(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
     words = {
         "actor": actor,
         "count": _value(d.get("created")),
@@ -329,7 +331,7 @@ def _on_off(value: Any) -> str:
     return _value(value)
 
 
-def _blinding(actor: str, target: str, d: Mapping[str, Any], w: _Words) -> Said:
+def _blinding(actor: str, target: str, d: Mapping[str, Any], w: Words) -> Said:
     new = d.get("new")
     if new == "on":
         sentence = _("%(actor)s turned blinding on") % {"actor": actor}

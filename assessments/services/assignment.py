@@ -25,12 +25,12 @@ from ..models import (
 from . import calibration
 from .answering import score_assessment, store_result
 from .assignment_exclusion import (
-    _refuse,
     declare_conflict,
     exclude_studies,
     exclude_study,
     include_studies,
     include_study,
+    refuse_all,
 )
 from .changes import bump_data_revision
 from .notifications import notify_assigned
@@ -279,7 +279,7 @@ def _assign_one_reviewer(
             )
         except ValidationError as exc:
             problems.append(f"{study}: {' '.join(exc.messages)}")
-    _refuse(problems)
+    refuse_all(problems)
     return made
 
 
@@ -341,7 +341,7 @@ def _top_up(
             )
     if not reviewers:
         problems.append(_("The project has no reviewers yet; add them under Members."))
-    _refuse(problems)
+    refuse_all(problems)
     Assessment.objects.bulk_create(new, batch_size=1000)
     prefill_conditions(assessments=new)
     return new

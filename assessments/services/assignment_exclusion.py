@@ -14,7 +14,7 @@ from ..models import AuditEvent, ConflictOfInterest, Study
 from .changes import bump_data_revision
 
 
-def _refuse(problems: list[str]) -> None:
+def refuse_all(problems: list[str]) -> None:
     if problems:
         raise ValidationError(
             [_("Nothing was changed."), *problems[:10], *_more(len(problems) - 10)]
@@ -46,7 +46,7 @@ def exclude_studies(*, studies: Sequence[Study], reason: str, user: Any) -> int:
     if not reason.strip():
         raise ValidationError(_("Give a reason for excluding the studies."))
     already = [str(s) for s in studies if s.excluded]
-    _refuse([_("%(study)s: already excluded.") % {"study": t} for t in already])
+    refuse_all([_("%(study)s: already excluded.") % {"study": t} for t in already])
     for study in studies:
         exclude_study(study=study, reason=reason, user=user)
     return len(studies)
@@ -69,7 +69,7 @@ def include_study(*, study: Study, user: Any) -> Study:
 @transaction.atomic
 def include_studies(*, studies: Sequence[Study], user: Any) -> int:
     """Include the chosen excluded studies again, all or nothing."""
-    _refuse(
+    refuse_all(
         [
             _("%(study)s: is not excluded.") % {"study": s}
             for s in studies
