@@ -11,6 +11,8 @@ importing only those above it:
     answers       checking a choice for one item or condition
     result        Result and the answer sheet every engine starts from
     points, weighted, checklist, judgement, engine, spreadsheet
+    translations  another language's words for a definition (never its numbers);
+                  translation_files reads, checks and starts their files
 """
 
 from .answers import ChoiceProblem, choice_problems, entry_choice_problems
