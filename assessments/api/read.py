@@ -27,6 +27,7 @@ from ..models import Assessment, InstrumentVersion, Paper, Project, Report, Stud
 from ..selectors import agreement as agreement_figures
 from ..selectors import dashboard
 from ..selectors.studies import STATE_NAMES
+from ..selectors.wording import chosen_split
 from . import serializers as out
 from .base import ApiView, audit, project_for, version_for
 from .pagination import Cursor
@@ -363,13 +364,26 @@ class Agreement(ApiView):
         summary="Agreement figures for one instrument version",
         description="The agreement page's figures: aggregates only, without the "
         "studies you still review.",
+        parameters=[
+            _param(
+                "language",
+                "Only the studies whose reviewers all used this wording of the "
+                "instrument: en, nl, de, or mixed (`wording_languages` lists them).",
+            )
+        ],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request, slug: str, version: str) -> Response:
         project = project_for(request, slug)
         found = version_for(project, version)
+        try:
+            language = chosen_split(request.query_params.get("language", ""))
+        except ValueError:
+            raise ValidationError(
+                "language must be a language code such as en, nl or de, or mixed."
+            ) from None
         return Response(
-            agreement_figures.project_agreement(project, found, request.user)
+            agreement_figures.project_agreement(project, found, request.user, language)
         )
 
 

@@ -83,6 +83,10 @@ class Assessment(models.Model):
     stale = models.BooleanField(default=False)
     reopen_reason = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The instrument wording the reviewer saved in: "en", a translation's
+    # language ("nl"), "mixed" when saves used more than one; "" when not known
+    # (saves through the API, and assessments from before translations).
+    wording_language = models.CharField(max_length=10, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(
@@ -95,6 +99,7 @@ class Assessment(models.Model):
             "percent",
             "band",
             "complete",
+            "wording_language",
         ]
     )
 

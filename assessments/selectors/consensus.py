@@ -21,6 +21,7 @@ from ..instruments.judgement import aspect_label
 from ..instruments.result import as_submitted
 from ..models import Answer, Assessment, InstrumentVersion, Resolution, Study
 from .audit import choices_text, person, status_label, version_name
+from .wording import wording_for
 
 Choices = list[str] | None
 
@@ -254,7 +255,8 @@ def disagreements(study: Study, version: InstrumentVersion) -> DisagreementView:
     by_assessment: dict[int, dict[str, Answer]] = {a.pk: {} for a in reviewers}
     for answer in Answer.objects.filter(assessment__in=[a.pk for a in reviewers]):
         by_assessment[answer.assessment_id][answer.item_code] = answer
-    definition = version.as_definition()
+    # The reader's wording; scores come out the same from any language's copy.
+    definition = wording_for(version).definition
     entries = [(a, by_assessment[a.pk]) for a in reviewers]
     floor = study.project.floor_percent
     rows, results = _compare(definition, entries, floor)

@@ -24,6 +24,7 @@ from ..models import (
     ProjectInstrument,
 )
 from .review import review_work
+from .wording import Wording, wording_for
 
 ANSWER_FIELDS = ["assessment_id", "item_code", "choices", "points", "na", "evidence"]
 ANSWER_FIELDS += ["page", "comment", "updated_at", "quotes"]
@@ -42,6 +43,9 @@ class ExportData:
     definition: Definition
     assessments: list[Assessment]
     answers: dict[int, dict[str, dict[str, Any]]]
+    # What the labels are in: the reader's language when the instrument has
+    # a translation into it, else English. Codes are the same in every one.
+    wording: Wording | None = None
 
     @cached_property
     def order(self) -> dict[str, int]:
@@ -91,7 +95,10 @@ def export_data(user: Any, project: Project, version: InstrumentVersion) -> Expo
         # An assessment that became visible between the two reads is left out.
         if row["assessment_id"] in answers:
             answers[row["assessment_id"]][row["item_code"]] = row
-    return ExportData(project, version, version.as_definition(), assessments, answers)
+    wording = wording_for(version)
+    return ExportData(
+        project, version, wording.definition, assessments, answers, wording
+    )
 
 
 def entry_codes(definition: Definition) -> list[str]:

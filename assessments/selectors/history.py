@@ -13,6 +13,7 @@ from ..instruments import Definition
 from ..models import Answer, Assessment
 from .audit import AuditLine, choices_text, person, status_label, version_name
 from .quote_history import quote_changes, quote_details
+from .wording import wording_for
 
 HistoryLine = AuditLine
 
@@ -46,7 +47,7 @@ def assessment_history(
     assessment: Assessment, *, statuses: int = 200, answers: int = 500
 ) -> History:
     """The newest status and answer changes of one assessment, in words."""
-    definition = assessment.version.as_definition()
+    definition = wording_for(assessment.version).definition
     status_rows = assessment.history.select_related("history_user").order_by(
         "-history_date", "-history_id"
     )[:statuses]

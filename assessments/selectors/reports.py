@@ -24,6 +24,7 @@ from .consensus import is_resolved, quote_views
 from .report_text import instrument_label, methods_text
 from .review import review_studies, review_work
 from .studies import study_assessments, study_assignments
+from .wording import wording_for
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -110,11 +111,10 @@ def _number(value: Any) -> str:
 def score_line(assessment: Assessment) -> dict[str, Any]:
     """Points out of the maximum first, then the percentage, then the band."""
     result = assessment.result or {}
-    if result.get("kind") == "judgement" or assessment.version.as_definition().kind == (
-        "judgement"
-    ):
+    wording = wording_for(assessment.version)
+    definition = wording.definition
+    if result.get("kind") == "judgement" or definition.kind == "judgement":
         judged = result.get("judgements", {})
-        definition = assessment.version.as_definition()
         return {
             "judgement": True,
             "risk": judgement_label(judged.get("overall_risk_of_bias")),
@@ -136,7 +136,7 @@ def score_line(assessment: Assessment) -> dict[str, Any]:
         "total": _number(assessment.total),
         "maximum": _number(assessment.maximum),
         "percent": _number(percent),
-        "band": assessment.band or "",
+        "band": wording.band(assessment.band or ""),
     }
 
 
@@ -147,7 +147,7 @@ def item_number(entry: Any) -> str:
 
 
 def item_rows(assessment: Assessment) -> list[dict[str, Any]]:
-    definition = assessment.version.as_definition()
+    definition = wording_for(assessment.version).definition
     # Prefetched where many assessments are listed (the project appendix).
     answers = {a.item_code: a for a in assessment.answers.all()}
     result = assessment.result or {}
@@ -182,7 +182,7 @@ def item_table(assessment: Assessment) -> dict[str, Any]:
 def assessment_context(req: ReportRequest) -> dict[str, Any]:
     assessment = req.assessment
     assert assessment is not None
-    definition = assessment.version.as_definition()
+    definition = wording_for(assessment.version).definition
     return {
         "assessment": assessment,
         "table": item_table(assessment),
@@ -202,7 +202,7 @@ def study_context(req: ReportRequest) -> dict[str, Any]:
     reviewers = [a for a in visible if a.kind == "reviewer"]
     consensus = next((a for a in visible if a.kind == "consensus"), None)
     columns = [item_rows(a) for a in reviewers]
-    definition = req.version.as_definition()
+    definition = wording_for(req.version).definition
     entries: tuple[Any, ...] = (*definition.conditions, *definition.items)
     grid = [
         {
@@ -271,7 +271,7 @@ def _resolutions(
 
 def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
     project, version = req.project, req.version
-    definition = version.as_definition()
+    definition = wording_for(version).definition
     board = dashboard.compute(project, version, dashboard.Filters(), user=req.user)
     progress(COLLECTING + 10)
     studies = dashboard.filtered_studies(

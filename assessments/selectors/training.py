@@ -27,6 +27,7 @@ from .calibration import (
     settings_for,
 )
 from .studies import project_versions
+from .wording import wording_for
 
 
 def training_studies(project: Project) -> QuerySet[Study]:
@@ -108,7 +109,7 @@ def feedback(assessment: Assessment) -> Feedback | None:
     )
     if reference is None:
         return None
-    definition = assessment.version.as_definition()
+    definition = wording_for(assessment.version).definition
     answers = {
         a.item_code: a
         for a in Answer.objects.filter(assessment=assessment).only(

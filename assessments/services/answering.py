@@ -28,6 +28,7 @@ from ..models import (
 )
 from ..models.prepared import PreparedQuery
 from ..models.rows import HistoryCopy, RowUpdate
+from ..selectors.wording import merged_language
 from . import calibration
 from .changes import bump_data_revision
 from .notifications import notify_if_consensus_needed, notify_reopened
@@ -187,9 +188,18 @@ class SaveOutcome:
 
 @transaction.atomic
 def save_answer(
-    *, assessment: Assessment, user: Any, data: AnswerInput, seen_revision: int
+    *,
+    assessment: Assessment,
+    user: Any,
+    data: AnswerInput,
+    seen_revision: int,
+    wording: str = "",
 ) -> SaveOutcome:
-    """Autosave one item's answer, evidence, page and comment."""
+    """Autosave one item's answer, evidence, page and comment.
+
+    `wording`: the language of the instrument wording the form showed ("en",
+    "nl"); the assessment records it, for agreement split by language.
+    """
     locked = (
         # Lock the assessment row only: joined rows (the project) are shared by
         # every reviewer of the project and must not serialise their saves.
@@ -197,12 +207,12 @@ def save_answer(
         .select_related("study__project", "version")
         .get(pk=assessment.pk)
     )
-    return _save_locked(locked, user, data, seen_revision)
+    return _save_locked(locked, user, data, seen_revision, wording)
 
 
 @transaction.atomic
 def save_own_answer(
-    *, uuid: Any, user: Any, data: AnswerInput, seen_revision: int
+    *, uuid: Any, user: Any, data: AnswerInput, seen_revision: int, wording: str = ""
 ) -> SaveOutcome | None:
     """The reviewer's own autosave with the access check and the row lock in
     one query; None when the plain rule does not settle it (the caller then
@@ -210,11 +220,11 @@ def save_own_answer(
     locked = access.lock_own_assessment(user, uuid)
     if locked is None:
         return None
-    return _save_locked(locked, user, data, seen_revision)
+    return _save_locked(locked, user, data, seen_revision, wording)
 
 
 def _save_locked(
-    locked: Assessment, user: Any, data: AnswerInput, seen_revision: int
+    locked: Assessment, user: Any, data: AnswerInput, seen_revision: int, wording: str
 ) -> SaveOutcome:
     if locked.is_locked:
         raise LockedAssessment(
@@ -263,6 +273,7 @@ def _save_locked(
         answer.save()  # a first answer: simple-history records its creation
     else:
         _write_answer(answer, now)
+    locked.wording_language = merged_language(locked.wording_language, wording)
     first_change = locked.status == Assessment.Status.ASSIGNED
     if first_change:
         # Status history is kept: the ORM's save, with simple-history.
@@ -270,7 +281,14 @@ def _save_locked(
         locked.status = Assessment.Status.IN_PROGRESS
         locked.started_at = now
         locked.save(
-            update_fields=["revision", "updated_at", "status", "started_at", *written]
+            update_fields=[
+                "revision",
+                "updated_at",
+                "status",
+                "started_at",
+                "wording_language",
+                *written,
+            ]
         )
     else:
         # The cached score of each keystroke has no history (it is excluded).
@@ -279,7 +297,13 @@ def _save_locked(
             setattr(locked, name, value)
         locked.updated_at = now
         _SCORE_UPDATE.run(
-            locked.pk, {**fields, "revision": locked.revision, "updated_at": now}
+            locked.pk,
+            {
+                **fields,
+                "revision": locked.revision,
+                "updated_at": now,
+                "wording_language": locked.wording_language,
+            },
         )
     _refresh_other_items(result, [r for c, r in rows.items() if c != answer.item_code])
     if first_change:
@@ -336,6 +360,7 @@ _SCORE_UPDATE = RowUpdate(
         "band",
         "complete",
         "result",
+        "wording_language",
     ),
 )
 

@@ -18,6 +18,7 @@ from .. import access, queue
 from ..models import AuditEvent, InstrumentVersion, Project, Report
 from ..renderers.reports import RENDERER_VERSION, render_report
 from ..selectors.reports import ReportRequest
+from ..selectors.wording import wording_for
 from . import languages
 from .notifications import notify_report_ready
 
@@ -71,6 +72,11 @@ def fingerprint(req: ReportRequest, language: str | None = None) -> str:
     # stored before reports were translated stay the same and are reused.
     if language and language != settings.LANGUAGE_CODE:
         payload["language"] = language
+        # The instrument's words in that language: a corrected translation
+        # makes a new report, as a new English wording revision does.
+        words = wording_for(req.version, language).translation
+        if words is not None:
+            payload["wording"] = [words.language, words.revision]
     encoded = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(encoded).hexdigest()
 

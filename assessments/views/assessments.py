@@ -6,6 +6,7 @@ import csv
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_not_required
@@ -24,6 +25,7 @@ from ..instruments import Result
 from ..models import Answer, Assessment, AuditEvent
 from ..renderers.exports import neutralise
 from ..selectors.quote_history import quote_text
+from ..selectors.wording import ENGLISH, wording_for
 from ..services import answering, quotes
 from .errors import lockout_json
 from .formview import build_form_context, points_text, problem_texts, score_context
@@ -94,20 +96,33 @@ def _input(request: HttpRequest) -> tuple[answering.AnswerInput, int]:
     return data, seen
 
 
+def _wording_used(request: HttpRequest) -> str:
+    """The wording language the form says it showed ("en", "nl"); "" if none
+    or not one of ours (an old page, a hand-made request)."""
+    sent = request.POST.get("wording", "")
+    known = {ENGLISH} | {code.split("-")[0] for code, _name in settings.LANGUAGES}
+    return sent if sent in known else ""
+
+
 @require_POST
 def assessment_answer(request: HttpRequest, uuid: uuid.UUID) -> JsonResponse:
     """Autosave one item; JSON with the new revision and the re-rendered score."""
     try:
         data, seen = _input(request)
+        wording = _wording_used(request)
         outcome = answering.save_own_answer(
-            uuid=uuid, user=request.user, data=data, seen_revision=seen
+            uuid=uuid, user=request.user, data=data, seen_revision=seen, wording=wording
         )
         if outcome is None:
             assessment = access.get_own_assessment(request.user, uuid)
             if not access.may_edit(request.user, assessment):
                 raise PermissionDenied(_("You can only change your own assessment."))
             outcome = answering.save_answer(
-                assessment=assessment, user=request.user, data=data, seen_revision=seen
+                assessment=assessment,
+                user=request.user,
+                data=data,
+                seen_revision=seen,
+                wording=wording,
             )
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
@@ -151,13 +166,15 @@ def _answer_json(answer: Answer) -> dict[str, Any]:
 def _saved_json(
     request: HttpRequest, assessment: Assessment, answer: Answer, result: Result
 ) -> dict[str, Any]:
-    definition = assessment.version.as_definition()
+    wording = wording_for(assessment.version)
     return {
         "saved": True,
         "item": answer.item_code,
         "revision": answer.revision,
         "quotes": answer.quotes,
-        "score_html": score_panel(score_context(assessment, definition, result)),
+        "score_html": score_panel(
+            score_context(assessment, wording.definition, result, wording)
+        ),
         # Conditions that no longer apply (METRICS C2 once C1 is no) hide too.
         "na": sorted(result.na_codes),
         "missing": list(result.missing),

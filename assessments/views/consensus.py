@@ -27,6 +27,7 @@ from ..models import (
 from ..selectors import agreement as agreement_figures
 from ..selectors import consensus as consensus_reads
 from ..selectors import papers as paper_reads
+from ..selectors.wording import chosen_split
 from ..services import answering, consensus
 
 # The query parameter of the "disputed items only" filter.
@@ -310,7 +311,9 @@ def project_agreement(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.get_project(request.user, slug, Action.VIEW)
     versions = selectors.project_versions(project)
     version = _chosen_version(request, versions)
-    data = agreement_figures.project_agreement(project, version, request.user)
+    data = agreement_figures.project_agreement(
+        project, version, request.user, _wording_language(request)
+    )
     scores = [(_("Total score"), data["totals"]), (_("Percentage"), data["percents"])]
     context = {
         "project": project,
@@ -328,5 +331,15 @@ def project_agreement_json(request: HttpRequest, slug: str) -> JsonResponse:
     project = access.get_project(request.user, slug, Action.VIEW)
     version = _chosen_version(request, selectors.project_versions(project))
     return JsonResponse(
-        agreement_figures.project_agreement(project, version, request.user)
+        agreement_figures.project_agreement(
+            project, version, request.user, _wording_language(request)
+        )
     )
+
+
+def _wording_language(request: HttpRequest) -> str:
+    """`?language=nl`: agreement over the studies rated in that wording only."""
+    try:
+        return chosen_split(request.GET.get("language", ""))
+    except ValueError:
+        raise Http404(_("There is no such language.")) from None

@@ -18,8 +18,9 @@ from ..instruments.result import as_submitted
 from ..models import Answer, Assessment, Paper, ReadingPreferences
 from ..selectors.crosswalk import mapped_answers
 from ..selectors.papers import readable_paper
+from ..selectors.wording import Wording, wording_for
 from ..services.papers import findings_for
-from .scorepanel import score_panel
+from .scorepanel import local_number, score_panel
 
 NONE_OF_THESE = gettext_lazy("None of these")
 # What the browser sends back of a quote; the server fills in the rest.
@@ -77,6 +78,8 @@ class OptionView:
     label: str
     points: str
     checked: bool
+    # The English label, when the form shows a translation that differs.
+    english_label: str = ""
 
 
 @dataclass
@@ -99,6 +102,9 @@ class ItemView:
     findings: list[FindingView] = field(default_factory=list)
     # The reader's own answers to this item's mapped items elsewhere.
     mapped: list[Any] = field(default_factory=list)
+    # The English wording, when the form shows a translation that differs.
+    english_label: str = ""
+    english_help: str = ""
 
     @property
     def revision(self) -> int:
@@ -120,7 +126,7 @@ class ItemView:
 def points_text(value: Decimal | None) -> str:
     if value is None:
         return ""
-    text = format(value.normalize(), "f")
+    text = local_number(value.normalize())
     return f"+{text}" if value > 0 else text
 
 
@@ -133,7 +139,7 @@ def decimal_words(value: Decimal | None) -> str:
     """36 -> "36", 2.50 -> "2.5", as the score panel prints numbers."""
     if value is None:
         return "0"
-    return format(value.normalize(), "f")
+    return local_number(value.normalize())
 
 
 def judgement_label(code: str | None) -> str:
@@ -174,10 +180,11 @@ def score_summary(result: Result, definition: Definition | None = None) -> str:
                 result.judgements.get("overall_applicability")
             ),
         }
-    percent = "" if result.percent_display is None else f"{result.percent_display}%"
+    shown = result.percent_display
+    percent = "" if shown is None else f"{local_number(shown)}%"
     if result.kind == "weighted":
         band = f", {result.band}" if result.band else ""
-        return f"{percent or '0.0%'}{band}"
+        return f"{percent or local_number('0.0') + '%'}{band}"
     numbers = {
         "total": decimal_words(result.total),
         "maximum": decimal_words(result.maximum),
@@ -280,15 +287,22 @@ def _item_view(
     result: Result,
     is_condition: bool,
     paper: dict[str, Any] | None = None,
+    english: Any = None,
 ) -> ItemView:
     paper = paper or {"paper": None, "findings": {}}
+    english = english or entry
+    english_options = {o.code: o.label for o in english.options}
     answer = answers.get(entry.code)
     chosen = set(answer.choices or []) if answer else set()
     problems = problem_texts(result)
     item_result = (result.conditions if is_condition else result.items).get(entry.code)
     options = [
         OptionView(
-            o.code, o.label, points_text(getattr(o, "points", None)), o.code in chosen
+            o.code,
+            o.label,
+            points_text(getattr(o, "points", None)),
+            o.code in chosen,
+            _differs(english_options.get(o.code, ""), o.label),
         )
         for o in entry.options
     ]
@@ -315,15 +329,27 @@ def _item_view(
         quotes=quote_views(answer, paper["paper"]),
         # Conditions with hints of their own are searched too (METRICS C1-C5).
         findings=finding_views(paper["findings"].get(entry.code, [])),
+        english_label=_differs(english.label, entry.label),
+        english_help=_differs(english.help, entry.help),
     )
 
 
+def _differs(english: str, shown: str) -> str:
+    return english if english != shown else ""
+
+
 def score_context(
-    assessment: Assessment, definition: Definition, result: Result
+    assessment: Assessment,
+    definition: Definition,
+    result: Result,
+    wording: Wording | None = None,
 ) -> dict[str, Any]:
     if assessment.is_locked:
         # Shown with the percentage and band it was submitted with.
         result = as_submitted(result, assessment.result)
+    if wording is not None:
+        # Results name bands and subtotals in English; the reader sees theirs.
+        result = wording.result(result)
     risk, applicability = aspect_headings(definition)
     return {
         "assessment": assessment,
@@ -357,30 +383,35 @@ def build_form_context(
     """Everything the form shows; `attempted`: a submit was refused, and the
     assessment is not submitted since; `user`: who reads it (their reading
     preferences; the assessment's reviewer when not given)."""
-    definition = assessment.version.as_definition()
+    wording = wording_for(assessment.version)
+    definition, english = wording.definition, wording.english
     paper = paper_context(assessment, user)
     mapped = mapped_answers(user, assessment) if user is not None else {}
     conditions = [
-        _item_view(c, answers, result, True, paper) for c in definition.conditions
+        _item_view(c, answers, result, True, paper, english.entry(c.code))
+        for c in definition.conditions
     ]
     sections = [
         {
             "code": s.code,
             "label": s.label,
             "help": s.help,
+            "english_label": _differs(e.label, s.label),
+            "english_help": _differs(e.help, s.help),
             "items": [
                 replace(
-                    _item_view(i, answers, result, False, paper),
+                    _item_view(i, answers, result, False, paper, english.entry(i.code)),
                     mapped=mapped.get(i.code, []),
                 )
                 for i in s.items
             ],
         }
-        for s in definition.sections
+        for s, e in zip(definition.sections, english.sections, strict=True)
     ]
-    scores = score_context(assessment, definition, result)
+    scores = score_context(assessment, definition, result, wording)
     return {
         **scores,
+        "wording": wording,
         "score_html": score_panel(scores),
         **paper,
         # "Use as evidence for item ...": the items, as the form names them.

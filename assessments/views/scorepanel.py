@@ -10,13 +10,20 @@ Every value is escaped by format_html. The words are looked up per request
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.template.defaultfilters import floatformat
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
+
+
+def local_number(value: Decimal | str) -> str:
+    """A number as the reader's language writes it: 2.5, or 2,5 in Dutch."""
+    return number_format(Decimal(value))
 
 
 def score_panel(context: Mapping[str, Any]) -> SafeString:
@@ -84,13 +91,13 @@ def _score_line(context: Mapping[str, Any], result: Any) -> SafeString:
         return format_html(
             '<p class="mb-1 score-line"><strong class="fs-5" data-testid="percent">'
             '<span data-testid="total">{}</span>%</strong>{}</p>',
-            "0.0" if percent is None else percent,
+            local_number("0.0" if percent is None else percent),
             band,
         )
     percent = (
         format_html(
             '<span class="ms-2" data-testid="percent">{}%</span>',
-            result.percent_display,
+            local_number(result.percent_display),
         )
         if result.percent_display is not None
         else ""

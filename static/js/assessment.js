@@ -26,6 +26,24 @@
     return willOpen;
   }
 
+  // "Show the English wording too": a translated form shows the English it
+  // was made from under each text; the choice is remembered on this device.
+  const wordingSwitch = document.getElementById("wording-switch");
+  if (wordingSwitch) {
+    const wordingKey = "rqs-wording-english";
+    const showEnglish = function (on) {
+      document.querySelectorAll("[data-wording-en]").forEach(function (el) { el.hidden = !on; });
+    };
+    let remembered = false;
+    try { remembered = localStorage.getItem(wordingKey) === "1"; } catch (e) { remembered = false; }
+    wordingSwitch.checked = remembered;
+    showEnglish(remembered);
+    wordingSwitch.addEventListener("change", function () {
+      showEnglish(wordingSwitch.checked);
+      try { localStorage.setItem(wordingKey, wordingSwitch.checked ? "1" : "0"); } catch (e) { /* private mode: not remembered */ }
+    });
+  }
+
   form.addEventListener("click", function (event) {
     const help = event.target.closest(".help-toggle");
     if (help) { disclose(help); return; }
@@ -419,6 +437,8 @@
     body.append("evidence", state.evidence);
     body.append("page", state.page);
     body.append("comment", state.comment);
+    // The wording this page shows, recorded for agreement split by language.
+    if (form.dataset.wording) body.append("wording", form.dataset.wording);
     // Absent when the card has no quotes list: the server leaves them as they are.
     if (state.quotes !== undefined) body.append("quotes", JSON.stringify(state.quotes));
     const response = await fetch(saveUrl, {

@@ -63,6 +63,21 @@ def instrument_meta(data: ExportData) -> dict[str, Any]:
         "licence": version.licence,
         "scoring_hash": version.scoring_hash or definition.scoring_fingerprint(),
         "modified_from": modified_from(version, definition),
+        "wording": wording_meta(data),
+    }
+
+
+def wording_meta(data: ExportData) -> dict[str, Any]:
+    """The language of the labels, and who translated them when not English."""
+    words = data.wording.translation if data.wording else None
+    if words is None:
+        return {"language": "en"}
+    return {
+        "language": words.language,
+        "translation_revision": words.revision,
+        "translator": words.translator,
+        "date": words.date.isoformat(),
+        "validated": words.validated,
     }
 
 

@@ -121,7 +121,9 @@ def _quotes(data: ExportData) -> Table:
 def _tail(data: ExportData) -> list[Column]:
     if data.definition.kind == "judgement":
         return [_judgement(data, key) for key in judgement_keys(data.definition)]
-    bands = tuple((b.label, b.label) for b in data.definition.bands)
+    # Bands are stored by their English name (the code); the label is the reader's.
+    shown = data.wording.band if data.wording else str
+    bands = tuple((b.label, shown(b.label)) for b in data.definition.bands)
     return [
         Column(
             "Total (points)",

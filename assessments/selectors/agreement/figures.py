@@ -7,13 +7,14 @@ from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language_info, gettext_lazy
 
 from ... import access
 from ... import agreement as ag
 from ...agreement import reporting
 from ...instruments import Definition
 from ...models import Assessment, InstrumentVersion, Project
+from ..wording import MIXED
 from .ratings import (
     Rating,
     RatingData,
@@ -22,6 +23,7 @@ from .ratings import (
     independent_ratings,
     item_scale,
     rating_data,
+    study_languages,
 )
 
 # --- figures -----------------------------------------------------------------------
@@ -226,17 +228,26 @@ NOTES = [
 
 
 def project_agreement(
-    project: Project, version: InstrumentVersion, user: Any = None
+    project: Project,
+    version: InstrumentVersion,
+    user: Any = None,
+    language: str = "",
 ) -> dict[str, Any]:
     """JSON-safe agreement figures for one project and instrument version.
 
     With a user, the figures that user may see: without the studies they still
     review, and without per-reviewer figures unless they lead the project.
+    With `language` ("nl", "en", "mixed"), only the studies whose reviewers all
+    used that wording of the instrument (see `wording_languages`).
     """
     definition = version.as_definition()
     original = reporting.modified_from(version, definition)
     name = definition.short_name or definition.name
     ratings = independent_ratings(project, version, user)
+    languages = study_languages(ratings)
+    counted = wording_languages(languages, complete_studies(ratings)[0])
+    if language:
+        ratings = [r for r in ratings if languages[r.study_id] == language]
     per_reviewer = user is None or access.sees_per_reviewer_figures(user, project)
     data = rating_data(project, version, ratings)
     out: dict[str, Any] = {
@@ -258,10 +269,38 @@ def project_agreement(
         "leniency": _leniency(project, version, ratings) if per_reviewer else [],
         "leniency_shown": per_reviewer,
         "notes": [str(note) for note in NOTES],
+        "wording_language": language,
+        "wording_languages": counted,
     }
     if data.design is None:
         return _clean({**out, **_no_figures()})
     return _clean({**out, **_figures(definition, data, out["instrument_name"])})
+
+
+def wording_languages(
+    languages: dict[int, str], complete: dict[int, list[Rating]]
+) -> list[dict[str, Any]]:
+    """Each wording language with its number of studies that enter agreement:
+    the split a lead can choose, with the words for it."""
+    counts: dict[str, int] = {}
+    for study in complete:
+        counts[languages[study]] = counts.get(languages[study], 0) + 1
+    return [
+        {"code": code, "label": language_name(code), "n_studies": n}
+        for code, n in sorted(counts.items(), key=lambda c: (c[0] == MIXED, c[0]))
+    ]
+
+
+def language_name(code: str) -> str:
+    """ "Nederlands" for nl; the mixed group in words."""
+    if code == MIXED:
+        return str(
+            gettext_lazy("Mixed: the reviewers of a study used different languages")
+        )
+    try:
+        return str(get_language_info(code)["name_local"])
+    except KeyError:
+        return code
 
 
 def _no_figures() -> dict[str, Any]:

@@ -13,6 +13,7 @@ from ...instruments import Definition, Item
 from ...instruments.definition import NA
 from ...instruments.result import ANSWERED, evaluate
 from ...models import Answer, Assessment, InstrumentVersion, Project
+from ..wording import ENGLISH, MIXED
 
 Value = Hashable | None
 Matrix = list[list[Value]]
@@ -29,6 +30,8 @@ class Rating:
     submitted_at: Any
     total: float | None
     percent: float | None
+    # The instrument wording the reviewer saved in ("en", "nl", "mixed").
+    wording_language: str = ENGLISH
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,34 @@ def independent_ratings(
         "first_submitted_at",
         "independent_total",
         "independent_percent",
+        "wording_language",
     )
     return [
-        Rating(pk, study, rid, name, at, as_float(total), as_float(percent))
-        for pk, study, rid, name, at, total, percent in rows
+        # Not recorded: saved before translations existed, so in English.
+        Rating(
+            pk,
+            study,
+            rid,
+            name,
+            at,
+            as_float(total),
+            as_float(percent),
+            lang or ENGLISH,
+        )
+        for pk, study, rid, name, at, total, percent, lang in rows
     ]
+
+
+def study_languages(ratings: list[Rating]) -> dict[int, str]:
+    """Each study's wording language: the one all its reviewers used, else
+    "mixed" (reviewers of the study, or one reviewer's saves, differed)."""
+    used: dict[int, set[str]] = {}
+    for rating in ratings:
+        used.setdefault(rating.study_id, set()).add(rating.wording_language)
+    return {
+        study: languages.pop() if len(languages) == 1 else MIXED
+        for study, languages in used.items()
+    }
 
 
 def complete_studies(ratings: list[Rating]) -> tuple[dict[int, list[Rating]], int]:
