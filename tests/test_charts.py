@@ -320,3 +320,53 @@ def test_rendering_from_several_threads_gives_identical_figures() -> None:
     for thread in threads:
         thread.join()
     assert results == [expected] * 4
+
+
+# --- the reader's language ------------------------------------------------------------
+
+
+DUTCH = {
+    "Studies adhering (%)": "Studies die voldoen (%)",
+    "Item": "Onderdeel",
+    "Per-item adherence, %(title)s; items: %(n)s; highest %(high)s "
+    "(%(high_value)s), lowest %(low)s (%(low_value)s)": (
+        "Naleving per onderdeel, %(title)s; onderdelen: %(n)s; hoogste %(high)s "
+        "(%(high_value)s), laagste %(low)s (%(low_value)s)"
+    ),
+    "Overall": "Totaal",
+    "Low": "Laag",
+    "Study": "Studie",
+    "No data yet": "Nog geen gegevens",
+}
+
+
+def dutch(text: str) -> str:
+    return DUTCH.get(text, text)
+
+
+def test_the_words_hook_draws_axis_table_and_alt_text_in_the_readers_language() -> None:
+    items = [("1", "Image protocol", 0.5), ("2", "Phantom", 0.25)]
+    chart = charts.adherence_chart("Naleving", items, _=dutch)
+    assert "Studies die voldoen (%)" in texts(chart) and "Onderdeel" in texts(chart)
+    assert chart.table.headers == ["Onderdeel", "Label", "Studies die voldoen (%)"]
+    assert chart.alt == (
+        "Naleving per onderdeel, Naleving; onderdelen: 2; "
+        "hoogste 1 (50.0%), laagste 2 (25.0%)"
+    )
+    assert parse(chart).findtext(f"{NS}desc") == chart.alt
+    english = charts.adherence_chart("Adherence", items)
+    assert "Studies adhering (%)" in texts(english)
+    assert "Studies die voldoen" not in english.svg
+    assert english.table.headers == ["Item", "Label", "Studies adhering (%)"]
+    assert english.alt.startswith("Per-item adherence, Adherence; items: 2; highest")
+
+
+def test_the_words_hook_translates_what_is_drawn_never_the_keys() -> None:
+    given = {("A", "D1"): "low", ("A", "D2"): "low", ("A", "Overall"): "high"}
+    chart = charts.traffic_light("RoB", ["A"], ["D1", "D2"], given, _=dutch)
+    assert chart.table.headers == ["Studie", "D1", "D2", "Totaal"]
+    assert chart.table.rows == [["A", "Laag", "Laag", "High"]]  # "Overall" is read
+    assert "Totaal" in texts(chart) and "+ Laag" in texts(chart)
+    empty = charts.bar_chart("Leeg", [], [], xlabel="X", ylabel="Y", _=dutch)
+    assert "Nog geen gegevens" in texts(empty)
+    assert charts.NO_DATA == "No data yet"

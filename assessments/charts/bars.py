@@ -18,12 +18,14 @@ from .base import (
     OKABE_ITO,
     Chart,
     Table,
+    Words,
     category_ticks,
     empty_chart,
     figure_heading,
     fmt_number,
     fmt_percent,
     render_chart,
+    same,
     set_margins,
     shorten,
     text_width,
@@ -33,13 +35,18 @@ from .base import (
 # --- alt text and axes ----------------------------------------------------------------
 
 
-def _extremes(labels: Sequence[str], values: Sequence[float], fmt: Any) -> str:
+def _extremes(
+    labels: Sequence[str], values: Sequence[float], fmt: Any
+) -> dict[str, str]:
+    """The placeholders high, high_value, low and low_value of an alt text."""
     high = max(range(len(values)), key=lambda i: values[i])
     low = min(range(len(values)), key=lambda i: values[i])
-    return (
-        f"highest {labels[high]} ({fmt(values[high])}), "
-        f"lowest {labels[low]} ({fmt(values[low])})"
-    )
+    return {
+        "high": labels[high],
+        "high_value": fmt(values[high]),
+        "low": labels[low],
+        "low_value": fmt(values[low]),
+    }
 
 
 def _count_axis(ax: Axes, values: Sequence[float], horizontal: bool) -> None:
@@ -69,6 +76,7 @@ def bar_chart(
     ylabel: str,
     horizontal: bool = False,
     percent: bool = False,
+    _: Words = same,
 ) -> Chart:
     """One bar per label; `percent` values are 0-100. x/ylabel name the drawn axes."""
     labels, numbers = [str(x) for x in labels], [float(v) for v in values]
@@ -76,10 +84,13 @@ def bar_chart(
         raise ValueError("bar_chart needs one value per label")
     headers = [ylabel, xlabel] if horizontal else [xlabel, ylabel]
     if not labels:
-        return empty_chart(title, xlabel, ylabel, headers)
+        return empty_chart(title, xlabel, ylabel, headers, _=_)
     fmt = fmt_percent if percent else fmt_number
     rows = [[x, fmt(v)] for x, v in zip(labels, numbers, strict=True)]
-    alt = f"Bar chart, {title}: {len(labels)} bars; " + _extremes(labels, numbers, fmt)
+    alt = _(
+        "Bar chart, %(title)s; bars: %(n)s; highest %(high)s (%(high_value)s), "
+        "lowest %(low)s (%(low_value)s)"
+    ) % {"title": title, "n": len(labels), **_extremes(labels, numbers, fmt)}
 
     def draw(figure: Figure) -> None:
         ax = titled_axes(figure, title, xlabel, ylabel)
@@ -104,24 +115,33 @@ def histogram(
     bins: int | Sequence[float],
     xlabel: str,
     ylabel: str,
+    _: Words = same,
 ) -> Chart:
     """Counts of `values` in `bins` (a number of bins, or their edges)."""
     numbers = [float(v) for v in values]
     if not numbers:
-        return empty_chart(title, xlabel, ylabel, [xlabel, ylabel])
+        return empty_chart(title, xlabel, ylabel, [xlabel, ylabel], _=_)
     counts, edges = np.histogram(numbers, bins=bins)
     last = len(counts) - 1
     spans = [
-        f"{fmt_number(lo)} to {fmt_number(hi)}" + ("" if i == last else " (excl.)")
+        (_("%(low)s to %(high)s") if i == last else _("%(low)s to %(high)s (excl.)"))
+        % {"low": fmt_number(lo), "high": fmt_number(hi)}
         for i, (lo, hi) in enumerate(itertools.pairwise(edges))
     ]
     rows = [[span, str(int(c))] for span, c in zip(spans, counts, strict=True)]
     peak = int(np.argmax(counts))
-    alt = (
-        f"Histogram, {title}: {len(numbers)} values from {fmt_number(min(numbers))} to "
-        f"{fmt_number(max(numbers))}, median {fmt_number(median(numbers))}; "
-        f"most in {spans[peak]} ({int(counts[peak])})."
-    )
+    alt = _(
+        "Histogram, %(title)s; values: %(n)s, from %(min)s to %(max)s, "
+        "median %(median)s; most in %(span)s (%(count)s)."
+    ) % {
+        "title": title,
+        "n": len(numbers),
+        "min": fmt_number(min(numbers)),
+        "max": fmt_number(max(numbers)),
+        "median": fmt_number(median(numbers)),
+        "span": spans[peak],
+        "count": int(counts[peak]),
+    }
 
     def draw(figure: Figure) -> None:
         ax = titled_axes(figure, title, xlabel, ylabel)
@@ -141,23 +161,29 @@ def stacked_bars(
     xlabel: str,
     ylabel: str,
     horizontal: bool = False,
+    _: Words = same,
 ) -> Chart:
     """Bars split into `series` segments, stacked in the dict's order."""
     labels = [str(x) for x in labels]
     if any(len(v) != len(labels) for v in series.values()):
         raise ValueError("stacked_bars needs one value per label in every series")
-    headers = [ylabel if horizontal else xlabel, *series, "Total"]
+    headers = [ylabel if horizontal else xlabel, *series, _("Total")]
     if not labels or not series:
-        return empty_chart(title, xlabel, ylabel, headers)
+        return empty_chart(title, xlabel, ylabel, headers, _=_)
     totals = [sum(float(v[i]) for v in series.values()) for i in range(len(labels))]
     rows = [
         [label, *(fmt_number(v[i]) for v in series.values()), fmt_number(totals[i])]
         for i, label in enumerate(labels)
     ]
-    alt = (
-        f"Stacked bar chart, {title}: {len(labels)} bars split into "
-        f"{', '.join(series)}; " + _extremes(labels, totals, fmt_number)
-    )
+    alt = _(
+        "Stacked bar chart, %(title)s; bars: %(n)s, split into %(series)s; "
+        "highest %(high)s (%(high_value)s), lowest %(low)s (%(low_value)s)"
+    ) % {
+        "title": title,
+        "n": len(labels),
+        "series": ", ".join(series),
+        **_extremes(labels, totals, fmt_number),
+    }
 
     def draw(figure: Figure) -> None:
         ax = titled_axes(figure, title, xlabel, ylabel)
@@ -187,18 +213,28 @@ def _stack(
 
 
 def box_by_group(
-    title: str, groups: dict[str, list[float]], *, xlabel: str, ylabel: str
+    title: str,
+    groups: dict[str, list[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    _: Words = same,
 ) -> Chart:
     """A box plot per group with its points over it (small groups are common)."""
-    headers = [xlabel, "n", "Median", "Q1", "Q3", "Min", "Max"]
+    headers = [xlabel, "n", _("Median"), "Q1", "Q3", _("Min"), _("Max")]
     filled = {str(k): [float(v) for v in vals] for k, vals in groups.items() if vals}
     if not filled:
-        return empty_chart(title, xlabel, ylabel, headers)
+        return empty_chart(title, xlabel, ylabel, headers, _=_)
     rows = [_box_row(str(k), [float(v) for v in vals]) for k, vals in groups.items()]
     medians = {k: median(v) for k, v in filled.items()}
-    alt = f"Box plot, {title}: {len(filled)} groups; medians " + _extremes(
-        list(medians), list(medians.values()), fmt_number
-    )
+    alt = _(
+        "Box plot, %(title)s; groups: %(n)s; medians highest %(high)s "
+        "(%(high_value)s), lowest %(low)s (%(low_value)s)"
+    ) % {
+        "title": title,
+        "n": len(filled),
+        **_extremes(list(medians), list(medians.values()), fmt_number),
+    }
 
     def draw(figure: Figure) -> None:
         ax = titled_axes(figure, title, xlabel, ylabel)
@@ -230,24 +266,35 @@ def _box_row(name: str, values: list[float]) -> list[str]:
 
 
 def adherence_chart(
-    title: str, items: Sequence[tuple[str, str, float | None]]
+    title: str,
+    items: Sequence[tuple[str, str, float | None]],
+    *,
+    _: Words = same,
 ) -> Chart:
     """Share of studies adhering to each item (0-1), in the instrument's order."""
-    xlabel, ylabel = "Studies adhering (%)", "Item"
-    headers = ["Item", "Label", xlabel]
+    xlabel, ylabel = _("Studies adhering (%)"), _("Item")
+    headers = [_("Item"), _("Label"), xlabel]
     if not items:
-        return empty_chart(title, xlabel, ylabel, headers)
+        return empty_chart(title, xlabel, ylabel, headers, _=_)
     rows = [
-        [code, label, "no data" if share is None else fmt_percent(share * 100)]
+        [code, label, _("no data") if share is None else fmt_percent(share * 100)]
         for code, label, share in items
     ]
-    known = [(code, share * 100) for code, _, share in items if share is not None]
-    alt = f"Per-item adherence, {title}: {len(items)} items"
+    known = [(code, share * 100) for code, _label, share in items if share is not None]
+    alt = _("Per-item adherence, %(title)s; items: %(n)s") % {
+        "title": title,
+        "n": len(items),
+    }
     if known:
-        alt += "; " + _extremes(
-            [c for c, _ in known], [v for _, v in known], fmt_percent
-        )
-    ticks = [f"{code}. {shorten(label, 45)}" for code, label, _ in items]
+        alt = _(
+            "Per-item adherence, %(title)s; items: %(n)s; highest %(high)s "
+            "(%(high_value)s), lowest %(low)s (%(low_value)s)"
+        ) % {
+            "title": title,
+            "n": len(items),
+            **_extremes([c for c, _v in known], [v for _c, v in known], fmt_percent),
+        }
+    ticks = [f"{code}. {shorten(label, 45)}" for code, label, _share in items]
     lines = textwrap.wrap(title, 80)
     top = 0.3 + 0.2 * len(lines)
     height = top + 0.65 + 0.25 * len(items)
@@ -256,7 +303,7 @@ def adherence_chart(
         set_margins(figure, 0.45 + max(map(text_width, ticks)), 0.25, top, 0.55)
         ax = titled_axes(figure, "", xlabel, ylabel)
         figure_heading(figure, lines)
-        values = [0.0 if s is None else s * 100 for _, _, s in items]
+        values = [0.0 if s is None else s * 100 for _code, _label, s in items]
         bars = ax.barh(range(len(items)), values, color=OKABE_ITO[0])
         category_ticks(ax, ticks, horizontal=True)
         ax.set_ylim(len(items) - 0.5, -0.5)  # no empty band above and below

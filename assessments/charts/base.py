@@ -32,6 +32,22 @@ from matplotlib.textpath import TextToPath
 
 logger = logging.getLogger(__name__)
 
+# The words a chart draws come through a `Words` hook, so the floor needs no
+# Django: callers pass `gettext` for the reader's language, the default keeps
+# the English source text.
+Words = Callable[[str], str]
+
+
+def same(text: str) -> str:
+    """The default hook: the English source text as it is."""
+    return text
+
+
+def gettext_noop(text: str) -> str:
+    """Marks a module-level English text for the translators; translate at use."""
+    return text
+
+
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 OKABE_ITO = [
     "#0072B2",  # blue
@@ -43,7 +59,7 @@ OKABE_ITO = [
     "#F0E442",  # yellow
     "#000000",  # black
 ]
-NO_DATA = "No data yet"
+NO_DATA = gettext_noop("No data yet")
 FONT = "DejaVu Sans"  # ships with matplotlib, so every machine draws the same
 SIZE = 9
 RC: dict[Any, Any] = {
@@ -173,15 +189,23 @@ def titled_axes(figure: Figure, title: str, xlabel: str, ylabel: str) -> Axes:
     return ax
 
 
-def empty_chart(title: str, xlabel: str, ylabel: str, headers: list[str]) -> Chart:
+def empty_chart(
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    headers: list[str],
+    *,
+    _: Words = same,
+) -> Chart:
     def draw(figure: Figure) -> None:
         ax = titled_axes(figure, title, xlabel, ylabel)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.text(0.5, 0.5, NO_DATA, transform=ax.transAxes, ha="center", size=12)
+        ax.text(0.5, 0.5, _(NO_DATA), transform=ax.transAxes, ha="center", size=12)
 
-    table = Table(f"{title} ({NO_DATA.lower()})", headers, [])
-    return render_chart(title, f"{title}: {NO_DATA.lower()}.", table, draw, (6, 3))
+    table = Table(_("%(title)s (no data yet)") % {"title": title}, headers, [])
+    alt = _("%(title)s: no data yet.") % {"title": title}
+    return render_chart(title, alt, table, draw, (6, 3))
 
 
 # --- formatting -----------------------------------------------------------------------

@@ -13,9 +13,12 @@ from .base import (
     OKABE_ITO,
     Chart,
     Table,
+    Words,
     fmt_number,
     fmt_percent,
+    gettext_noop,
     render_chart,
+    same,
     shorten,
     titled_axes,
 )
@@ -26,7 +29,7 @@ from .base import (
 MIN_STUDIES = 3
 # Shape as well as colour tells the lines apart, in grey print too.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-XLABEL = "Month"
+XLABEL = gettext_noop("Month")
 
 
 def _kept(
@@ -51,6 +54,7 @@ def line_chart(
     *,
     ylabel: str,
     percent: bool = False,
+    _: Words = same,
 ) -> Chart:
     """One line per name over the months any of them has (values 0-100 when
     `percent`); a month a line lacks is a gap, not a zero."""
@@ -61,20 +65,27 @@ def line_chart(
         for name, points in lines.items()
         for month in sorted(points)
     ]
-    table = Table(title, ["Reviewer", XLABEL, "Studies", ylabel], rows)
+    xlabel = _(XLABEL)
+    table = Table(title, [_("Reviewer"), xlabel, _("Studies"), ylabel], rows)
     latest = ", ".join(
-        f"{name} {fmt(points[max(points)][1])} in {max(points)}"
+        _("%(name)s %(value)s in %(month)s")
+        % {"name": name, "value": fmt(points[max(points)][1]), "month": max(points)}
         for name, points in lines.items()
     )
-    alt = (
-        f"Line chart, {title}: {len(lines)} reviewer"
-        f"{'' if len(lines) == 1 else 's'} over {len(months)} month"
-        f"{'' if len(months) == 1 else 's'} ({months[0]} to {months[-1]}); "
-        f"latest: {latest}."
-    )
+    alt = _(
+        "Line chart, %(title)s; reviewers: %(reviewers)s; months: %(months)s "
+        "(%(first)s to %(last)s); latest: %(latest)s."
+    ) % {
+        "title": title,
+        "reviewers": len(lines),
+        "months": len(months),
+        "first": months[0],
+        "last": months[-1],
+        "latest": latest,
+    }
 
     def draw(figure: Figure) -> None:
-        ax = titled_axes(figure, title, XLABEL, ylabel)
+        ax = titled_axes(figure, title, xlabel, ylabel)
         for i, (name, points) in enumerate(lines.items()):
             ys = [points[m][1] if m in points else float("nan") for m in months]
             ax.plot(
@@ -104,6 +115,7 @@ def drift_charts(
     unit: str | None,
     *,
     minimum: int = MIN_STUDIES,
+    _: Words = same,
 ) -> list[Chart]:
     """Agreement and (with a total) leniency by month for one instrument version.
 
@@ -119,19 +131,21 @@ def drift_charts(
     if agreement:
         charts.append(
             line_chart(
-                f"Item agreement by month, {name}",
+                _("Item agreement by month, %(name)s") % {"name": name},
                 agreement,
-                ylabel="Item agreement (%)",
+                ylabel=_("Item agreement (%)"),
                 percent=True,
+                _=_,
             )
         )
     leniency = _kept(series, "leniency", minimum) if unit else {}
     if leniency:
         charts.append(
             line_chart(
-                f"Leniency by month, {name}",
+                _("Leniency by month, %(name)s") % {"name": name},
                 leniency,
-                ylabel=f"Mean difference in the total ({unit})",
+                ylabel=_("Mean difference in the total (%(unit)s)") % {"unit": unit},
+                _=_,
             )
         )
     return charts

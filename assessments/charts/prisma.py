@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from .base import Chart, Table, render_chart
+from .base import Chart, Table, Words, gettext_noop, render_chart, same
 
-ASSESSED = "Reports assessed for eligibility"
-EXCLUDED = "Reports excluded"
-INCLUDED = "Studies included in review"
+# English source texts; translated where they are drawn (`_(ASSESSED)`).
+ASSESSED = gettext_noop("Reports assessed for eligibility")
+EXCLUDED = gettext_noop("Reports excluded")
+INCLUDED = gettext_noop("Studies included in review")
+# The reason of an exclusion without one: a key of the counts, in English.
+NO_REASON = gettext_noop("No reason given")
 BOX = {"boxstyle": "square,pad=0.6", "facecolor": "white", "edgecolor": "black"}
 
 
@@ -40,34 +43,55 @@ def prisma_counts(studies: Sequence[tuple[bool, str]]) -> PrismaCounts:
     grouped: dict[str, int] = {}
     for excluded, reason in studies:
         if excluded:
-            key = " ".join(reason.split()) or "No reason given"
+            key = " ".join(reason.split()) or NO_REASON
             grouped[key] = grouped.get(key, 0) + 1
     reasons = sorted(grouped.items(), key=lambda r: (-r[1], r[0].lower()))
     return PrismaCounts(len(studies), tuple(reasons))
 
 
-def prisma_rows(counts: PrismaCounts) -> list[list[str]]:
+def _reasons(counts: PrismaCounts, _: Words) -> list[tuple[str, int]]:
+    """The reasons as drawn: the one for "no reason" in the reader's words."""
+    return [(_(NO_REASON) if r == NO_REASON else r, n) for r, n in counts.reasons]
+
+
+def prisma_rows(counts: PrismaCounts, *, _: Words = same) -> list[list[str]]:
     """The boxes as rows: box, reason, studies."""
     return [
-        [ASSESSED, "", str(counts.assessed)],
-        [EXCLUDED, "", str(counts.excluded)],
-        *[[EXCLUDED, reason, str(n)] for reason, n in counts.reasons],
-        [INCLUDED, "", str(counts.included)],
+        [_(ASSESSED), "", str(counts.assessed)],
+        [_(EXCLUDED), "", str(counts.excluded)],
+        *[[_(EXCLUDED), reason, str(n)] for reason, n in _reasons(counts, _)],
+        [_(INCLUDED), "", str(counts.included)],
     ]
 
 
-def prisma_chart(title: str, counts: PrismaCounts) -> Chart:
-    reasons = "; ".join(f"{r} ({n})" for r, n in counts.reasons) or "none"
-    alt = (
-        f"PRISMA 2020 flow diagram, {title}: {ASSESSED.lower()} n = {counts.assessed}; "
-        f"{EXCLUDED.lower()} n = {counts.excluded} (reasons: {reasons}); "
-        f"{INCLUDED.lower()} n = {counts.included}."
-    )
-    table = Table(title, ["Box", "Reason", "Studies"], prisma_rows(counts))
-    side = [f"{EXCLUDED} (n = {counts.excluded})"]
+def prisma_chart(title: str, counts: PrismaCounts, *, _: Words = same) -> Chart:
+    reasons = _reasons(counts, _)
+    numbers = {
+        "title": title,
+        "assessed": counts.assessed,
+        "excluded": counts.excluded,
+        "included": counts.included,
+        "reasons": "; ".join(f"{r} ({n})" for r, n in reasons),
+    }
+    if reasons:
+        alt = _(
+            "PRISMA 2020 flow diagram, %(title)s: reports assessed for eligibility "
+            "n = %(assessed)s; reports excluded n = %(excluded)s (reasons: "
+            "%(reasons)s); studies included in review n = %(included)s."
+        )
+    else:
+        alt = _(
+            "PRISMA 2020 flow diagram, %(title)s: reports assessed for eligibility "
+            "n = %(assessed)s; reports excluded n = %(excluded)s (reasons: none); "
+            "studies included in review n = %(included)s."
+        )
+    alt %= numbers
+    headers = [_("Box"), _("Reason"), _("Studies")]
+    table = Table(title, headers, prisma_rows(counts, _=_))
+    side = [f"{_(EXCLUDED)} (n = {counts.excluded})"]
     side += [
         textwrap.fill(f"{r} (n = {n})", 36, initial_indent="• ", subsequent_indent="  ")
-        for r, n in counts.reasons
+        for r, n in reasons
     ]
 
     def draw(figure: Figure) -> None:
@@ -79,7 +103,7 @@ def prisma_chart(title: str, counts: PrismaCounts) -> Chart:
         ax.text(
             2.5,
             7.4,
-            f"{ASSESSED}\n(n = {counts.assessed})",
+            f"{_(ASSESSED)}\n(n = {counts.assessed})",
             ha="center",
             va="center",
             bbox=BOX,
@@ -88,7 +112,7 @@ def prisma_chart(title: str, counts: PrismaCounts) -> Chart:
         ax.text(
             2.5,
             2.0,
-            f"{INCLUDED}\n(n = {counts.included})",
+            f"{_(INCLUDED)}\n(n = {counts.included})",
             ha="center",
             va="center",
             bbox=BOX,

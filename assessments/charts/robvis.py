@@ -29,11 +29,14 @@ from .base import (
     FONT,
     Chart,
     Table,
+    Words,
     category_ticks,
     empty_chart,
     figure_heading,
     fmt_percent,
+    gettext_noop,
     render_chart,
+    same,
     set_margins,
     shorten,
     text_width,
@@ -41,14 +44,34 @@ from .base import (
 )
 
 MAX_STUDIES = 60  # more traffic-light rows make an unreadable page
-OVERALL = "Overall"
+# The overall column's key in judgements and counts; drawn as `_(OVERALL)`.
+OVERALL = gettext_noop("Overall")
+RISK_OF_BIAS = gettext_noop("Risk-of-bias")
 
 # Risk-of-bias levels as robvis draws them: colour and symbol, never colour alone.
 LEVELS: dict[str, tuple[str, str, str]] = {
-    "low": ("#009E73", "+", "Low"),
-    "some": ("#F0E442", "\u2212", "Some concerns"),
-    "high": ("#D55E00", "\u00d7", "High"),
-    "none": ("#BBBBBB", "?", "No information"),
+    "low": ("#009E73", "+", gettext_noop("Low")),
+    "some": ("#F0E442", "\u2212", gettext_noop("Some concerns")),
+    "high": ("#D55E00", "\u00d7", gettext_noop("High")),
+    "none": ("#BBBBBB", "?", gettext_noop("No information")),
+}
+# Judgements as the instruments spell them, drawn in the reader's words; any
+# other spelling is drawn as the data has it.
+JUDGEMENTS = frozenset(
+    [
+        *(name for _colour, _symbol, name in LEVELS.values()),
+        gettext_noop("Unclear"),
+        gettext_noop("Moderate"),
+        gettext_noop("Serious"),
+        gettext_noop("Critical"),
+    ]
+)
+# "3 low, 1 high": how many studies at each level, per level.
+TALLY = {
+    "low": gettext_noop("%(n)s low"),
+    "some": gettext_noop("%(n)s some concerns"),
+    "high": gettext_noop("%(n)s high"),
+    "none": gettext_noop("%(n)s no information"),
 }
 _ALIASES = {"low": "low"} | dict.fromkeys(("high", "serious", "critical"), "high")
 _ALIASES |= dict.fromkeys(("some concerns", "unclear", "moderate"), "some")
@@ -60,10 +83,16 @@ def _level(value: str | None) -> str:
     return _ALIASES.get(str(value).strip().lower().replace("_", " "), "none")
 
 
-def _display(value: str | None) -> str:
+def _display(value: str | None, _: Words = same) -> str:
     if not value:
-        return LEVELS["none"][2]
-    return str(value).strip().replace("_", " ").capitalize()
+        return _(LEVELS["none"][2])
+    text = str(value).strip().replace("_", " ").capitalize()
+    return _(text) if text in JUDGEMENTS else text
+
+
+def _column(domain: str, _: Words) -> str:
+    """A domain as drawn: the overall column in the reader's words."""
+    return _(OVERALL) if domain == OVERALL else domain
 
 
 def _worst(values: Iterable[str | None]) -> str | None:
@@ -91,7 +120,7 @@ def _legend(ax: Axes, names: dict[str, str], size: float, **kwargs: Any) -> None
     """One entry per level present: the coloured circle, its symbol, its name."""
     handles, labels = [], []
     for level, name in names.items():
-        colour, symbol, _ = LEVELS[level]
+        colour, symbol, _name = LEVELS[level]
         circle = Line2D([], [], ls="", marker="o", ms=size, mfc=colour, mec="#333")
         mark = Line2D([], [], ls="", marker=_glyph(symbol), ms=size * 0.5, c="k")
         handles.append((circle, mark))
@@ -101,21 +130,22 @@ def _legend(ax: Axes, names: dict[str, str], size: float, **kwargs: Any) -> None
     )
 
 
-def _names(values: Iterable[str | None]) -> dict[str, str]:
+def _names(values: Iterable[str | None], _: Words) -> dict[str, str]:
     """Legend names per level in level order, as the data spells them."""
     seen: dict[str, set[str]] = {}
     for value in values:
-        seen.setdefault(_level(value), set()).add(_display(value))
+        seen.setdefault(_level(value), set()).add(_display(value, _))
     return {lv: " / ".join(sorted(seen[lv])) for lv in LEVELS if lv in seen}
 
 
-def _columns(domains: list[str]) -> tuple[list[str], list[str]]:
+def _columns(domains: list[str], _: Words) -> tuple[list[str], list[str]]:
     """Column heads, and a key to them when names are too long to stand on top."""
     if all(len(d) <= 10 for d in domains):
-        return domains, []
+        return [_column(d, _) for d in domains], []
     heads = [OVERALL if d == OVERALL else f"D{i}" for i, d in enumerate(domains, 1)]
     pairs = zip(heads, domains, strict=True)
-    return heads, [f"{h}: {d}" for h, d in pairs if h != d]
+    key = [f"{h}: {d}" for h, d in pairs if h != d]
+    return [_column(h, _) for h in heads], key
 
 
 def traffic_light(
@@ -125,6 +155,7 @@ def traffic_light(
     judgements: dict[tuple[str, str], str | None],
     *,
     overall: bool = True,
+    _: Words = same,
 ) -> Chart:
     """robvis traffic-light plot: a row per study, a coloured symbol per domain.
 
@@ -133,22 +164,35 @@ def traffic_light(
     figure the first MAX_STUDIES.
     """
     columns, cells = _traffic_cells(studies, domains, judgements, overall)
-    headers = ["Study", *columns]
+    names = [_column(d, _) for d in columns]
+    headers = [_("Study"), *names]
     if not studies or columns in ([], [OVERALL]):
-        return empty_chart(title, "Domain", "Study", headers)
-    rows = [[s, *(_display(cells[(s, d)]) for d in columns)] for s in studies]
-    table = Table(f"{title}: every study", headers, rows)
+        return empty_chart(title, _("Domain"), _("Study"), headers, _=_)
+    rows = [[s, *(_display(cells[(s, d)], _) for d in columns)] for s in studies]
+    table = Table(_("%(title)s: every study") % {"title": title}, headers, rows)
     shown = studies[:MAX_STUDIES]
     if len(studies) > MAX_STUDIES:
-        title = f"{title} (first {MAX_STUDIES} of {len(studies)} studies)"
+        title = _("%(title)s (first %(shown)s of %(n)s studies)") % {
+            "title": title,
+            "shown": MAX_STUDIES,
+            "n": len(studies),
+        }
     last = [cells[(s, columns[-1])] for s in studies]
-    alt = (
-        f"Traffic-light plot, {title}: {len(studies)} studies by {len(columns)} "
-        f"columns ({', '.join(columns)}); {columns[-1]}: {_tally(last)}."
-    )
+    alt = _(
+        "Traffic-light plot, %(title)s; studies: %(studies)s; columns: %(n)s "
+        "(%(columns)s); %(last)s: %(tally)s."
+    ) % {
+        "title": title,
+        "studies": len(studies),
+        "n": len(columns),
+        "columns": ", ".join(names),
+        "last": names[-1],
+        "tally": _tally(last, _),
+    }
     if len(shown) < len(studies):
-        alt += f" The figure shows the first {len(shown)} studies, the table all."
-    draw, size = _traffic_figure(title, shown, columns, cells)
+        more = _("The figure shows the first %(n)s studies, the table all.")
+        alt += " " + more % {"n": len(shown)}
+    draw, size = _traffic_figure(title, shown, columns, cells, _)
     return render_chart(title, alt, table, draw, size, layout=None)
 
 
@@ -172,11 +216,12 @@ def _traffic_figure(
     studies: list[str],
     columns: list[str],
     cells: dict[tuple[str, str], str | None],
+    _: Words,
 ) -> tuple[Callable[[Figure], None], tuple[float, float]]:
     """The drawing and its size: the figure grows by a fixed height per study."""
     ticks = [shorten(s, 45) for s in studies]
-    names = _names(cells[(s, d)] for s in studies for d in columns)
-    heads, key = _columns(columns)
+    names = _names((cells[(s, d)] for s in studies for d in columns), _)
+    heads, key = _columns(columns, _)
     left = 0.5 + max(map(text_width, ticks))
     width = max(
         left + 0.7 + max(map(text_width, names.values())) + 0.5 * len(columns), 4
@@ -190,7 +235,7 @@ def _traffic_figure(
 
     def draw(figure: Figure) -> None:
         set_margins(figure, left, right, top, bottom)
-        ax = titled_axes(figure, "", "Domain", "Study")
+        ax = titled_axes(figure, "", _("Domain"), _("Study"))
         ax.xaxis.set_label_position("top")
         figure_heading(figure, lines)
         figure.text(0.1 / width, 0.1 / height, "\n".join(key), size=8, va="bottom")
@@ -217,7 +262,7 @@ def _draw_cells(
         xs.append(col)
         ys.append(row)
     for level, (xs, ys) in points.items():
-        colour, symbol, _ = LEVELS[level]
+        colour, symbol, _name = LEVELS[level]
         ax.scatter(xs, ys, s=220, c=colour, edgecolors="#333333", linewidths=0.5)
         ax.scatter(xs, ys, s=60, marker=_glyph(symbol), c="black", linewidths=0)
     ax.xaxis.tick_top()
@@ -228,11 +273,11 @@ def _draw_cells(
         ax.spines[side].set_visible(False)
 
 
-def _tally(values: list[str | None]) -> str:
+def _tally(values: list[str | None], _: Words) -> str:
     counts = dict.fromkeys(LEVELS, 0)
     for value in values:
         counts[_level(value)] += 1
-    return ", ".join(f"{n} {LEVELS[lv][2].lower()}" for lv, n in counts.items() if n)
+    return ", ".join(_(TALLY[lv]) % {"n": n} for lv, n in counts.items() if n)
 
 
 def rob_summary(
@@ -241,13 +286,16 @@ def rob_summary(
     counts: dict[str, dict[str, int]],
     *,
     overall: bool = True,
-    aspect: str = "Risk-of-bias",
+    aspect: str | None = None,
+    _: Words = same,
 ) -> Chart:
     """robvis summary plot: per domain, the share of studies at each level.
 
     `counts[domain][judgement]` is a number of studies; the overall row comes
-    from `counts["Overall"]` when `overall` is set. `aspect`: what is judged.
+    from `counts["Overall"]` when `overall` is set. `aspect`: what is judged,
+    in the reader's words ("Risk-of-bias" when not given).
     """
+    aspect = _(RISK_OF_BIAS) if aspect is None else aspect
     rows_of = [d for d in domains if d != OVERALL]
     rows_of += [OVERALL] if overall and OVERALL in counts else []
     totals = {d: dict.fromkeys(LEVELS, 0) for d in rows_of}
@@ -255,19 +303,29 @@ def rob_summary(
         for key, n in counts.get(domain, {}).items():
             totals[domain][_level(key)] += int(n)
     raw = [key for d in rows_of for key, n in counts.get(d, {}).items() if n]
-    names = _names(raw)
-    headers = ["Domain", *names.values(), "Studies"]
+    names = _names(raw, _)
+    headers = [_("Domain"), *names.values(), _("Studies")]
+    xlabel, ylabel = _("Studies (%)"), _("Domain")
     if not names:
-        return empty_chart(title, "Studies (%)", "Domain", headers)
-    rows = [_summary_row(d, totals[d], list(names)) for d in rows_of]
-    alt = (
-        f"{aspect} summary, {title}: share of studies at each level for "
-        f"{len(rows_of)} domains ({', '.join(rows_of)})."
-    )
+        return empty_chart(title, xlabel, ylabel, headers, _=_)
+    shown = [_column(d, _) for d in rows_of]
+    rows = [
+        _summary_row(name, totals[d], list(names))
+        for name, d in zip(shown, rows_of, strict=True)
+    ]
+    alt = _(
+        "%(aspect)s summary, %(title)s: share of studies at each level; "
+        "domains: %(n)s (%(domains)s)."
+    ) % {
+        "aspect": aspect,
+        "title": title,
+        "n": len(rows_of),
+        "domains": ", ".join(shown),
+    }
 
     def draw(figure: Figure) -> None:
-        ax = titled_axes(figure, title, "Studies (%)", "Domain")
-        _draw_summary(ax, rows_of, totals, list(names))
+        ax = titled_axes(figure, title, xlabel, ylabel)
+        _draw_summary(ax, shown, rows_of, totals, list(names))
         where = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2)}
         _legend(ax, names, 9, ncols=len(names), **where)
 
@@ -284,12 +342,17 @@ def _summary_row(domain: str, totals: dict[str, int], levels: list[str]) -> list
 
 
 def _draw_summary(
-    ax: Axes, domains: list[str], totals: dict[str, dict[str, int]], levels: list[str]
+    ax: Axes,
+    shown: list[str],
+    domains: list[str],
+    totals: dict[str, dict[str, int]],
+    levels: list[str],
 ) -> None:
+    """`shown`: the domains' names as drawn, `domains` their keys in `totals`."""
     left = np.zeros(len(domains))
     sizes = np.array([max(sum(totals[d].values()), 1) for d in domains], dtype=float)
     for level in levels:
-        colour, symbol, _ = LEVELS[level]
+        colour, symbol, _name = LEVELS[level]
         share = np.array([totals[d][level] for d in domains]) * 100 / sizes
         bars = ax.barh(
             range(len(domains)), share, left=left, color=colour, edgecolor="white"
@@ -297,6 +360,6 @@ def _draw_summary(
         marks = [f"{symbol} {v:.0f}%" if v >= 9 else "" for v in share]
         ax.bar_label(bars, labels=marks, label_type="center", fontsize=8)
         left = left + share
-    category_ticks(ax, [textwrap.fill(d, 28) for d in domains], horizontal=True)
+    category_ticks(ax, [textwrap.fill(d, 28) for d in shown], horizontal=True)
     ax.set_xlim(0, 100)
     ax.xaxis.set_major_formatter(PercentFormatter(100))

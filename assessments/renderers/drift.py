@@ -8,6 +8,9 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext
+
 from ..charts import Chart
 from ..charts.drift import drift_charts
 
@@ -37,15 +40,17 @@ def render_drift(
     key = json.dumps(
         {"series": list(series), "names": dict(names)}, sort_keys=True, default=str
     )
-    return copy.deepcopy(_cached(key))
+    # Titles and axes are in the reader's language: one drawing per language.
+    return copy.deepcopy(_cached(key, translation.get_language() or ""))
 
 
 @lru_cache(maxsize=64)
-def _cached(key: str) -> dict[str, list[dict[str, Any]]]:
+def _cached(key: str, language: str) -> dict[str, list[dict[str, Any]]]:
     data = json.loads(key)
     found: dict[str, list[dict[str, Any]]] = {}
     for version_key, name in data["names"].items():
         mine = [s for s in data["series"] if s["instrument"] == version_key]
         unit = next((s["unit"] for s in mine), None)
-        found[version_key] = [_as_dict(c) for c in drift_charts(name, mine, unit)]
+        drawn = drift_charts(name, mine, unit, _=gettext)
+        found[version_key] = [_as_dict(c) for c in drawn]
     return found

@@ -38,6 +38,7 @@ def _progress(figures: dict[str, Any]) -> charts.Chart:
         xlabel=_("Studies"),
         ylabel=_("State"),
         horizontal=True,
+        _=_,
     )
 
 
@@ -50,6 +51,7 @@ def _distribution(figures: dict[str, Any]) -> charts.Chart:
         # xgettext:no-python-format
         xlabel=_("Score (% of the maximum)"),
         ylabel=_("Studies"),
+        _=_,
     )
 
 
@@ -58,7 +60,7 @@ def _adherence(figures: dict[str, Any]) -> charts.Chart:
         (code, label, (yes / n) if n else None)
         for code, label, yes, n, _mean in figures.get("adherence", [])
     ]
-    return charts.adherence_chart(_("Per-item adherence"), items)
+    return charts.adherence_chart(_("Per-item adherence"), items, _=_)
 
 
 def _groups(figures: dict[str, Any], key: str, title: str, what: str) -> charts.Chart:
@@ -71,6 +73,7 @@ def _groups(figures: dict[str, Any], key: str, title: str, what: str) -> charts.
         # xgettext:no-python-format
         ylabel=_("Mean score (% of the maximum)"),
         percent=True,
+        _=_,
     )
 
 
@@ -86,6 +89,7 @@ def _domains(figures: dict[str, Any]) -> charts.Chart:
         ylabel=_("Domain"),
         horizontal=True,
         percent=True,
+        _=_,
     )
 
 
@@ -97,6 +101,7 @@ def _bands(figures: dict[str, Any]) -> charts.Chart:
         [n for _label, n in rows],
         xlabel=_("Quality band"),
         ylabel=_("Studies"),
+        _=_,
     )
 
 
@@ -126,7 +131,9 @@ def _judgement_charts(
         labels,
         {label: counts[code] for label, code in zip(labels, domains, strict=True)},
         overall=False,
-        aspect="Risk-of-bias" if aspect == "Risk of bias" else aspect,
+        # None: the chart's own "Risk-of-bias", in the reader's language.
+        aspect=None if aspect == "Risk of bias" else aspect,
+        _=_,
     )
     rows = figures.get("traffic", [])
     judgements = {
@@ -143,6 +150,7 @@ def _judgement_charts(
         labels,
         judgements,
         overall=True,
+        _=_,
     )
     return [light, summary]
 

@@ -18,7 +18,7 @@ def prisma_csv(project: Project, counts: PrismaCounts) -> tuple[str, bytes, int]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["box", "reason", "studies"])
-    rows = prisma_rows(counts)
+    rows = prisma_rows(counts, _=_)
     writer.writerows(
         [neutralise(box), neutralise(reason), n] for box, reason, n in rows
     )
@@ -29,7 +29,7 @@ def prisma_csv(project: Project, counts: PrismaCounts) -> tuple[str, bytes, int]
 
 def prisma_svg(project: Project, counts: PrismaCounts) -> tuple[str, bytes, int]:
     title = _("Appraisal stage: %(project)s") % {"project": project.name}
-    chart = prisma_chart(title, counts)
+    chart = prisma_chart(title, counts, _=_)
     return _filename(project, "svg"), chart.svg.encode("utf-8"), counts.assessed
 
 
