@@ -389,3 +389,47 @@ def test_the_command_starts_a_new_language_and_checks_every_file(
     assert re.search(
         r"rqs-1\.0\.fr\.yaml: 0 problems, \d{2,} texts still", out.getvalue()
     )
+
+
+def test_the_dashboard_names_items_in_each_readers_words_and_never_mixes_them(
+    world: dict[str, Any],
+) -> None:
+    one, two = assigned(world, "Lung CT")
+    for reviewer, assessment in ((world["r1"], one), (world["r2"], two)):
+        client = speaking(reviewer, "en-gb")
+        fill(client, assessment, "en")
+        submit(client, assessment)
+    url = reverse("project-dashboard", args=["p"])
+    # The Dutch lead opens it first: the stored dashboard is made then.
+    dutch = speaking(world["lead"], "nl").get(url).content.decode()
+    assert "Kwaliteit van het beeldvormingsprotocol" in dutch
+    assert "Kwaliteit en stabiliteit van het protocol" in dutch
+    english = speaking(world["lead"], "en-gb").get(url).content.decode()
+    assert "Image protocol quality" in english
+    assert "Kwaliteit" not in english and "Naleving" not in english
+    dutch_again = speaking(world["lead"], "nl").get(url).content.decode()
+    assert "Image protocol quality" not in dutch_again
+
+
+def test_a_refused_answer_is_explained_in_the_readers_words(
+    world: dict[str, Any],
+) -> None:
+    mine, _ = assigned(world, "Lung CT")
+    client = speaking(world["r1"], "nl")
+    response = client.post(
+        f"/a/{mine.uuid}/answer",
+        {"item": "9", "choices": ["resampling"], "seen": "0", "wording": "nl"},
+        HTTP_X_REQUESTED_WITH="fetch",
+    )
+    assert response.status_code == 200
+    said = response.json()["problems"]["9"]
+    assert said == (
+        "Item 9 (Discriminatiestatistieken): 'Daarnaast resampling toegepast "
+        "(bijv. bootstrap, kruisvalidatie)' telt alleen samen met "
+        "'Discriminatiestatistiek met significantie gerapporteerd'."
+    )
+    page = client.get(f"/a/{mine.uuid}/").content.decode()
+    assert "telt alleen samen met" in page
+    # The stored result keeps the codes, whatever the reader's language.
+    mine.refresh_from_db()
+    assert "'resampling' counts only together with 'stat'" in str(mine.result)

@@ -94,6 +94,12 @@ def test_a_lead_reading_dutch_gets_a_dutch_report_and_english_is_another_report(
     assert "Radiomics of tumour 0" in text  # the data stays as typed
     assert "Pagina 1 van" in text  # the page footer too
     assert "Summary" not in text and "Page 1 of" not in text
+    # The instrument's own words and the figures' tables are Dutch too.
+    # The instrument's own words and the figures' words are Dutch too.
+    assert "Kwaliteit van het beeldvormingsprotocol" in text
+    assert "% van de ideale score" in text
+    assert "Kwaliteit en stabiliteit" in text  # a domain, shortened in the figure
+    assert "Image protocol quality" not in text
 
     again, _ = request_and_read(client, world, tmp_path)
     assert again.pk == dutch.pk  # the same request in Dutch reuses the file

@@ -473,3 +473,60 @@ def test_a_local_account_logs_out_as_before(client: Client, idp: FakeIdP) -> Non
 
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert not _signed_in(client)
+
+
+def _idp_redirect(idp: FakeIdP, message: Any, destination: str, **kw: Any) -> str:
+    """The browser's GET to the SP, as the IdP's HTTP-Redirect binding sends it."""
+    info = idp.server.apply_binding(
+        BINDING_HTTP_REDIRECT, str(message), destination, relay_state="rs", **kw
+    )
+    location = dict(info["headers"])["Location"]
+    parts = urlparse(location)
+    return f"{parts.path}?{parts.query}"
+
+
+def test_a_logout_started_at_the_idp_ends_the_session_here(
+    client: Client, idp: FakeIdP
+) -> None:
+    _sign_in(client, idp)
+    assert _signed_in(client)
+    _, request = idp.server.create_logout_request(
+        f"{SITE}/saml2/ls/",
+        SP,
+        name_id=NameID(
+            format=NAMEID_FORMAT_PERSISTENT,
+            text="pers-7f3a",
+            name_qualifier=IDP,
+            sp_name_qualifier=SP,
+        ),
+        sign=True,
+    )
+
+    response = client.get(_idp_redirect(idp, request, f"{SITE}/saml2/ls/"))
+
+    # Back to the IdP with its LogoutResponse, and signed out here.
+    assert response.status_code == 302, response.content[:500]
+    assert response["Location"].startswith(SLO + "?SAMLResponse=")
+    assert not _signed_in(client)
+
+
+def test_the_idps_answer_to_our_logout_request_is_accepted(
+    client: Client, idp: FakeIdP
+) -> None:
+    _sign_in(client, idp)
+    sent = client.post("/accounts/logout/")["Location"]
+    query = parse_qs(urlparse(sent).query)
+    request = idp.server.parse_logout_request(
+        query["SAMLRequest"][0], BINDING_HTTP_REDIRECT
+    ).message
+    answer = idp.server.create_logout_response(
+        request, [BINDING_HTTP_REDIRECT], sign=True
+    )
+
+    response = client.get(
+        _idp_redirect(idp, answer, f"{SITE}/saml2/ls/", response=True)
+    )
+
+    assert response.status_code == 302, response.content[:500]
+    assert not _signed_in(client)
+    assert "/saml2/" not in response["Location"]

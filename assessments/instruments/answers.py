@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .definition import Condition, Definition, Item
-from .vocabulary import NA
+from .vocabulary import NA, Words, same
 
 # Why a choice is refused (ChoiceProblem.rule).
 UNKNOWN_ENTRY = "unknown_entry"  # the code is neither an item nor a condition
@@ -46,13 +46,17 @@ class ChoiceProblem:
 
 
 def choice_problems(
-    definition: Definition, code: str, choices: Sequence[str] | None
+    definition: Definition,
+    code: str,
+    choices: Sequence[str] | None,
+    *,
+    _: Words = same,
 ) -> list[ChoiceProblem]:
     """Everything wrong with choosing `choices` for item or condition `code`.
 
     `None` is no answer at all (cleared, or left N/A) and is fine for any entry
     that exists; an empty list is "nothing ticked", which only a multi-choice
-    item accepts.
+    item accepts. `_` words the messages (not the details) for the reader.
     """
     entry = definition.entry(code)
     if entry is None:
@@ -63,20 +67,26 @@ def choice_problems(
             ChoiceProblem(
                 code,
                 UNKNOWN_ENTRY,
-                f"'{code}' is not an item or condition of {name}.",
+                _("'%(code)s' is not an item or condition of %(name)s.")
+                % {"code": code, "name": name},
                 f"'{code}' is not an item or condition",
             )
         ]
-    return [] if choices is None else entry_choice_problems(entry, choices)
+    return [] if choices is None else entry_choice_problems(entry, choices, _=_)
 
 
 def entry_choice_problems(
-    entry: Item | Condition, choices: Sequence[str]
+    entry: Item | Condition, choices: Sequence[str], *, _: Words = same
 ) -> list[ChoiceProblem]:
     """`choice_problems` for an entry already at hand; the first is the main one."""
     value = (choices,) if isinstance(choices, str) else tuple(choices)
-    noun = "Item" if isinstance(entry, Item) else "Condition"
-    where = f"{noun} {entry.code} ({entry.label})"
+    is_item = isinstance(entry, Item)
+    names = {"code": entry.code, "label": entry.label}
+    where = (
+        _("Item %(code)s (%(label)s)")
+        if is_item
+        else _("Condition %(code)s (%(label)s)")
+    ) % names
     codes = entry.option_codes
     allowed = ", ".join(codes)
 
@@ -87,32 +97,53 @@ def entry_choice_problems(
         option = entry.option(code)
         return f"'{option.label if option else code}'"
 
-    problems = [
-        problem(
-            UNKNOWN_OPTION,
+    def unknown(v: str) -> str:
+        words = {
+            "where": where,
             # An unknown code has no label, except the standard "na".
-            f"{where}: '{'Not applicable' if v == NA else v}' is not an option "
-            f"of this {noun.lower()}; "
-            f"the options are {_listing([label(c) for c in codes], 'and')}.",
-            f"'{v}' not allowed; allowed: {allowed}",
-        )
+            "value": f"'{_('Not applicable') if v == NA else v}'",
+            "options": _listing([label(c) for c in codes], _("%(first)s and %(last)s")),
+        }
+        if is_item:
+            text = _(
+                "%(where)s: %(value)s is not an option of this item; "
+                "the options are %(options)s."
+            )
+        else:
+            text = _(
+                "%(where)s: %(value)s is not an option of this condition; "
+                "the options are %(options)s."
+            )
+        return text % words
+
+    problems = [
+        problem(UNKNOWN_OPTION, unknown(v), f"'{v}' not allowed; allowed: {allowed}")
         for v in dict.fromkeys(v for v in value if v not in codes)
     ]
     if not entry.is_multi and len(value) != 1:
-        one = f"choose one answer ({_listing([label(c) for c in codes], 'or')})"
+        words = {
+            "where": where,
+            "n": len(value),
+            "options": _listing([label(c) for c in codes], _("%(first)s or %(last)s")),
+        }
         problems.append(
             problem(
                 NOT_ONE,
-                f"{where}: {one}."
+                _("%(where)s: choose one answer (%(options)s).") % words
                 if not value
-                else f"{where} takes one answer, not {len(value)}: {one}.",
+                else _(
+                    "%(where)s takes one answer, not %(n)s: "
+                    "choose one answer (%(options)s)."
+                )
+                % words,
                 f"choose one of {allowed}, not {len(value)}",
             )
         )
     problems += [
         problem(
             REPEATED,
-            f"{where}: {label(v)} is repeated.",
+            _("%(where)s: %(option)s is repeated.")
+            % {"where": where, "option": label(v)},
             f"'{v}' chosen more than once",
         )
         for v in dict.fromkeys(v for i, v in enumerate(value) if v in value[:i])
@@ -122,7 +153,8 @@ def entry_choice_problems(
         problems += [
             problem(
                 REQUIRES,
-                f"{where}: {label(code)} counts only together with {label(needed)}.",
+                _("%(where)s: %(option)s counts only together with %(needed)s.")
+                % {"where": where, "option": label(code), "needed": label(needed)},
                 f"'{code}' counts only together with '{needed}'",
             )
             for needed in (option.requires if option else ())
@@ -131,8 +163,8 @@ def entry_choice_problems(
     return problems
 
 
-def _listing(words: Sequence[str], last: str) -> str:
-    """'a', 'b' and 'c'."""
+def _listing(words: Sequence[str], pair: str) -> str:
+    """'a', 'b' and 'c' (`pair` joins the last two: "%(first)s and %(last)s")."""
     if len(words) < 2:
         return "".join(words)
-    return f"{', '.join(words[:-1])} {last} {words[-1]}"
+    return pair % {"first": ", ".join(words[:-1]), "last": words[-1]}

@@ -16,10 +16,13 @@ from dataclasses import replace
 
 from .definition import Definition, Item
 from .result import ANSWERED, Override, Problem, Result, Sheet, build_result
-from .vocabulary import STANDARD_OPTIONS
+from .vocabulary import STANDARD_OPTIONS, Words, gettext_noop, same
 
 ASPECTS = ("risk_of_bias", "applicability")
-ASPECT_LABELS = {"risk_of_bias": "Risk of bias", "applicability": "Applicability"}
+ASPECT_LABELS = {
+    "risk_of_bias": gettext_noop("Risk of bias"),
+    "applicability": gettext_noop("Applicability"),
+}
 # Low / High / Unclear in words, for every place that shows a judgement.
 JUDGEMENT_LABELS = dict(STANDARD_OPTIONS["judgement"])
 
@@ -101,19 +104,63 @@ def require_reasons(
     return replace(result, overrides=overrides, problems=(*result.problems, *problems))
 
 
-def override_text(definition: Definition, override: Override) -> str:
+def override_text(
+    definition: Definition, override: Override, *, _: Words = same
+) -> str:
     """One line for people: derived value, chosen value and the reason."""
-    label = aspect_label(definition, override.aspect)
-    text = (
-        f"{label}: {_level(override.chosen)} chosen by the reviewer, overriding "
-        f"{_level(override.derived)} derived from the domains"
+    words = {
+        "aspect": aspect_label(
+            definition, override.aspect, _(ASPECT_LABELS[override.aspect])
+        ),
+        "chosen": _(_level(override.chosen)),
+        "derived": _(_level(override.derived)),
+        "reason": override.reason,
+    }
+    if override.reason:
+        return (
+            _(
+                "%(aspect)s: %(chosen)s chosen by the reviewer, overriding %(derived)s "
+                "derived from the domains. Reason: %(reason)s"
+            )
+            % words
+        )
+    return (
+        _(
+            "%(aspect)s: %(chosen)s chosen by the reviewer, overriding %(derived)s "
+            "derived from the domains."
+        )
+        % words
     )
-    return f"{text}. Reason: {override.reason}" if override.reason else f"{text}."
+
+
+def no_reason_text(
+    definition: Definition,
+    override: Override,
+    *,
+    _: Words = same,
+    in_sentence: Words = str.lower,
+) -> str:
+    """What an override without a reason needs, for the reviewer."""
+    item = definition.item(override.item)
+    aspect = aspect_label(
+        definition, override.aspect, _(ASPECT_LABELS[override.aspect])
+    )
+    return _(
+        "Item %(code)s (%(label)s): %(chosen)s differs from the overall %(aspect)s "
+        "derived from the domains (%(derived)s). Write your reason for the "
+        "override in this item's comment, or clear the item to keep the derived "
+        "value."
+    ) % {
+        "code": item.code,
+        "label": item.label,
+        "chosen": _(_level(override.chosen)),
+        "aspect": in_sentence(aspect),
+        "derived": _(_level(override.derived)),
+    }
 
 
 def _no_reason(definition: Definition, override: Override) -> Problem:
     item = definition.item(override.item)
-    label = aspect_label(definition, override.aspect).lower()
     return Problem(
         item=item.code,
         value=(override.chosen,),
@@ -122,12 +169,7 @@ def _no_reason(definition: Definition, override: Override) -> Problem:
             f"Item {item.code}: '{override.chosen}' overrides the derived "
             f"'{override.derived}' and needs a written reason"
         ),
-        text=(
-            f"Item {item.code} ({item.label}): {_level(override.chosen)} differs "
-            f"from the overall {label} derived from the domains "
-            f"({_level(override.derived)}). Write your reason for the override "
-            "in this item's comment, or clear the item to keep the derived value."
-        ),
+        text=no_reason_text(definition, override),
     )
 
 

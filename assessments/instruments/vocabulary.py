@@ -6,18 +6,40 @@ the one error that reading, validating and parsing a definition all raise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+# Sentences for people come through a `Words` hook (the name `_` at the call,
+# so the translators' tools find them): callers above pass Django's gettext
+# for the reader's language; the default keeps the English source text.
+Words = Callable[[str], str]
+
+
+def same(text: str) -> str:
+    return text
+
+
+def gettext_noop(text: str) -> str:
+    """Marks an English text for the translators' tools; it is translated
+    where it is shown (through the `Words` hook)."""
+    return text
+
 
 KINDS = ("points", "weighted", "checklist", "judgement")
 NA = "na"
 
+_YES, _NO = gettext_noop("Yes"), gettext_noop("No")
+_UNCLEAR = gettext_noop("Unclear")
 STANDARD_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "yesno": (("yes", "Yes"), ("no", "No")),
-    "ynna": (("yes", "Yes"), ("no", "No"), (NA, "Not applicable")),
-    "signalling": (("yes", "Yes"), ("no", "No"), ("unclear", "Unclear")),
-    "judgement": (("low", "Low"), ("high", "High"), ("unclear", "Unclear")),
+    "yesno": (("yes", _YES), ("no", _NO)),
+    "ynna": (("yes", _YES), ("no", _NO), (NA, gettext_noop("Not applicable"))),
+    "signalling": (("yes", _YES), ("no", _NO), ("unclear", _UNCLEAR)),
+    "judgement": (
+        ("low", gettext_noop("Low")),
+        ("high", gettext_noop("High")),
+        ("unclear", _UNCLEAR),
+    ),
 }
 ITEM_TYPES: Mapping[str, frozenset[str]] = {
     "points": frozenset({"single", "multi", "yesno", "ynna"}),

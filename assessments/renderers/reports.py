@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..selectors.numbers import local_number
 from ..selectors.reports import (
     COLLECTING,
     DRAWING,
@@ -85,7 +86,8 @@ def render_report(req: ReportRequest, progress: Progress | None = None) -> bytes
     progress = progress or (lambda _percent: None)
     progress(COLLECTING + 5)
     context = report_context(req, progress)
-    definition = req.version.as_definition()
+    # The requester's wording: the names drawn into the figures.
+    definition = context.get("definition") or req.version.as_definition()
     if req.kind == "project":
         progress(DRAWING)
         names = {item.code: item.label for item in definition.items}
@@ -197,4 +199,4 @@ def _dash(value: float | None) -> str:
     """Two decimals with a true minus sign; a dash where there is no estimate."""
     if value is None:
         return "\N{EM DASH}"
-    return f"{value:.2f}".replace("-", "\N{MINUS SIGN}")
+    return local_number(value, 2).replace("-", "\N{MINUS SIGN}")

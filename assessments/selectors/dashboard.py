@@ -53,6 +53,7 @@ from .dashboard_figures import (
 )
 from .progress import progress_counts
 from .review import review_studies
+from .wording import Wording
 
 # Lazy translations, rendered in the reader's language (Any: they read as text).
 STATE_LABELS: dict[str, Any] = {
@@ -330,3 +331,31 @@ def stale_snapshots() -> list[tuple[int, int]]:
     """(project, version) pairs whose stored dashboard is older than the data."""
     stale = DashboardSnapshot.objects.exclude(data_revision=F("project__data_revision"))
     return list(stale.values_list("project_id", "version_id"))
+
+
+def in_wording(figures: dict[str, Any], wording: Wording) -> dict[str, Any]:
+    """`figures` naming items and domains in the reader's wording: figures are
+    computed (and stored) with the English names; codes and numbers stay."""
+    if not wording.translated:
+        return figures
+    shown = wording.definition
+    items = {i.code: i.label for i in shown.items}
+    out = dict(figures)
+    if "adherence" in figures:
+        out["adherence"] = [
+            [code, items.get(code, label), *rest]
+            for code, label, *rest in figures["adherence"]
+        ]
+    if "domains" in figures:
+        # In the definition's order, as domain_scores lists them.
+        names = [d.label for d in shown.domains]
+        out["domains"] = [
+            [names[n] if n < len(names) else label, value]
+            for n, (label, value) in enumerate(figures["domains"])
+        ]
+    if "item_labels" in figures:
+        out["item_labels"] = {
+            code: items.get(code, label)
+            for code, label in figures["item_labels"].items()
+        }
+    return out

@@ -21,6 +21,7 @@ from ..models import Assessment, InstrumentVersion, Project, Resolution, Study
 from . import dashboard
 from .agreement import project_agreement
 from .consensus import is_resolved, quote_views
+from .numbers import local_number
 from .report_text import instrument_label, methods_text
 from .review import review_studies, review_work
 from .studies import study_assessments, study_assignments
@@ -87,13 +88,15 @@ def choice_labels(entry: Any, choices: list[str] | None) -> str:
     if not choices:
         return _("none")
     options = {o.code: o.label for o in getattr(entry, "options", ())}
-    return "; ".join(options.get(c, JUDGEMENT_LABELS.get(c, c)) for c in choices)
+    return "; ".join(options.get(c) or _(JUDGEMENT_LABELS.get(c, c)) for c in choices)
 
 
 def judgement_label(value: str | None) -> str:
     if not value:
         return _("not judged")
-    return JUDGEMENT_LABELS.get(value, value.replace("_", " ").capitalize())
+    if value in JUDGEMENT_LABELS:
+        return _(JUDGEMENT_LABELS[value])
+    return value.replace("_", " ").capitalize()
 
 
 def status_label(assessment: Assessment) -> str:
@@ -105,7 +108,7 @@ def status_label(assessment: Assessment) -> str:
 def _number(value: Any) -> str:
     if value in (None, ""):
         return ""
-    return f"{round(float(value), 2):g}"
+    return local_number(round(float(value), 2), trim=True)
 
 
 def score_line(assessment: Assessment) -> dict[str, Any]:
@@ -126,7 +129,7 @@ def score_line(assessment: Assessment) -> dict[str, Any]:
                 definition, "applicability", _("Applicability concerns")
             ),
             "overrides": [
-                override_text(definition, Override(**o))
+                override_text(definition, Override(**o), _=_)
                 for o in result.get("overrides", [])
             ],
         }
@@ -273,6 +276,7 @@ def project_context(req: ReportRequest, progress: Progress) -> dict[str, Any]:
     project, version = req.project, req.version
     definition = wording_for(version).definition
     board = dashboard.compute(project, version, dashboard.Filters(), user=req.user)
+    board.figures = dashboard.in_wording(board.figures, wording_for(version))
     progress(COLLECTING + 10)
     studies = dashboard.filtered_studies(
         project, version, dashboard.Filters(), floor=project.floor_percent
@@ -377,8 +381,12 @@ def describe(values: list[float]) -> dict[str, str]:
     if not values:
         return {"mean_sd": dash, "median_iqr": dash, "range": dash, "n": "0"}
     mean = statistics.fmean(values)
+
+    def one(value: float) -> str:
+        return local_number(value, 1)
+
     sd = (
-        f" \N{PLUS-MINUS SIGN} {statistics.stdev(values):.1f}"
+        f" \N{PLUS-MINUS SIGN} {local_number(statistics.stdev(values), 1)}"
         if len(values) > 1
         else ""
     )
@@ -389,9 +397,9 @@ def describe(values: list[float]) -> dict[str, str]:
     )
     return {
         "n": str(len(values)),
-        "mean_sd": f"{mean:.1f}{sd}",
-        "median_iqr": f"{q2:.1f} [{q1:.1f}\N{EN DASH}{q3:.1f}]",
-        "range": f"{min(values):.1f}\N{EN DASH}{max(values):.1f}",
+        "mean_sd": f"{one(mean)}{sd}",
+        "median_iqr": f"{one(q2)} [{one(q1)}\N{EN DASH}{one(q3)}]",
+        "range": f"{one(min(values))}\N{EN DASH}{one(max(values))}",
     }
 
 

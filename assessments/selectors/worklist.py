@@ -17,8 +17,10 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label
 from ..models import Assessment, InstrumentVersion, Membership, Project
+from .numbers import local_number
 from .review import review_studies
 from .studies import ASSIGNMENT_KINDS, reviewer_queue
+from .wording import wording_for
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -106,17 +108,21 @@ def score_text(assessment: Assessment) -> str:
     if kind == "judgement":
         if not assessment.band:
             return _("Not yet judged")
-        label = JUDGEMENT_LABELS.get(assessment.band, assessment.band)
-        aspect = aspect_label(assessment.version.as_definition(), "risk_of_bias")
+        label = _(JUDGEMENT_LABELS.get(assessment.band, assessment.band))
+        aspect = aspect_label(
+            wording_for(assessment.version).definition,
+            "risk_of_bias",
+            _("Risk of bias"),
+        )
         return f"{aspect}: {label.lower()}"
     if kind == "weighted":
         # The figure the form showed: never one that reads as a higher band.
         shown = (assessment.result or {}).get("percent_display")
         if shown is not None:
-            return f"{shown}%"
+            return f"{local_number(shown)}%"
         if assessment.percent is None:
             return ""
-        return f"{assessment.percent:.1f}%"
+        return f"{local_number(assessment.percent, 1)}%"
     if assessment.total is None or assessment.maximum is None:
         return ""
     return _("%(total)s / %(maximum)s points") % {

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
+
 from .. import queue
 from ..models import DashboardSnapshot, Project
 from ..renderers.figures import render_charts
@@ -26,9 +29,16 @@ def refresh_project_dashboards(project_id: int) -> int:
         if snapshot is not None and snapshot.data_revision == project.data_revision:
             continue
         board = dashboard.compute(project, version, dashboard.Filters())
-        store(project, board, render_charts(board.figures))
+        store(project, board, stored_charts(board.figures))
         done += 1
     return done
+
+
+def stored_charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The charts a snapshot keeps: in the site's language whoever asked, so
+    the dashboard never shows one reader's language to another."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_charts(figures)
 
 
 def sweep_stale_dashboards() -> int:

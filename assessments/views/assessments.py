@@ -178,7 +178,7 @@ def _saved_json(
         # Conditions that no longer apply (METRICS C2 once C1 is no) hide too.
         "na": sorted(result.na_codes),
         "missing": list(result.missing),
-        "problems": problem_texts(result),
+        "problems": problem_texts(result, wording.definition),
         "points": {code: points_text(r.points) for code, r in result.items.items()},
         "complete": result.complete,
         "status": assessment.get_status_display(),

@@ -38,6 +38,7 @@ from ..renderers.drift import render_drift
 from ..selectors import calibration as figures
 from ..selectors import training
 from ..selectors.audit import person
+from ..selectors.numbers import local_number
 from ..selectors.worklist import instrument_label
 from ..services import calibration, rereads
 from .training import percent_text
@@ -132,7 +133,7 @@ def _section(
 
 def _num(value: Any) -> str:
     """80.00 as "80", 2.50 as "2.5": settings are stored with two decimals."""
-    return f"{float(value):g}"
+    return local_number(value, trim=True)
 
 
 def _rules(settings: Any, unit: str | None) -> list[str]:
@@ -255,7 +256,7 @@ def _certified_on(certificate: Certification) -> str:
     if rule.get("max_difference") is not None:
         needs.append(
             _("difference %(size)s %(unit)s or less")
-            % {"size": f"{rule['max_difference']:g}", "unit": unit}
+            % {"size": local_number(rule["max_difference"], trim=True), "unit": unit}
         )
     return _("on %(figures)s (threshold: %(needs)s)") % {
         "figures": ", ".join(on),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from .. import access, selectors
@@ -15,6 +17,7 @@ from ..renderers.figures import render_charts
 from ..selectors import dashboard
 from ..selectors.crosswalk import concept_comparison
 from ..selectors.progress import progress_rows
+from ..selectors.wording import wording_for
 from ..services import snapshots
 
 
@@ -36,15 +39,21 @@ def _full_view(project: Project, version: InstrumentVersion) -> dict[str, Any]:
     small = project.studies.count() <= dashboard.LIVE_LIMIT
     if snapshot is None or (small and not current):
         board = dashboard.compute(project, version, dashboard.Filters())
-        charts = render_charts(board.figures)
-        snapshots.store(project, board, charts)
+        snapshots.store(project, board, snapshots.stored_charts(board.figures))
         snapshot = DashboardSnapshot.objects.get(project=project, version=version)
         current = snapshot.data_revision == project.data_revision
     elif not current:
         snapshots.request_refresh(project)
+    figures = snapshot.figures["figures"]
+    wording = wording_for(version)
+    charts = snapshot.figures["charts"]
+    if wording.translated or translation.get_language() != settings.LANGUAGE_CODE:
+        # Drawn again in the reader's words (cached per language and figures).
+        figures = dashboard.in_wording(figures, wording)
+        charts = render_charts(figures)
     return {
-        "figures": snapshot.figures["figures"],
-        "charts": snapshot.figures["charts"],
+        "figures": figures,
+        "charts": charts,
         "computed_at": snapshot.computed_at,
         "current": current,
         "stored": True,
@@ -55,9 +64,10 @@ def _live_view(
     project: Project, version: InstrumentVersion, filters: dashboard.Filters, user: Any
 ) -> dict[str, Any]:
     board = dashboard.compute(project, version, filters, user=user)
+    figures = dashboard.in_wording(board.figures, wording_for(version))
     return {
-        "figures": board.figures,
-        "charts": render_charts(board.figures),
+        "figures": figures,
+        "charts": render_charts(figures),
         "computed_at": board.computed_at,
         "current": True,
         "stored": False,

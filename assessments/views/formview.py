@@ -12,15 +12,28 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from ..instruments import Condition, Definition, Item, Result
-from ..instruments.judgement import JUDGEMENT_LABELS, aspect_label, override_text
+from ..instruments import (
+    Condition,
+    Definition,
+    Item,
+    Problem,
+    Result,
+    entry_choice_problems,
+)
+from ..instruments.judgement import (
+    JUDGEMENT_LABELS,
+    aspect_label,
+    no_reason_text,
+    override_text,
+)
 from ..instruments.result import as_submitted
 from ..models import Answer, Assessment, Paper, ReadingPreferences
 from ..selectors.crosswalk import mapped_answers
+from ..selectors.numbers import local_number
 from ..selectors.papers import readable_paper
 from ..selectors.wording import Wording, wording_for
 from ..services.papers import findings_for
-from .scorepanel import local_number, score_panel
+from .scorepanel import score_panel
 
 NONE_OF_THESE = gettext_lazy("None of these")
 # What the browser sends back of a quote; the server fills in the rest.
@@ -130,9 +143,29 @@ def points_text(value: Decimal | None) -> str:
     return f"+{text}" if value > 0 else text
 
 
-def problem_texts(result: Result) -> dict[str, str]:
-    """Each invalid item's problem, naming its options by label."""
-    return {p.item: p.text or p.message for p in result.problems}
+def problem_texts(
+    result: Result, definition: Definition | None = None
+) -> dict[str, str]:
+    """Each invalid item's problem, naming its options by label; with the
+    definition shown, in the reader's language and wording (the result keeps
+    the English)."""
+    if definition is None:
+        return {p.item: p.text or p.message for p in result.problems}
+    return {p.item: problem_text(definition, result, p) for p in result.problems}
+
+
+def problem_text(definition: Definition, result: Result, problem: Problem) -> str:
+    """A problem in the reader's words, from the definition as the form shows it."""
+    entry = definition.entry(problem.item)
+    found = entry_choice_problems(entry, problem.value, _=_) if entry else []
+    if found:
+        return found[0].message
+    override = next(
+        (o for o in result.overrides if o.item == problem.item and not o.reason), None
+    )
+    if override is not None:
+        return no_reason_text(definition, override, _=_, in_sentence=in_sentence)
+    return problem.text or problem.message
 
 
 def decimal_words(value: Decimal | None) -> str:
@@ -143,7 +176,9 @@ def decimal_words(value: Decimal | None) -> str:
 
 
 def judgement_label(code: str | None) -> str:
-    return JUDGEMENT_LABELS.get(code or "", code or _("not yet judged"))
+    if not code:
+        return _("not yet judged")
+    return _(JUDGEMENT_LABELS.get(code, code))
 
 
 def aspect_headings(definition: Definition | None) -> tuple[str, str]:
@@ -198,7 +233,7 @@ def score_summary(result: Result, definition: Definition | None = None) -> str:
 
 def submit_errors(definition: Definition, result: Result) -> list[dict[str, str]]:
     """Why submitting is refused, one line per item, in form order."""
-    problems = problem_texts(result)
+    problems = problem_texts(result, definition)
     entries: list[tuple[bool, Condition | Item]] = [
         *((True, c) for c in definition.conditions),
         *((False, i) for i in definition.items),
@@ -288,13 +323,13 @@ def _item_view(
     is_condition: bool,
     paper: dict[str, Any] | None = None,
     english: Any = None,
+    problems: dict[str, str] | None = None,
 ) -> ItemView:
     paper = paper or {"paper": None, "findings": {}}
     english = english or entry
     english_options = {o.code: o.label for o in english.options}
     answer = answers.get(entry.code)
     chosen = set(answer.choices or []) if answer else set()
-    problems = problem_texts(result)
     item_result = (result.conditions if is_condition else result.items).get(entry.code)
     options = [
         OptionView(
@@ -320,7 +355,7 @@ def _item_view(
         answer=answer,
         na=result.is_na(entry.code),
         missing=entry.code in result.missing,
-        problem=problems.get(entry.code, ""),
+        problem=(problems or {}).get(entry.code, ""),
         points=points_text(item_result.points) if item_result else "",
         weight="" if weight is None else _("weight %(weight)s") % {"weight": weight},
         is_condition=is_condition,
@@ -361,7 +396,7 @@ def score_context(
         "risk_heading": _("Overall %(aspect)s") % {"aspect": in_sentence(risk)},
         "applicability_heading": _("Overall %(aspect)s")
         % {"aspect": in_sentence(applicability)},
-        "overrides": [override_text(definition, o) for o in result.overrides],
+        "overrides": [override_text(definition, o, _=_) for o in result.overrides],
         "overall_risk": judgement_label(result.judgements.get("overall_risk_of_bias")),
         "overall_applicability": judgement_label(
             result.judgements.get("overall_applicability")
@@ -387,8 +422,9 @@ def build_form_context(
     definition, english = wording.definition, wording.english
     paper = paper_context(assessment, user)
     mapped = mapped_answers(user, assessment) if user is not None else {}
+    problems = problem_texts(result, definition)
     conditions = [
-        _item_view(c, answers, result, True, paper, english.entry(c.code))
+        _item_view(c, answers, result, True, paper, english.entry(c.code), problems)
         for c in definition.conditions
     ]
     sections = [
@@ -400,7 +436,15 @@ def build_form_context(
             "english_help": _differs(e.help, s.help),
             "items": [
                 replace(
-                    _item_view(i, answers, result, False, paper, english.entry(i.code)),
+                    _item_view(
+                        i,
+                        answers,
+                        result,
+                        False,
+                        paper,
+                        english.entry(i.code),
+                        problems,
+                    ),
                     mapped=mapped.get(i.code, []),
                 )
                 for i in s.items

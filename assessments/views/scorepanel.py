@@ -10,20 +10,15 @@ Every value is escaped by format_html. The words are looked up per request
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.template.defaultfilters import floatformat
-from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-
-def local_number(value: Decimal | str) -> str:
-    """A number as the reader's language writes it: 2.5, or 2,5 in Dutch."""
-    return number_format(Decimal(value))
+from ..selectors.numbers import local_number
 
 
 def score_panel(context: Mapping[str, Any]) -> SafeString:

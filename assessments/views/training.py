@@ -26,6 +26,7 @@ from ..models import Assessment, Study
 from ..selectors import training as training_selectors
 from ..selectors.audit import person, version_name
 from ..selectors.calibration import calibration_rows
+from ..selectors.numbers import local_number
 from ..services import calibration
 from .formview import decimal_words, points_text
 
@@ -40,18 +41,18 @@ MINUS = "\u2212"
 
 def percent_text(fraction: float | None) -> str:
     """0.875 -> "88%"."""
-    return "" if fraction is None else f"{fraction:.0%}"
+    return "" if fraction is None else f"{local_number(fraction * 100, 0)}%"
 
 
 def coefficient_text(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}".replace("-", MINUS)
+    return "" if value is None else local_number(value, 2).replace("-", MINUS)
 
 
 def signed_text(value: float | None, unit: str | None) -> str:
     """-3.0 -> "-3 points" (a minus sign), 4.2 -> "+4.2 percentage points"."""
     if value is None or unit is None:
         return ""
-    number = f"{abs(value):.1f}".removesuffix(".0")
+    number = local_number(round(abs(value), 1), trim=True)
     sign = "" if number == "0" else (MINUS if value < 0 else "+")
     return f"{sign}{number} {unit}"
 

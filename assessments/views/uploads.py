@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from ..forms import ImportForm, ScoreImportForm
+from ..selectors.numbers import local_number
 
 # UPLOAD_MAX_BYTES limits the file; the body also carries the multipart framing
 # and the other fields, a few hundred bytes.
@@ -76,7 +77,7 @@ def limit_text(limit: int | None = None) -> str:
     limit = settings.UPLOAD_MAX_BYTES if limit is None else limit
     if limit < 2**20:
         return _("%(size)s bytes") % {"size": f"{limit:,}"}
-    return _("%(size)s MB") % {"size": f"{round(limit / 2**20, 1):g}"}
+    return _("%(size)s MB") % {"size": local_number(round(limit / 2**20, 1), trim=True)}
 
 
 def too_large_text() -> str:

@@ -14,7 +14,7 @@ from ... import agreement as ag
 from ...agreement import reporting
 from ...instruments import Definition
 from ...models import Assessment, InstrumentVersion, Project
-from ..wording import MIXED
+from ..wording import MIXED, wording_for
 from .ratings import (
     Rating,
     RatingData,
@@ -240,7 +240,8 @@ def project_agreement(
     With `language` ("nl", "en", "mixed"), only the studies whose reviewers all
     used that wording of the instrument (see `wording_languages`).
     """
-    definition = version.as_definition()
+    # Items named in the reader's wording; the ratings come from the codes.
+    definition = wording_for(version).definition
     original = reporting.modified_from(version, definition)
     name = definition.short_name or definition.name
     ratings = independent_ratings(project, version, user)
