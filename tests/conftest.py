@@ -30,6 +30,16 @@ hypothesis_settings.load_profile("rqs")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test() -> Iterator[None]:
+    """A request in Dutch leaves Dutch active in the thread (LocaleMiddleware
+    activates it); the next test starts in the site's language again."""
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def require(condition: bool, what: str) -> None:
     """Skip, or fail under REQUIRE_SERVICES=1, when a service is missing."""
     if condition:

@@ -165,7 +165,7 @@ def test_a_reworded_copy_counts_as_modified() -> None:
     )
     draft.items.filter(code="2").update(label="Protocol quality, reworded")
     derivation = catalogue.derivation_of(draft)
-    assert derivation.modified and derivation.summary() == "1 wording difference"
+    assert derivation.modified and derivation.summary() == "in wording"
 
 
 @pytest.mark.django_db

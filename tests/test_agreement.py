@@ -146,7 +146,7 @@ def test_icc_is_none_with_reason_when_a_rating_is_missing():
     result = ag.icc(matrix)
     assert set(result) == set(ag.ICC_KEYS)
     assert all(c.value is None for c in result.values())
-    assert "1 rating(s) missing" in result["ICC2"].note
+    assert "ratings missing: 1" in result["ICC2"].note
 
 
 def test_icc_treats_nan_as_missing():
@@ -407,7 +407,7 @@ def test_cohen_kappa_is_none_with_reason_for_three_raters():
 def test_cohen_kappa_leaves_out_subjects_rated_once_and_says_so():
     result = ag.cohen_kappa([*WIKIPEDIA_50, ["yes", None], [None, "no"]])
     assert result.value == pytest.approx(0.40)
-    assert result.note == "2 subject(s) rated by one rater only were left out"
+    assert result.note == "subjects rated by one rater only were left out: 2"
 
 
 def test_cohen_kappa_is_none_when_chance_agreement_is_total():

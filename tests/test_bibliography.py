@@ -453,7 +453,7 @@ def test_malformed_csv_lists_every_problem() -> None:
     assert_problems(
         result,
         {
-            0: ["header: unknown column(s) 'Reviewer', 'Notes'"],
+            0: ["header: unknown columns: 'Reviewer', 'Notes'"],
             2: ["year: '20l9' is not a 4-digit year"],
             3: ["line 4: no title"],
             4: [
@@ -464,7 +464,7 @@ def test_malformed_csv_lists_every_problem() -> None:
                 "sample_size: '-5' is not a positive integer",
             ],
             5: [
-                "value(s) in column(s) 10, which have no header",
+                "values in columns without a header: 10",
                 "sample_size: '0' is not a positive integer",
             ],
         },
@@ -503,7 +503,7 @@ def test_csv_without_title_column() -> None:
 def test_csv_with_repeated_column() -> None:
     result = parse_studies("title,Title\nA,B\n")
     assert [str(p) for p in result.problems] == [
-        "header: column(s) given more than once: title"
+        "header: columns given more than once: title"
     ]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext
 
 from ..models import InstrumentVersion, Option
+from ..words import in_words
 
 
 class ReadOnlyMixin:
@@ -90,6 +91,21 @@ def int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def messages_of(exc: ValidationError) -> list[str]:
+    """A ValidationError's messages in the reader's language.
+
+    The catalogue refuses in Phrases, which `exc.messages` would turn back
+    into plain English: each message is translated here instead.
+    """
+    if hasattr(exc, "error_dict"):
+        return list(exc.messages)
+    shown = []
+    for error in exc.error_list:
+        message = str(in_words(error.message, gettext))
+        shown.append(message % error.params if error.params else message)
+    return shown
 
 
 def require(*allowed: bool) -> None:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from ..instruments.crosswalk import CrosswalkError, read_crosswalk_text
 from ..models import Crosswalk
 from ..services.crosswalk import checked_crosswalk
+from ..words import in_words
 
 
 def as_yaml(doc: Any) -> str:
@@ -50,7 +51,7 @@ class CrosswalkForm(forms.ModelForm):  # type: ignore[type-arg]
             doc["status"] = self.instance.status if self.instance.pk else "draft"
             checked_crosswalk(doc)
         except CrosswalkError as exc:
-            raise ValidationError(exc.problems) from exc
+            raise ValidationError(in_words(exc.problems, gettext)) from exc
         version = str(doc.get("version"))
         taken = Crosswalk.objects.filter(version=version).exclude(pk=self.instance.pk)
         if taken.exists():
@@ -111,7 +112,7 @@ class CrosswalkAdmin(admin.ModelAdmin):
             try:
                 checked_crosswalk(doc)
             except CrosswalkError as exc:
-                for problem in exc.problems:
+                for problem in in_words(exc.problems, gettext):
                     self.message_user(request, f"{row}: {problem}", messages.ERROR)
                 continue
             row.status, row.document = Crosswalk.Status.PUBLISHED, doc

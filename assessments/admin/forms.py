@@ -17,6 +17,7 @@ from ..instruments import DefinitionError
 from ..instruments.definition import MAX_DEFINITION_BYTES, read_definition_text
 from ..models import Condition, InstrumentVersion, Item
 from ..models.instruments import plain_number
+from ..words import in_words
 
 
 class SectionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -59,7 +60,10 @@ class ImportDefinitionForm(forms.Form):
 
 
 def not_readable(problem: object) -> str:
-    return gettext("Not a readable definition: %(problem)s") % {"problem": problem}
+    """A problem of a definition file (a Phrase, translated here), for the page."""
+    return gettext("Not a readable definition: %(problem)s") % {
+        "problem": in_words(problem, gettext)
+    }
 
 
 class VersionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]

@@ -17,7 +17,14 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Condition, InstrumentVersion, Item, Option, Section
 from ..services import catalogue
-from .base import DraftOnlyInline, DraftOnlyMixin, int_or_none, object_id
+from ..words import in_words
+from .base import (
+    DraftOnlyInline,
+    DraftOnlyMixin,
+    int_or_none,
+    messages_of,
+    object_id,
+)
 from .forms import ConditionForm, ItemForm, SectionChoiceField
 from .pages import VersionPagesMixin
 
@@ -136,15 +143,17 @@ class InstrumentVersionAdmin(
         try:
             derivation = catalogue.derivation_of(obj)
         except ValidationError as exc:
-            return " ".join(exc.messages)
+            return " ".join(messages_of(exc))
         words = derivation.original_words or str(obj.based_on)
         if not obj.is_editable:
             return gettext("An unchanged copy of %(original)s.") % {"original": words}
         if derivation.modified:
+            # Translators: changes is "in scoring", "in wording" or both.
             return gettext(
-                "A copy of %(original)s with %(changes)s: it will be published as "
-                "modified from %(original)s, under a name and citation of its own."
-            ) % {"original": words, "changes": derivation.summary()}
+                "A copy of %(original)s that differs %(changes)s: it will be "
+                "published as modified from %(original)s, under a name and "
+                "citation of its own."
+            ) % {"original": words, "changes": in_words(derivation.summary(), gettext)}
         return gettext(
             "A copy of %(original)s, unchanged so far: it may keep the name."
         ) % {"original": words}
@@ -157,7 +166,7 @@ class InstrumentVersionAdmin(
             try:
                 catalogue.publish_version(version=version)
             except ValidationError as exc:
-                for message in exc.messages:
+                for message in messages_of(exc):
                     self.message_user(request, f"{version}: {message}", messages.ERROR)
             else:
                 self.message_user(
@@ -174,7 +183,7 @@ class InstrumentVersionAdmin(
             try:
                 catalogue.retire_version(version=version)
             except ValidationError as exc:
-                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+                self.message_user(request, "; ".join(messages_of(exc)), messages.ERROR)
             else:
                 self.message_user(
                     request,

@@ -10,13 +10,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from ..instruments import DefinitionError, Result
 from ..models import Answer, Assessment, InstrumentVersion, Item, Project, Study
 from ..services import catalogue
 from ..views.formview import build_form_context
-from .base import require
+from ..words import in_words
+from .base import messages_of, require
 from .forms import (
     CompareForm,
     ImportDefinitionForm,
@@ -26,6 +27,24 @@ from .forms import (
 )
 
 FORM = "admin/assessments/instrument_form.html"
+
+# What loading a definition file did, by `LoadOutcome.action`.
+OUTCOME_WORDS = {
+    "created": gettext_noop("%(key)s: created"),
+    "unchanged": gettext_noop("%(key)s: unchanged"),
+    "reworded": gettext_noop("%(key)s: reworded"),
+    "replaced": gettext_noop("%(key)s: replaced"),
+    "published": gettext_noop("%(key)s: published"),
+    "kept-edited": gettext_noop("%(key)s: kept-edited"),
+    "error": gettext_noop("%(key)s: error"),
+}
+
+
+def outcome_words(outcome: catalogue.LoadOutcome) -> str:
+    said = OUTCOME_WORDS.get(outcome.action)
+    if said is None:
+        return f"{outcome.key}: {outcome.action}"
+    return gettext(said) % {"key": outcome.key}
 
 
 def change_url(version: InstrumentVersion) -> str:
@@ -79,14 +98,14 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
             try:
                 outcome = catalogue.load_definition(form.cleaned_data["file"])
             except DefinitionError as exc:
-                form.add_error("file", not_readable(exc))
+                form.add_error("file", [not_readable(p) for p in exc.problems])
             except ValidationError as exc:  # e.g. a published file failing checks
-                form.add_error("file", exc)
+                form.add_error("file", messages_of(exc))
             else:
                 level = messages.ERROR if outcome.action == "error" else messages.INFO
-                self.message_user(request, f"{outcome.key}: {outcome.action}", level)
+                self.message_user(request, outcome_words(outcome), level)
                 for line in outcome.messages:
-                    self.message_user(request, line, level)
+                    self.message_user(request, in_words(line, gettext), level)
                 if outcome.action != "error":
                     return HttpResponseRedirect(
                         reverse("admin:assessments_instrumentversion_changelist")
@@ -103,9 +122,12 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
         if form.is_valid():
             left, right = form.cleaned_data["left"], form.cleaned_data["right"]
             try:
-                rows = catalogue.compare_versions(left, right)
+                rows = [
+                    row.translated(gettext)
+                    for row in catalogue.compare_versions(left, right)
+                ]
             except ValidationError as exc:
-                problems = exc.messages
+                problems = messages_of(exc)
         return self._page(
             request,
             "admin/assessments/compare.html",
@@ -129,7 +151,7 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
                     version=version, new_version=form.cleaned_data["new_version"]
                 )
             except ValidationError as exc:
-                form.add_error("new_version", exc)
+                form.add_error("new_version", messages_of(exc))
             else:
                 return HttpResponseRedirect(change_url(draft))
         title = gettext("New draft from %(version)s") % {"version": version}
@@ -191,7 +213,7 @@ class VersionPagesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "admin/assessments/preview.html",
                 {
                     "version": version,
-                    "problems": exc.messages,
+                    "problems": messages_of(exc),
                     "admin_url": change_url(version),
                 },
             )

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..words import Figure
+from ..words import say as _
 from .coefficients import cohen_kappa
 from .numeric import icc
-from .reporting import count_of, format_range, format_value
+from .reporting import format_range, format_value, number_word
 
 # Kappa for one item over fewer studies than this says nothing useful.
 MIN_KAPPA_STUDIES = 5
@@ -38,10 +40,11 @@ MIN_STUDIES_PER_PERIOD = 3
 
 # The unit the total differs in, by scoring kind: RQS sums points; METRICS
 # weights items to a percentage; checklists report adherence in percent.
+# The unit is words (a Phrase), said beside the difference.
 UNITS: dict[str, tuple[str, str]] = {
-    "points": ("total", "points"),
-    "weighted": ("percent", "percentage points"),
-    "checklist": ("percent", "percentage points"),
+    "points": ("total", _("points")),
+    "weighted": ("percent", _("percentage points")),
+    "checklist": ("percent", _("percentage points")),
 }
 
 
@@ -83,13 +86,13 @@ def item_agreement(pairs: Iterable[ItemPair]) -> ItemAgreement:
     """Percent agreement (a fraction) and Gwet's AC1 over the compared items."""
     compared = [p for p in pairs if p.compared]
     if not compared:
-        why = "no item was answered by both"
+        why = _("no item was answered by both")
         return ItemAgreement(0, 0, None, None, {"percent": why, "ac1": why})
     agreed = sum(p.agrees for p in compared)
     pa = agreed / len(compared)
     pe = _chance_agreement(compared)
     if pe is None or pe >= 1:
-        why = "every item has a single possible answer"
+        why = _("every item has a single possible answer")
         return ItemAgreement(len(compared), agreed, pa, None, {"ac1": why})
     return ItemAgreement(len(compared), agreed, pa, (pa - pe) / (1 - pe))
 
@@ -126,7 +129,11 @@ def kappa_per_item(
             if mine is not None and other is not None:
                 by_item[code].append([mine, other])
     if len(studies) < minimum:
-        reason = f"needs at least {minimum} studies (has {len(studies)})"
+        reason = _(
+            "needs at least %(minimum)s studies (has %(n)s)",
+            minimum=minimum,
+            n=len(studies),
+        )
         return {"items": {}, "median": None, "reason": reason}
     values: dict[str, float | None] = {}
     for code, rows in by_item.items():
@@ -135,7 +142,7 @@ def kappa_per_item(
         )
     known = [v for v in values.values() if v is not None and math.isfinite(v)]
     median = statistics.median(known) if known else None
-    why = None if known else "no item varied enough for kappa"
+    why = None if known else _("no item varied enough for kappa")
     return {"items": values, "median": median, "reason": why}
 
 
@@ -160,7 +167,11 @@ def unit_of(kind: str) -> str | None:
 def intra_rater_icc(pairs: Sequence[tuple[float, float]]) -> dict[str, Any]:
     """ICC(A,1) of first read against re-read, with its 95% CI."""
     if len(pairs) < MIN_ICC_REREADS:
-        reason = f"needs at least {MIN_ICC_REREADS} re-read studies (has {len(pairs)})"
+        reason = _(
+            "needs at least %(minimum)s re-read studies (has %(n)s)",
+            minimum=MIN_ICC_REREADS,
+            n=len(pairs),
+        )
         return {"value": None, "ci": None, "reason": reason}
     found = icc([[a, b] for a, b in pairs])["ICC2"]
     ci = list(found.ci95) if found.ci95 else None
@@ -176,21 +187,49 @@ class Threshold:
 
 def meets(threshold: Threshold, figures: Mapping[str, Any]) -> list[str]:
     """What stands between the figures and the threshold, in words; [] when met."""
-    gaps = []
+    gaps: list[str] = []
     n = figures.get("training_studies") or 0
     if n < threshold.min_studies:
-        gaps.append(f"{n} of {threshold.min_studies} training studies done")
-    agreement = figures.get("percent_agreement")
-    if agreement is None or agreement < threshold.min_agreement - 1e-9:
-        shown = "none yet" if agreement is None else f"{agreement:.0%}"
         gaps.append(
-            f"item agreement {shown}, needs {threshold.min_agreement:.0%} or more"
+            _(
+                "%(n)s of %(needed)s training studies done",
+                n=n,
+                needed=threshold.min_studies,
+            )
+        )
+    agreement = figures.get("percent_agreement")
+    needed = Figure(f"{threshold.min_agreement:.0%}")
+    if agreement is None:
+        gaps.append(
+            _("item agreement none yet, needs %(needed)s or more", needed=needed)
+        )
+    elif agreement < threshold.min_agreement - 1e-9:
+        gaps.append(
+            _(
+                "item agreement %(agreement)s, needs %(needed)s or more",
+                agreement=Figure(f"{agreement:.0%}"),
+                needed=needed,
+            )
         )
     difference = figures.get("mean_absolute_total_difference")
     limit = threshold.max_difference
-    if limit is not None and (difference is None or difference > limit + 1e-9):
-        shown = "none yet" if difference is None else f"{difference:.1f}"
-        gaps.append(f"mean difference in the total {shown}, needs {limit:g} or less")
+    if limit is None:
+        return gaps
+    if difference is None:
+        gaps.append(
+            _(
+                "mean difference in the total none yet, needs %(limit)s or less",
+                limit=Figure(f"{limit:g}"),
+            )
+        )
+    elif difference > limit + 1e-9:
+        gaps.append(
+            _(
+                "mean difference in the total %(difference)s, needs %(limit)s or less",
+                difference=Figure(f"{difference:.1f}"),
+                limit=Figure(f"{limit:g}"),
+            )
+        )
     return gaps
 
 
@@ -244,54 +283,112 @@ def calibration_sentence(
     and how many training studies they scored; ``training_studies`` counts
     the distinct studies.
     """
-    clauses = []
-    if reviewers and training_studies:
-        clauses.append(_training_clause(reviewers, training_studies))
+    training = (
+        _training_clause(reviewers, training_studies)
+        if reviewers and training_studies
+        else None
+    )
+    if training is not None and rereads:
+        return _(
+            "%(training)s; %(rereads)s.",
+            training=training,
+            rereads=_reread_clause(rereads, icc_value or {}),
+        )
+    if training is not None:
+        return _("%(training)s.", training=training)
     if rereads:
-        studies = _studies(rereads, "re-read")
-        value = (icc_value or {}).get("value")
-        if value is None:
-            why = (icc_value or {}).get("reason") or "too few re-reads"
-            clauses.append(
-                f"intra-rater ICC(A,1) on {studies} was not estimated ({why})"
-            )
-        else:
-            ci = (icc_value or {}).get("ci")
-            shown = f" (95% CI {format_range(*ci)})" if ci else ""
-            clauses.append(
-                f"intra-rater ICC(A,1) on {studies} was {format_value(value)}{shown}"
-            )
-    if not clauses:
-        return "No reviewer has completed calibration yet."
-    text = "; ".join(clauses) + "."
-    return text[0].upper() + text[1:]
+        return _reread_sentence(rereads, icc_value or {})
+    return _("No reviewer has completed calibration yet.")
+
+
+def _reread_figures(rereads: int, icc_value: Mapping[str, Any]) -> dict[str, Any]:
+    """What the re-read clause says: the studies, and the ICC or why there is none."""
+    figures: dict[str, Any] = {"studies": _studies(rereads, "re-read")}
+    value = icc_value.get("value")
+    if value is None:
+        figures["reason"] = icc_value.get("reason") or _("too few re-reads")
+        return figures
+    figures["value"] = format_value(value)
+    ci = icc_value.get("ci")
+    if ci:
+        figures["range"] = format_range(*ci)
+    return figures
+
+
+def _reread_clause(rereads: int, icc_value: Mapping[str, Any]) -> str:
+    """The re-read clause after the training one."""
+    figures = _reread_figures(rereads, icc_value)
+    if "reason" in figures:
+        return _(
+            "intra-rater ICC(A,1) on %(studies)s was not estimated (%(reason)s)",
+            **figures,
+        )
+    if "range" in figures:
+        return _(
+            "intra-rater ICC(A,1) on %(studies)s was %(value)s (95%% CI %(range)s)",
+            **figures,
+        )
+    return _("intra-rater ICC(A,1) on %(studies)s was %(value)s", **figures)
+
+
+def _reread_sentence(rereads: int, icc_value: Mapping[str, Any]) -> str:
+    """The re-read clause as the whole sentence (no training to report)."""
+    figures = _reread_figures(rereads, icc_value)
+    if "reason" in figures:
+        return _(
+            "Intra-rater ICC(A,1) on %(studies)s was not estimated (%(reason)s).",
+            **figures,
+        )
+    if "range" in figures:
+        return _(
+            "Intra-rater ICC(A,1) on %(studies)s was %(value)s (95%% CI %(range)s).",
+            **figures,
+        )
+    return _("Intra-rater ICC(A,1) on %(studies)s was %(value)s.", **figures)
 
 
 def _studies(n: int, kind: str) -> str:
-    return f"{n} {kind} stud{'y' if n == 1 else 'ies'}"
+    """ "1 training study", "5 re-read studies"."""
+    if kind == "re-read":
+        return _("1 re-read study") if n == 1 else _("%(n)s re-read studies", n=n)
+    return _("1 training study") if n == 1 else _("%(n)s training studies", n=n)
 
 
 def _training_clause(reviewers: Sequence[tuple[float, int]], distinct: int) -> str:
-    agreements = [a for a, _ in reviewers]
-    counts = sorted({n for _, n in reviewers})
-    who = count_of(len(reviewers), "reviewer")
+    agreements = [a for a, _n in reviewers]
+    counts = sorted({n for _a, n in reviewers})
     if len(counts) == 1 and counts[0] == distinct:
         where = _studies(distinct, "training")
     elif len(counts) == 1:
-        where = f"{_studies(counts[0], 'training')} each, {distinct} in all"
-    else:
-        where = (
-            f"{counts[0]} to {_studies(counts[-1], 'training')} each, {distinct} in all"
+        where = _(
+            "%(studies)s each, %(total)s in all",
+            studies=_studies(counts[0], "training"),
+            total=distinct,
         )
-    median = statistics.median(agreements)
-    spread = (
-        f", range {min(agreements):.0%}\N{EN DASH}{max(agreements):.0%}"
-        if len(agreements) > 1
-        else ""
-    )
-    return (
-        f"Before scoring, the {who} completed calibration on {where} "
-        f"(median item agreement with the reference {median:.0%}{spread})"
+    else:
+        where = _(
+            "%(low)s to %(studies)s each, %(total)s in all",
+            low=counts[0],
+            studies=_studies(counts[-1], "training"),
+            total=distinct,
+        )
+    median = Figure(f"{statistics.median(agreements):.0%}")
+    if len(reviewers) == 1:
+        return _(
+            "Before scoring, the one reviewer completed calibration on %(studies)s "
+            "(median item agreement with the reference %(median)s)",
+            studies=where,
+            median=median,
+        )
+    return _(
+        "Before scoring, the %(n)s reviewers completed calibration on %(studies)s "
+        "(median item agreement with the reference %(median)s, range "
+        "%(low)s–%(high)s)",  # noqa: RUF001
+        n=number_word(len(reviewers)),
+        studies=where,
+        median=median,
+        low=Figure(f"{min(agreements):.0%}"),
+        high=Figure(f"{max(agreements):.0%}"),
     )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
+from ..words import say as _
 from .linearised import CI_METHOD as LINEARISED_CI
 from .linearised import (
     WeightKind,
@@ -45,11 +46,12 @@ from .ratings import (
 )
 
 LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
-COHEN_CI = (
+COHEN_CI = _(
     "asymptotic standard error, normal approximation, limits capped at -1 and 1 "
     "(Fleiss, Cohen & Everitt 1969; statsmodels)"
 )
-WILSON_CI = "Wilson score interval for a proportion"
+WILSON_CI = _("Wilson score interval for a proportion")
+NO_PAIRED = _("no subject has two or more ratings")
 AC1_CI = LINEARISED_CI
 
 # Below this, chance agreement is treated as 1 and kappa as undefined (0/0).
@@ -69,13 +71,13 @@ def pairwise(matrix: RatingMatrix) -> Coefficient:
     rows = [row for row in normalized_rows(matrix) if rated_values(row)]
     n_subjects, n_raters = sample(rows)
     if not n_subjects:
-        raise Unsupported("no subject has two or more ratings")
+        raise Unsupported(NO_PAIRED)
     counts = category_counts(rows, category_list(rows, None))
     estimate = pairwise_agreement(counts)
     return Coefficient(
         estimate.value,
         estimate.ci95,
-        None if estimate.ci95 else "95% CI needs at least two subjects",
+        None if estimate.ci95 else _("95% CI needs at least two subjects"),
         n_subjects,
         n_raters,
         LINEARISED_CI if estimate.ci95 else None,
@@ -90,7 +92,7 @@ def all_agree(matrix: RatingMatrix) -> Coefficient:
     rows = normalized_rows(matrix)
     n_subjects, n_raters = sample(rows)
     if not n_subjects:
-        raise Unsupported("no subject has two or more ratings")
+        raise Unsupported(NO_PAIRED)
     agreeing = sum(
         1
         for row in rows
@@ -132,7 +134,9 @@ def cohen_kappa(
     rows = normalized_rows(matrix)
     width = len(rows[0]) if rows else 0
     if width != 2:
-        raise Unsupported(f"Cohen's kappa needs exactly two raters; found {width}")
+        raise Unsupported(
+            _("Cohen's kappa needs exactly two raters; found %(n)s", n=width)
+        )
     cats = category_list(rows, categories)
     paired = [row for row in rows if len(rated_values(row)) == 2]
     need_paired(rows, "Cohen's kappa")
@@ -144,7 +148,7 @@ def cohen_kappa(
     value, ci95 = _kappa_from_table(table, disagreement)
     dropped = sum(1 for row in rows if len(rated_values(row)) == 1)
     note = (
-        f"{dropped} subject(s) rated by one rater only were left out"
+        _("subjects rated by one rater only were left out: %(n)s", n=dropped)
         if dropped
         else None
     )
@@ -189,7 +193,9 @@ def _kappa_from_table(
     else:
         undefined = (disagreement * expected).sum() < _EPS
     if undefined:
-        raise Unsupported("chance agreement is 1 (a single category used): undefined")
+        raise Unsupported(
+            _("chance agreement is 1 (a single category used): undefined")
+        )
     with np.errstate(all="ignore"):
         result = sm_cohens_kappa(table, weights=disagreement)
     low, high = float(result.kappa_low), float(result.kappa_upp)
@@ -209,12 +215,12 @@ def fleiss_kappa(matrix: RatingMatrix) -> Coefficient:
     number everywhere it is Fleiss' (1971) kappa. Unweighted."""
     rows = [row for row in normalized_rows(matrix) if rated_values(row)]
     if not rows:
-        raise Unsupported("no ratings")
+        raise Unsupported(_("no ratings"))
     need_paired(rows, "Fleiss' kappa")
     counts = category_counts(rows, category_list(rows, None))
     shares = counts.sum(0) / counts.sum()
     if (shares**2).sum() > 1 - _EPS:
-        raise Unsupported("every rating is in one category: kappa is undefined")
+        raise Unsupported(_("every rating is in one category: kappa is undefined"))
     estimate = fleiss_generalised(counts, np.eye(counts.shape[1]))
     n_subjects, n_raters = sample(rows)
     return Coefficient(
@@ -253,13 +259,13 @@ def krippendorff_alpha(
     pairable = [row for row in rows if len(rated_values(row)) >= 2]
     data, domain = _alpha_input(rows, level, categories)
     if len({v for row in pairable for v in rated_values(row)}) < 2:
-        raise Unsupported("all paired ratings are identical: alpha is undefined")
+        raise Unsupported(_("all paired ratings are identical: alpha is undefined"))
     with np.errstate(all="ignore"):
         value = krippendorff.alpha(
             reliability_data=data.T, level_of_measurement=level, value_domain=domain
         )
     if not math.isfinite(value):
-        raise Unsupported("alpha is undefined for these data")
+        raise Unsupported(_("alpha is undefined for these data"))
     n_subjects, n_raters = sample(rows)
     ci95, note = _alpha_ci(rows, level, categories)
     return Coefficient(
@@ -278,7 +284,7 @@ def _alpha_ci(
 ) -> tuple[tuple[float, float] | None, str | None]:
     kind = _ALPHA_WEIGHTS.get(level)
     if kind is None:
-        return None, (
+        return None, _(
             "no 95% CI at the ordinal level: Krippendorff's ordinal metric "
             "depends on the observed frequencies"
         )
@@ -293,6 +299,12 @@ def _alpha_ci(
     return alpha_estimate(counts, weight_matrix(kind, values)).ci95, None
 
 
+_NEEDS_NUMBERS = {
+    "interval": _("the interval level needs numeric ratings"),
+    "ratio": _("the ratio level needs numeric ratings"),
+}
+
+
 def _alpha_input(
     rows: Sequence[Row], level: Level, categories: Sequence[Hashable] | None
 ) -> tuple[np.ndarray, list[float] | None]:
@@ -302,17 +314,17 @@ def _alpha_input(
         raise ValueError(f"unknown level of measurement {level!r}")
     if level in ("interval", "ratio"):
         if not all(is_number(v) for row in rows for v in rated_values(row)):
-            raise Unsupported(f"the {level} level needs numeric ratings")
+            raise Unsupported(_NEEDS_NUMBERS[level])
         if level == "ratio" and any(
             is_number(v) and v < 0 for row in rows for v in rated_values(row)
         ):
-            raise Unsupported("the ratio level needs ratings of zero or more")
+            raise Unsupported(_("the ratio level needs ratings of zero or more"))
         as_float = [[np.nan if v is None else v for v in row] for row in rows]
         return np.array(as_float, dtype=float), None
     cats = category_list(rows, categories)
     if level == "ordinal" and categories is None and not all(map(is_number, cats)):
         raise Unsupported(
-            "the ordinal level with text ratings needs the category order"
+            _("the ordinal level with text ratings needs the category order")
         )
     index = {c: float(i) for i, c in enumerate(cats)}
     codes = [[np.nan if v is None else index[v] for v in row] for row in rows]
@@ -338,7 +350,7 @@ def gwet_ac1(
         # irrCAC returns 1 here (pe = 1e-15); with no other category known
         # there was nothing to disagree on, and 1 would claim a finding.
         raise Unsupported(
-            "every rating is in one category and no other is known: AC1 is undefined"
+            _("every rating is in one category and no other is known: AC1 is undefined")
         )
     r = counts.sum(1)
     paired = r >= 2

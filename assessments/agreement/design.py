@@ -7,6 +7,8 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from ..words import say as _
+
 Subject = TypeVar("Subject", bound=Hashable)
 Rater = TypeVar("Rater", bound=Hashable)
 
@@ -89,4 +91,5 @@ def rater_columns(
         index = {rater: j for j, rater in enumerate(order)}
         return order, lambda i, rater: index[rater]
     width = max((len(rs) for rs in raters_by_subject.values()), default=0)
-    return [f"reviewer {j + 1}" for j in range(width)], lambda i, rater: i
+    slots: list[str] = [_("reviewer %(n)s", n=j + 1) for j in range(width)]
+    return slots, lambda i, rater: i

@@ -23,9 +23,11 @@ from typing import Literal
 
 import numpy as np
 
+from ..words import say as _
+
 WeightKind = Literal["identity", "linear", "quadratic", "ratio"]
 
-CI_METHOD = (
+CI_METHOD = _(
     "Gwet's linearised variance, t distribution on n - 1 degrees of freedom, "
     "upper limit capped at 1 (Gwet 2014; as R irrCAC)"
 )

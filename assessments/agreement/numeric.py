@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..words import say as _
 from .ratings import (
     Coefficient,
     RatingMatrix,
@@ -26,10 +27,11 @@ from .ratings import (
     is_number,
     normalized_rows,
     rated_values,
+    reason,
 )
 
 ICC_KEYS = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
-ICC_CI = (
+ICC_CI = _(
     "F distribution (Shrout & Fleiss 1979; McGraw & Wong 1996, with "
     "Satterthwaite's degrees of freedom for absolute agreement)"
 )
@@ -59,7 +61,8 @@ def icc(matrix: RatingMatrix) -> dict[str, Coefficient]:
     except Unsupported as exc:
         width = len(rows[0]) if rows else 0
         return {
-            key: Coefficient(None, None, str(exc), len(rows), width) for key in ICC_KEYS
+            key: Coefficient(None, None, reason(exc), len(rows), width)
+            for key in ICC_KEYS
         }
     values = _icc_values(ms)
     cis = _icc_cis(ms, values["ICC2"])
@@ -75,15 +78,18 @@ def _complete_numeric(rows: list[Row]) -> np.ndarray:
     missing = sum(v is None for row in rows for v in row)
     if missing:
         raise Unsupported(
-            f"ICC needs every rater to rate every subject; {missing} rating(s) missing"
+            _(
+                "ICC needs every rater to rate every subject; ratings missing: %(n)s",
+                n=missing,
+            )
         )
     if not all(is_number(v) for row in rows for v in row):
-        raise Unsupported("ICC needs numeric ratings")
+        raise Unsupported(_("ICC needs numeric ratings"))
     x = np.array(rows, dtype=float)
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
-        raise Unsupported("ICC needs at least two subjects and two raters")
+        raise Unsupported(_("ICC needs at least two subjects and two raters"))
     if np.ptp(x) == 0:
-        raise Unsupported("all ratings are identical: ICC is undefined")
+        raise Unsupported(_("all ratings are identical: ICC is undefined"))
     return x
 
 
@@ -173,12 +179,12 @@ def _icc2_ci(ms: _MeanSquares, icc2: float) -> tuple[float, float]:
 def _icc_coefficient(value: float, ci: tuple[float, float]) -> Coefficient:
     if not math.isfinite(value):
         return Coefficient(
-            None, None, "undefined: its variance estimate is not positive"
+            None, None, _("undefined: its variance estimate is not positive")
         )
     low, high = float(ci[0]), float(ci[1])
     if math.isfinite(low) and math.isfinite(high):
         return Coefficient(value, (low, high), None, ci_method=ICC_CI)
-    return Coefficient(value, None, "95% CI undefined (no residual variance)")
+    return Coefficient(value, None, _("95% CI undefined (no residual variance)"))
 
 
 # --- Bland-Altman -------------------------------------------------------------
@@ -203,7 +209,7 @@ def bland_altman(a: Iterable[Any], b: Iterable[Any]) -> dict[str, Any]:
             "sd": None,
             "lower": None,
             "upper": None,
-            "note": "limits of agreement need at least two paired ratings",
+            "note": _("limits of agreement need at least two paired ratings"),
         }
     bias, sd = statistics.fmean(diffs), statistics.stdev(diffs)
     return {

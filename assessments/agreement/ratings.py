@@ -21,6 +21,8 @@ from typing import Any, Literal, ParamSpec, TypeGuard
 
 import numpy as np
 
+from ..words import say as _
+
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 Weights = Literal["linear", "quadratic"] | None
 RatingMatrix = Iterable[Iterable[Any]]
@@ -46,7 +48,14 @@ class Coefficient:
 
 
 class Unsupported(Exception):
-    """Raised by helpers when the data cannot support a coefficient."""
+    """Raised by helpers when the data cannot support a coefficient; its
+    argument is the reason, a Phrase (``str(exc)`` reads as the English)."""
+
+
+def reason(exc: Exception) -> str:
+    """The reason an ``Unsupported`` gives, kept a Phrase so it can be translated."""
+    said = exc.args[0] if exc.args else None
+    return said if isinstance(said, str) else str(exc)
 
 
 def none_on_unsupported(func: Callable[_P, Coefficient]) -> Callable[_P, Coefficient]:
@@ -60,7 +69,7 @@ def none_on_unsupported(func: Callable[_P, Coefficient]) -> Callable[_P, Coeffic
         except Unsupported as exc:
             n_subjects, n_raters = sample(normalized_rows(args[0]))  # type: ignore[arg-type]
             return Coefficient(
-                None, None, str(exc), n_subjects=n_subjects, n_raters=n_raters
+                None, None, reason(exc), n_subjects=n_subjects, n_raters=n_raters
             )
 
     return wrapper
@@ -81,11 +90,21 @@ def need_paired(rows: Sequence[Row], what: str) -> None:
     """Chance-corrected coefficients need two subjects rated twice: with one,
     the formulas return a bare -1 or 0 that measures nothing."""
     n = sum(1 for row in rows if len(rated_values(row)) >= 2)
-    if n < MIN_PAIRED:
-        found = "none" if n == 0 else "only one"
+    if n == 0:
         raise Unsupported(
-            f"{what} needs at least two subjects rated by two or more raters; "
-            f"{found} found"
+            _(
+                "%(coefficient)s needs at least two subjects rated by two or more "
+                "raters; none found",
+                coefficient=what,
+            )
+        )
+    if n < MIN_PAIRED:
+        raise Unsupported(
+            _(
+                "%(coefficient)s needs at least two subjects rated by two or more "
+                "raters; only one found",
+                coefficient=what,
+            )
         )
 
 
@@ -130,7 +149,9 @@ def category_list(
     unknown = observed - set(cats)
     if unknown:
         shown = ", ".join(repr(v) for v in _sorted_values(unknown))
-        raise Unsupported(f"ratings {shown} are not among the given categories")
+        raise Unsupported(
+            _("ratings %(values)s are not among the given categories", values=shown)
+        )
     return cats
 
 

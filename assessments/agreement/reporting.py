@@ -9,12 +9,15 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..words import Figure, Phrase
+from ..words import say as _
 from .design import TOTAL_ICC_KEY, Design
 from .ratings import Coefficient, is_missing
 
 COEFFICIENT_LABELS: dict[str, str] = {
-    "percent_agreement": "mean pairwise agreement",
-    "all_raters_agree": "all raters agree",
+    # Descriptions are words (Phrases); the named coefficients are proper names.
+    "percent_agreement": _("mean pairwise agreement"),
+    "all_raters_agree": _("all raters agree"),
     "cohen_kappa": "Cohen's kappa",
     "fleiss_kappa": "Fleiss' kappa",
     "krippendorff_alpha": "Krippendorff's alpha",
@@ -56,28 +59,60 @@ def summarize_items(
     )
 
 
-_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight")
+# Small counts in words, as a paper writes them; a number beyond them. (No
+# word for zero: "no" and "No" are the catalogue's answers, not counts.)
+_WORDS = {
+    1: _("one"),
+    2: _("two"),
+    3: _("three"),
+    4: _("four"),
+    5: _("five"),
+    6: _("six"),
+    7: _("seven"),
+    8: _("eight"),
+}
+# The same opening a sentence ("One reviewer ..." has a sentence of its own).
+_CAPITALISED = {
+    2: _("Two"),
+    3: _("Three"),
+    4: _("Four"),
+    5: _("Five"),
+    6: _("Six"),
+    7: _("Seven"),
+    8: _("Eight"),
+}
 
 
 def number_word(n: int) -> str:
-    return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
+    return _WORDS.get(n) or str(n)
 
 
-def count_of(n: int, noun: str) -> str:
-    return f"{number_word(n)} {noun}{'' if n == 1 else 's'}"
+def _capital_number(n: int) -> str:
+    return _CAPITALISED.get(n) or str(n)
+
+
+def study_count(n: int) -> str:
+    """ "1 study", "24 studies"."""
+    return _("1 study") if n == 1 else _("%(n)s studies", n=n)
+
+
+def _more_items(n: int) -> str:
+    return _("one more item") if n == 1 else _("%(n)s more items", n=number_word(n))
 
 
 def format_value(x: float) -> str:
     text = f"{x:.2f}"
     text = "0.00" if text == "-0.00" else text
-    return text.replace("-", "\N{MINUS SIGN}")
+    return Figure(text.replace("-", "\N{MINUS SIGN}"))
 
 
 def format_range(low: float, high: float) -> str:
     lo, hi = format_value(low), format_value(high)
     # An en dash next to a minus sign reads as a subtraction; spell it out then.
-    negative = "\N{MINUS SIGN}" in lo + hi
-    return f"{lo} to {hi}" if negative else f"{lo}\N{EN DASH}{hi}"
+    if "\N{MINUS SIGN}" in lo + hi:
+        return _("%(low)s to %(high)s", low=lo, high=hi)
+    # Not for translators (no words), but a Phrase so the numbers are localised.
+    return Phrase("%(low)s\N{EN DASH}%(high)s", {"low": lo, "high": hi})
 
 
 def methods_sentence(
@@ -95,13 +130,16 @@ def methods_sentence(
     ``total_icc`` must be the form for the design: ``icc(m)[TOTAL_ICC_KEY[design]]``
     (ICC2 when the same reviewers scored every study, ICC1 otherwise).
     """
-    clauses = [
-        _opening(n_reviewers, n_studies, instrument, design, reviewers_per_study),
-        _total_clause(design, total_icc),
-    ]
-    if item_summary is not None:
-        clauses.append(_item_clause(item_summary))
-    return "; ".join(clauses) + "."
+    opening = _opening(n_reviewers, n_studies, instrument, design, reviewers_per_study)
+    total = _total_clause(design, total_icc)
+    if item_summary is None:
+        return _("%(opening)s; %(total)s.", opening=opening, total=total)
+    return _(
+        "%(opening)s; %(total)s; %(items)s.",
+        opening=opening,
+        total=total,
+        items=_item_clause(item_summary),
+    )
 
 
 def _opening(
@@ -111,49 +149,115 @@ def _opening(
     design: Design,
     per_study: int | None,
 ) -> str:
-    studies = f"{n_studies} stud{'y' if n_studies == 1 else 'ies'}"
+    studies = study_count(n_studies)
     if design == "fixed":
-        reviewers = count_of(n_reviewers, "reviewer").capitalize()
-        return f"{reviewers} independently scored {studies} with {instrument}"
+        if n_reviewers == 1:
+            return _(
+                "One reviewer independently scored %(studies)s with %(instrument)s",
+                studies=studies,
+                instrument=instrument,
+            )
+        return _(
+            "%(reviewers)s reviewers independently scored %(studies)s with "
+            "%(instrument)s",
+            reviewers=_capital_number(n_reviewers),
+            studies=studies,
+            instrument=instrument,
+        )
     if per_study:
-        who = f"{number_word(per_study)} of {count_of(n_reviewers, 'reviewer')}"
-    else:
-        who = f"reviewers drawn from a pool of {number_word(n_reviewers)}"
-    return f"Each of {studies} was scored independently by {who} with {instrument}"
+        return _(
+            "Each of %(studies)s was scored independently by %(per_study)s of "
+            "%(n)s reviewers with %(instrument)s",
+            studies=studies,
+            per_study=number_word(per_study),
+            n=number_word(n_reviewers),
+            instrument=instrument,
+        )
+    return _(
+        "Each of %(studies)s was scored independently by reviewers drawn from a "
+        "pool of %(n)s with %(instrument)s",
+        studies=studies,
+        n=number_word(n_reviewers),
+        instrument=instrument,
+    )
 
 
 def _total_clause(design: Design, total: Coefficient | None) -> str:
     if total is None or total.value is None:
-        reason = f" ({total.note})" if total is not None and total.note else ""
-        return f"agreement on the total score could not be estimated{reason}"
-    label = COEFFICIENT_LABELS[TOTAL_ICC_KEY[design]]
-    ci = f" (95% CI {format_range(*total.ci95)})" if total.ci95 else ""
-    model = (
-        "absolute agreement, two-way random effects"
-        if design == "fixed"
-        else "one-way random effects, as reviewers differed between studies"
-    )
-    return (
-        f"agreement on the total score was {label} = "
-        f"{format_value(total.value)}{ci}, {model}"
+        if total is not None and total.note:
+            return _(
+                "agreement on the total score could not be estimated (%(reason)s)",
+                reason=total.note,
+            )
+        return _("agreement on the total score could not be estimated")
+    figures: dict[str, Any] = {
+        "coefficient": COEFFICIENT_LABELS[TOTAL_ICC_KEY[design]],
+        "value": format_value(total.value),
+    }
+    if total.ci95:
+        figures["range"] = format_range(*total.ci95)
+    if design == "fixed" and total.ci95:
+        return _(
+            "agreement on the total score was %(coefficient)s = %(value)s "
+            "(95%% CI %(range)s), absolute agreement, two-way random effects",
+            **figures,
+        )
+    if design == "fixed":
+        return _(
+            "agreement on the total score was %(coefficient)s = %(value)s, "
+            "absolute agreement, two-way random effects",
+            **figures,
+        )
+    if total.ci95:
+        return _(
+            "agreement on the total score was %(coefficient)s = %(value)s "
+            "(95%% CI %(range)s), one-way random effects, as reviewers differed "
+            "between studies",
+            **figures,
+        )
+    return _(
+        "agreement on the total score was %(coefficient)s = %(value)s, one-way "
+        "random effects, as reviewers differed between studies",
+        **figures,
     )
 
 
 def _item_clause(summary: ItemSummary) -> str:
     label = COEFFICIENT_LABELS[summary.coefficient]
-    if summary.n_items == 1:
-        text = f"item-level {label} was {format_value(summary.median)} for the one item"
-    else:
-        text = (
-            f"item-level agreement had a median {label} of "
-            f"{format_value(summary.median)} "
-            f"(range {format_range(summary.low, summary.high)}) "
-            f"across {summary.n_items} items"
+    more = _more_items(summary.n_undefined) if summary.n_undefined else ""
+    if summary.n_items == 1 and summary.n_undefined:
+        return _(
+            "item-level %(coefficient)s was %(value)s for the one item, and could "
+            "not be estimated for %(more)s",
+            coefficient=label,
+            value=format_value(summary.median),
+            more=more,
         )
+    if summary.n_items == 1:
+        return _(
+            "item-level %(coefficient)s was %(value)s for the one item",
+            coefficient=label,
+            value=format_value(summary.median),
+        )
+    figures: dict[str, Any] = {
+        "coefficient": label,
+        "median": format_value(summary.median),
+        "range": format_range(summary.low, summary.high),
+        "n": summary.n_items,
+    }
     if summary.n_undefined:
-        more = count_of(summary.n_undefined, "more item")
-        text += f", and could not be estimated for {more}"
-    return text
+        return _(
+            "item-level agreement had a median %(coefficient)s of %(median)s "
+            "(range %(range)s) across %(n)s items, and could not be estimated "
+            "for %(more)s",
+            more=more,
+            **figures,
+        )
+    return _(
+        "item-level agreement had a median %(coefficient)s of %(median)s "
+        "(range %(range)s) across %(n)s items",
+        **figures,
+    )
 
 
 # --- how many studies an estimate needs --------------------------------------------
@@ -177,12 +281,14 @@ def minimum_studies(coefficient: str) -> int:
 
 
 def too_few_studies(n: int) -> str:
-    return f"too few studies (n = {n}) for a reliable estimate"
+    return _("too few studies (n = %(n)s) for a reliable estimate", n=n)
 
 
 def instrument_name(name: str, modified_from: str = "") -> str:
     """The instrument as a reader should know it: a modified copy says so."""
-    return f"{name} (modified from {modified_from})" if modified_from else name
+    if not modified_from:
+        return name
+    return _("%(name)s (modified from %(original)s)", name=name, original=modified_from)
 
 
 def modified_from(*sources: object) -> str:
@@ -226,10 +332,16 @@ def reported_methods(
     n = n_studies if n_total_studies is None else n_total_studies
     if n < MIN_STUDIES_ICC:
         return MethodsText(
-            f"Inter-rater agreement on {instrument} is not reported: "
-            f"{too_few_studies(n)} (at least {MIN_STUDIES_ICC} studies are needed "
-            f"for the intraclass correlation of the total score and "
-            f"{MIN_STUDIES_ITEMS} for item-level kappas).",
+            _(
+                "Inter-rater agreement on %(instrument)s is not reported: too few "
+                "studies (n = %(n)s) for a reliable estimate (at least %(icc)s "
+                "studies are needed for the intraclass correlation of the total "
+                "score and %(items)s for item-level kappas).",
+                instrument=instrument,
+                n=n,
+                icc=MIN_STUDIES_ICC,
+                items=MIN_STUDIES_ITEMS,
+            ),
             reliable=False,
         )
     sentence = methods_sentence(

@@ -14,6 +14,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..words import say as _
 from .coefficients import (
     all_agree,
     cohen_kappa,
@@ -44,25 +45,30 @@ KAPPA_WEIGHTS: dict[str, Weights] = {
 }
 NUMERIC_LEVELS = ("interval", "ratio")
 
-NOT_COHEN = (
+NOT_COHEN = _(
     "not computed: raters differ between subjects (interchangeable design), and "
     "Cohen's kappa assumes the same two raters rated every subject"
 )
-NOT_TWO_WAY = (
+NOT_TWO_WAY = _(
     "not computed: raters differ between subjects (interchangeable design); the "
     "two-way forms assume the same raters rated every subject"
 )
+# The command's note (assessments.agreement.csvfile), in English: str.format.
 QUADRATIC_NOTE = (
     "Cohen's kappa at the {level} level uses quadratic weights spaced by the "
     "scores' values, as R irrCAC does (R irr's kappa2 spaces them by rank)"
 )
-
-
-def _left_out(level: str) -> str:
-    return (
-        f"not computed at the {level} level: unweighted, it would treat each score "
+# Why Fleiss' kappa and Gwet's AC1 are left out at a numeric level.
+LEFT_OUT = {
+    "interval": _(
+        "not computed at the interval level: unweighted, it would treat each score "
         "as an unrelated category (compute it at the nominal level for that)"
-    )
+    ),
+    "ratio": _(
+        "not computed at the ratio level: unweighted, it would treat each score "
+        "as an unrelated category (compute it at the nominal level for that)"
+    ),
+}
 
 
 def item_coefficients(
@@ -90,7 +96,7 @@ def item_coefficients(
     }
     if level in NUMERIC_LEVELS:
         for key in ("fleiss_kappa", "gwet_ac1"):
-            out[key] = _nulled(out[key], _left_out(level))
+            out[key] = _nulled(out[key], LEFT_OUT[level])
     if n_raters is not None:
         out = {k: _with_raters(c, n_raters) for k, c in out.items()}
     return out
@@ -180,10 +186,16 @@ def notes(coefficients: Mapping[str, Coefficient]) -> list[str]:
     for key, c in coefficients.items():
         if c.note:
             grouped.setdefault(c.note, []).append(COEFFICIENT_LABELS[key])
-    return [f"{_and(labels)}: {note}" for note, labels in grouped.items()]
+    return [
+        _("%(coefficients)s: %(note)s", coefficients=_and(labels), note=note)
+        for note, labels in grouped.items()
+    ]
 
 
 def _and(labels: list[str]) -> str:
-    return (
-        labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
-    )
+    """ "A", "A and B", "A, B and C": labels may be Phrases, so no str.join."""
+    if len(labels) == 1:
+        return labels[0]
+    if len(labels) == 2:
+        return _("%(first)s and %(last)s", first=labels[0], last=labels[1])
+    return _("%(first)s, %(rest)s", first=labels[0], rest=_and(labels[1:]))

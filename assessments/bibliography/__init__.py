@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..words import say as _
 from .bibtex import parse_bibtex
 from .csv_table import parse_csv
 from .model import (
@@ -68,14 +69,16 @@ _PARSERS: dict[str, Callable[[str], Parsed]] = {
 
 def _undetected(text: str) -> ImportFormatError:
     if not text.strip():
-        return ImportFormatError("the file is empty")
+        return ImportFormatError(_("the file is empty"))
     if text.lstrip().startswith("<"):
         return ImportFormatError(
-            "this XML is not PubMed XML (no <PubmedArticleSet> root element)"
+            _("this XML is not PubMed XML (no <PubmedArticleSet> root element)")
         )
     return ImportFormatError(
-        "unrecognised file format: expected RIS, BibTeX, PubMed (MEDLINE/.nbib), "
-        "PubMed XML, or CSV with a header row of study field names"
+        _(
+            "unrecognised file format: expected RIS, BibTeX, PubMed (MEDLINE/.nbib), "
+            "PubMed XML, or CSV with a header row of study field names"
+        )
     )
 
 
@@ -99,5 +102,7 @@ def parse_studies(data: bytes | str, fmt: str | None = None) -> ParseResult:
         if record is not None:
             records.append(record)
     if not raws and not problems:
-        problems.append(RecordProblem(0, "file", f"no {fmt} records found"))
+        problems.append(
+            RecordProblem(0, _("file"), _("no %(format)s records found", format=fmt))
+        )
     return ParseResult(fmt, records, problems)

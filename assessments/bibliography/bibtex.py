@@ -14,6 +14,7 @@ from bibtexparser.model import (
     ParsingFailedBlock,
 )
 
+from ..words import say as _
 from .latex import simple_latex_to_text
 from .model import ImportFormatError, Parsed, RawRecord
 from .normalise import year_from_date
@@ -114,22 +115,35 @@ def _failure(block: ParsingFailedBlock) -> str:
     first_line = (block.raw or "").strip().partition("\n")[0][:60]
     if isinstance(block, DuplicateFieldKeyBlock):
         keys = ", ".join(sorted(block.duplicate_keys))
-        return f"entry '{first_line}' repeats the field(s) {keys}"
+        return _(
+            "entry '%(entry)s' repeats fields: %(fields)s",
+            entry=first_line,
+            fields=keys,
+        )
+    # The parser's own reason is its (English) text, shown as it is.
     reason = getattr(block.error, "abort_reason", "") or str(block.error)
-    return f"unreadable BibTeX entry '{first_line}': {reason.strip() or 'syntax error'}"
+    return _(
+        "unreadable BibTeX entry '%(entry)s': %(reason)s",
+        entry=first_line,
+        reason=reason.strip() or _("syntax error"),
+    )
 
 
 def _where(n: int, block: Block) -> str:
     # bibtexparser counts lines from 0.
     line = block.start_line
-    return f"record {n}" if line is None else f"record {n} (line {line + 1})"
+    if line is None:
+        return _("record %(n)s", n=n)
+    return _("record %(n)s (line %(line)s)", n=n, line=line + 1)
 
 
 def parse_bibtex(text: str) -> Parsed:
     try:
         library = bibtexparser.parse_string(text, parse_stack=_parse_stack())
     except Exception as exc:  # third-party parser on untrusted input
-        raise ImportFormatError(f"the BibTeX file cannot be read: {exc!r}") from None
+        raise ImportFormatError(
+            _("the BibTeX file cannot be read: %(problem)s", problem=repr(exc))
+        ) from None
     raws: list[RawRecord] = []
     # Failed blocks count as records so that later numbers match the file.
     # Their ignore_error_block is the entry before the middlewares ran

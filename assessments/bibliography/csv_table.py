@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ..words import say as _
 from .model import STUDY_FIELDS, ImportFormatError, Parsed, RawRecord, RecordProblem
 from .text import column_name, sniff_delimiter
 
@@ -26,13 +27,20 @@ def _columns(header: list[str]) -> tuple[dict[int, str], list[RecordProblem]]:
             columns[position] = name
     messages = []
     if unknown:
-        known = ", ".join(STUDY_FIELDS)
-        messages.append(f"unknown column(s) {', '.join(unknown)} (known: {known})")
+        messages.append(
+            _(
+                "unknown columns: %(columns)s (known: %(known)s)",
+                columns=", ".join(unknown),
+                known=", ".join(STUDY_FIELDS),
+            )
+        )
     if repeated:
-        messages.append(f"column(s) given more than once: {', '.join(repeated)}")
+        messages.append(
+            _("columns given more than once: %(columns)s", columns=", ".join(repeated))
+        )
     if "title" not in columns.values():
-        messages.append("no 'title' column")
-    return columns, [RecordProblem(0, "header", message) for message in messages]
+        messages.append(_("no 'title' column"))
+    return columns, [RecordProblem(0, _("header"), message) for message in messages]
 
 
 def _record(
@@ -50,12 +58,15 @@ def _record(
         and position not in columns
         and (position >= len(header) or not column_name(header[position]))
     ]
-    problems = (
-        [f"value(s) in column(s) {', '.join(stray)}, which have no header"]
-        if stray
-        else []
-    )
-    return RawRecord(n, f"line {line}", fields, problems)
+    problems: list[str] = []
+    if stray:
+        problems.append(
+            _(
+                "values in columns without a header: %(columns)s",
+                columns=", ".join(stray),
+            )
+        )
+    return RawRecord(n, _("line %(line)s", line=line), fields, problems)
 
 
 def parse_csv(text: str) -> Parsed:
@@ -83,7 +94,11 @@ def parse_csv(text: str) -> Parsed:
             line = reader.line_num
     except csv.Error as exc:
         raise ImportFormatError(
-            f"CSV error in the record starting at line {line + 1}: {exc} "
-            "(is a quote not closed?)"
+            _(
+                "CSV error in the record starting at line %(line)s: %(problem)s "
+                "(is a quote not closed?)",
+                line=line + 1,
+                problem=str(exc),
+            )
         ) from None
     return raws, problems

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..words import Phrase
+from ..words import say as _
+
 FORMATS = ("ris", "bibtex", "medline", "pubmed-xml", "csv")
 
 STUDY_FIELDS = (
@@ -30,7 +33,11 @@ FieldValue = str | int | None
 
 
 class ImportFormatError(ValueError):
-    """The upload as a whole cannot be read (encoding, format, XML safety)."""
+    """The upload as a whole cannot be read (encoding, format, XML safety).
+
+    Its message (``args[0]``) is a Phrase: English as str(), translatable where
+    it is shown.
+    """
 
 
 @dataclass(frozen=True)
@@ -48,14 +55,24 @@ class StudyRecord:
 
 @dataclass(frozen=True)
 class RecordProblem:
-    """Why a record (or, with index 0, the file or CSV header) was rejected."""
+    """Why a record (or, with index 0, the file or CSV header) was rejected.
+
+    ``label`` is the record's title, or a Phrase locating it ("record 3 (line
+    21)", "header"); ``message`` is a Phrase (plain text only when made above
+    the floor, already in the reader's language).
+    """
 
     index: int
     label: str
     message: str
 
+    @property
+    def phrase(self) -> Phrase:
+        """The problem as "label: message", translatable (words.in_words)."""
+        return _("%(label)s: %(message)s", label=self.label, message=self.message)
+
     def __str__(self) -> str:
-        return f"{self.label}: {self.message}"
+        return str.__str__(self.phrase)
 
 
 @dataclass(frozen=True)
@@ -73,7 +90,7 @@ class RawRecord:
 
     ``where`` locates the record for people ("record 3 (line 21)", "line 7")
     and is the label used when the record has no title. ``problems`` holds
-    structural complaints found by the format parser itself.
+    structural complaints found by the format parser itself. Both are Phrases.
     """
 
     index: int

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
+from ..words import say as _
 from .model import StudyRecord
 
 # Longest first, so "https://dx.doi.org/" is not left as "dx.doi.org/".
@@ -20,7 +21,7 @@ _DOI_URL_PREFIXES = (
 )
 _NON_WORD = re.compile(r"[\W_]+")
 _LEADING_YEAR = re.compile(r"\s*(\d{4})(?!\d)")
-_REASONS = {"doi": "same DOI", "pmid": "same PMID", "title": "same title"}
+_REASONS = {"doi": _("same DOI"), "pmid": _("same PMID"), "title": _("same title")}
 
 
 def normalise_doi(s: object) -> str:

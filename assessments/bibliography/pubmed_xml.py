@@ -15,27 +15,34 @@ import xml.etree.ElementTree as ET
 from typing import NoReturn
 from xml.parsers import expat
 
+from ..words import Phrase
+from ..words import say as _
 from .model import ImportFormatError, Parsed, RawRecord
 from .normalise import year_from_date
 
 
-def _refuse(what: str) -> NoReturn:
-    raise ImportFormatError(f"XML {what} are not allowed in uploads")
+def _refuse(why: Phrase) -> NoReturn:
+    raise ImportFormatError(why)
 
 
 def _doctype(
     name: str, system_id: str | None, public_id: str | None, internal: int
 ) -> None:
     if internal:
-        _refuse("DOCTYPE declarations with an internal subset (entity definitions)")
+        _refuse(
+            _(
+                "XML DOCTYPE declarations with an internal subset "
+                "(entity definitions) are not allowed in uploads"
+            )
+        )
 
 
 def _entity_declaration(*_args: object) -> None:
-    _refuse("entity declarations")
+    _refuse(_("XML entity declarations are not allowed in uploads"))
 
 
 def _external_entity(*_args: object) -> int:
-    _refuse("external entity references")
+    _refuse(_("XML external entity references are not allowed in uploads"))
 
 
 def parse_xml(text: str) -> ET.Element:
@@ -54,7 +61,9 @@ def parse_xml(text: str) -> ET.Element:
         # Blank lines before "<?xml" are invalid XML but harmless.
         parser.Parse(text.lstrip(), True)
     except expat.ExpatError as exc:
-        raise ImportFormatError(f"not well-formed XML: {exc}") from None
+        raise ImportFormatError(
+            _("not well-formed XML: %(problem)s", problem=str(exc))
+        ) from None
     return builder.close()
 
 
@@ -115,13 +124,20 @@ def _fields(
 
 def _record(n: int, element: ET.Element) -> RawRecord:
     if element.tag != "PubmedArticle":
-        message = f"<{element.tag}> is not a journal article record (<PubmedArticle>)"
-        return RawRecord(n, f"record {n}", {}, [message])
+        message = _(
+            "<%(tag)s> is not a journal article record (<PubmedArticle>)",
+            tag=element.tag,
+        )
+        return RawRecord(n, _("record %(n)s", n=n), {}, [message])
     pmid = _text(element.find("MedlineCitation/PMID"))
-    where = f"record {n} (PMID {pmid})" if pmid else f"record {n}"
+    where = (
+        _("record %(n)s (PMID %(pmid)s)", n=n, pmid=pmid)
+        if pmid
+        else _("record %(n)s", n=n)
+    )
     article = element.find("MedlineCitation/Article")
     if article is None:
-        return RawRecord(n, where, {}, ["no MedlineCitation/Article element"])
+        return RawRecord(n, where, {}, [_("no MedlineCitation/Article element")])
     return RawRecord(n, where, _fields(element, article, pmid))
 
 
@@ -133,7 +149,10 @@ def parse_pubmed_xml(text: str) -> Parsed:
         elements = list(root)
     else:
         raise ImportFormatError(
-            f"the XML root element is <{root.tag}>, not <PubmedArticleSet>: "
-            "this is not a PubMed XML file"
+            _(
+                "the XML root element is <%(tag)s>, not <PubmedArticleSet>: "
+                "this is not a PubMed XML file",
+                tag=root.tag,
+            )
         )
     return [_record(n, element) for n, element in enumerate(elements, start=1)], []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from ..words import say as _
 from .model import (
     METHOD_TRACKS,
     STUDY_FIELDS,
@@ -55,7 +56,7 @@ def _year(value: str) -> tuple[FieldValue, str]:
         return None, ""
     if _YEAR.fullmatch(value):
         return int(value), ""
-    return None, f"year: {_shown(value)} is not a 4-digit year"
+    return None, _("year: %(value)s is not a 4-digit year", value=_shown(value))
 
 
 def _sample_size(value: str) -> tuple[FieldValue, str]:
@@ -63,28 +64,37 @@ def _sample_size(value: str) -> tuple[FieldValue, str]:
         return None, ""
     if value.isdecimal() and value.isascii() and int(value) > 0:
         return int(value), ""
-    return None, f"sample_size: {_shown(value)} is not a positive integer"
+    return None, _(
+        "sample_size: %(value)s is not a positive integer", value=_shown(value)
+    )
 
 
 def _method_track(value: str) -> tuple[FieldValue, str]:
     track = re.sub(r"[\s-]+", "_", value.casefold())
     if not track or track in METHOD_TRACKS:
         return track, ""
-    expected = ", ".join(METHOD_TRACKS)
-    return "", f"method_track: {_shown(value)} is not one of {expected}"
+    return "", _(
+        "method_track: %(value)s is not one of %(expected)s",
+        value=_shown(value),
+        expected=", ".join(METHOD_TRACKS),
+    )
 
 
 def _doi(value: str) -> tuple[FieldValue, str]:
     doi = normalise_doi(value)
     if not doi or _DOI.fullmatch(doi):
         return doi, ""
-    return "", f"doi: {_shown(value)} does not look like a DOI (10.NNNN/...)"
+    return "", _(
+        "doi: %(value)s does not look like a DOI (10.NNNN/...)", value=_shown(value)
+    )
 
 
 def _pmid(value: str) -> tuple[FieldValue, str]:
     if not value or (value.isdecimal() and value.isascii()):
         return value, ""
-    return "", f"pmid: {_shown(value)} is not a PubMed ID (digits only)"
+    return "", _(
+        "pmid: %(value)s is not a PubMed ID (digits only)", value=_shown(value)
+    )
 
 
 _CONVERTERS: dict[str, Converter] = {
@@ -118,7 +128,7 @@ def build_record(raw: RawRecord) -> tuple[StudyRecord | None, list[RecordProblem
             errors.append(error)
     # A record nothing could be read from is explained by raw.problems alone.
     if not fields["title"] and (raw.fields or not raw.problems):
-        errors.insert(0, "no title")
+        errors.insert(0, _("no title"))
     errors[:0] = raw.problems
     label = _label(fields["title"], raw.where)
     problems = [RecordProblem(raw.index, label, message) for message in errors]

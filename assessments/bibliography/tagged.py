@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..words import say as _
 from .model import Parsed, RawRecord
 from .normalise import year_from_date
 
@@ -75,17 +76,17 @@ def _scan_ris(lines: Iterable[str]) -> list[_TaggedRecord]:
             continue
         if tag == "TY" and current is not None:
             current.problems.append(
-                f"no 'ER  -' line before the next record (line {number})"
+                _("no 'ER  -' line before the next record (line %(line)s)", line=number)
             )
             records.append(current)
             current = None
         if current is None:
             current = _TaggedRecord(number)
             if tag != "TY":
-                current.problems.append("does not start with a 'TY  -' line")
+                current.problems.append(_("does not start with a 'TY  -' line"))
         current.add(tag, value)
     if current is not None:
-        current.problems.append("no closing 'ER  -' line (is the file truncated?)")
+        current.problems.append(_("no closing 'ER  -' line (is the file truncated?)"))
         records.append(current)
     return records
 
@@ -105,7 +106,12 @@ def _ris_fields(record: _TaggedRecord) -> dict[str, str]:
 
 def parse_ris(text: str) -> Parsed:
     raws = [
-        RawRecord(n, f"record {n} (line {rec.line})", _ris_fields(rec), rec.problems)
+        RawRecord(
+            n,
+            _("record %(n)s (line %(line)s)", n=n, line=rec.line),
+            _ris_fields(rec),
+            rec.problems,
+        )
         for n, rec in enumerate(_scan_ris(_lines(text)), start=1)
     ]
     return raws, []
@@ -156,7 +162,9 @@ def _medline_fields(record: _TaggedRecord) -> dict[str, str]:
 
 def _medline_where(n: int, record: _TaggedRecord) -> str:
     pmid = record.first("PMID")
-    return f"record {n} (PMID {pmid})" if pmid else f"record {n} (line {record.line})"
+    if pmid:
+        return _("record %(n)s (PMID %(pmid)s)", n=n, pmid=pmid)
+    return _("record %(n)s (line %(line)s)", n=n, line=record.line)
 
 
 def parse_medline(text: str) -> Parsed:

@@ -6,6 +6,7 @@ import codecs
 import csv
 import re
 
+from ..words import say as _
 from .model import STUDY_FIELDS, ImportFormatError
 
 # Enough to see an XML root, a CSV header or the first few tagged records.
@@ -24,7 +25,7 @@ def decode_upload(data: bytes | str) -> str:
         return _checked_text(data).removeprefix("\ufeff")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ImportFormatError(
-            "the file is UTF-16 or UTF-32 encoded; save it as UTF-8"
+            _("the file is UTF-16 or UTF-32 encoded; save it as UTF-8")
         )
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
@@ -39,17 +40,31 @@ def _checked_text(text: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ImportFormatError(
-            f"invalid character at offset {exc.start} (unpaired surrogate)"
+            _(
+                "invalid character at offset %(offset)s (unpaired surrogate)",
+                offset=exc.start,
+            )
         ) from None
     return text
 
 
 def _not_utf8(data: bytes, offset: int) -> str:
-    line = data.count(b"\n", 0, offset) + 1
-    message = f"not UTF-8 (byte 0x{data[offset]:02X} at offset {offset}, line {line})"
+    where = {
+        "byte": f"{data[offset]:02X}",
+        "offset": offset,
+        "line": data.count(b"\n", 0, offset) + 1,
+    }
     if data.startswith(b"PK\x03\x04"):
-        return f"{message}: this looks like a ZIP or Excel file; export it as CSV"
-    return f"{message}: save the file with UTF-8 encoding"
+        return _(
+            "not UTF-8 (byte 0x%(byte)s at offset %(offset)s, line %(line)s): "
+            "this looks like a ZIP or Excel file; export it as CSV",
+            **where,
+        )
+    return _(
+        "not UTF-8 (byte 0x%(byte)s at offset %(offset)s, line %(line)s): "
+        "save the file with UTF-8 encoding",
+        **where,
+    )
 
 
 def detect_format(data: bytes | str) -> str | None:

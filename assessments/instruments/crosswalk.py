@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .files import MAX_DEFINITION_BYTES, bundled_definitions_dir, read_definition_text
+from ..words import say as _
+from .files import (
+    MAX_DEFINITION_BYTES,
+    bundled_definitions_dir,
+    in_file,
+    read_definition_text,
+)
 from .vocabulary import DefinitionError, ProblemsError
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -23,7 +29,8 @@ STATUSES = ("draft", "published", "retired")
 
 
 class CrosswalkError(ProblemsError):
-    """A crosswalk that cannot be used; `problems` lists every reason, in words."""
+    """A crosswalk that cannot be used; `problems` lists every reason, in words
+    (Phrases: English as text, translatable where shown)."""
 
 
 @dataclass(frozen=True)
@@ -81,27 +88,36 @@ def read_crosswalk_text(text: str) -> dict[str, Any]:
 def load_crosswalk_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.stat().st_size > MAX_DEFINITION_BYTES:
-        raise CrosswalkError([f"{path.name}: larger than {MAX_DEFINITION_BYTES:,}"])
+        too_large = _("larger than %(limit)s", limit=f"{MAX_DEFINITION_BYTES:,}")
+        raise CrosswalkError([in_file(path, too_large)])
     try:
         return read_crosswalk_text(path.read_text(encoding="utf-8"))
     except CrosswalkError as exc:
-        raise CrosswalkError([f"{path.name}: {p}" for p in exc.problems]) from exc
+        raise CrosswalkError([in_file(path, p) for p in exc.problems]) from exc
 
 
 def parse_crosswalk(doc: Any) -> Crosswalk:
     """Check a crosswalk document's shape; CrosswalkError lists every problem."""
     if not isinstance(doc, Mapping):
-        raise CrosswalkError(["expected a mapping with version, status and concepts"])
+        raise CrosswalkError(
+            [_("expected a mapping with version, status and concepts")]
+        )
     problems: list[str] = []
     version = str(doc.get("version") or "").strip()
     if not version:
-        problems.append("version: missing")
+        problems.append(_("version: missing"))
     status = str(doc.get("status") or "")
     if status not in STATUSES:
-        problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
+        problems.append(
+            _(
+                "status: %(status)s is not one of %(statuses)s",
+                status=repr(status),
+                statuses=", ".join(STATUSES),
+            )
+        )
     raw = doc.get("concepts")
     if not isinstance(raw, list) or not raw:
-        problems.append("concepts: expected a non-empty list")
+        problems.append(_("concepts: expected a non-empty list"))
         raw = []
     concepts = []
     for index, entry in enumerate(raw):
@@ -110,7 +126,9 @@ def parse_crosswalk(doc: Any) -> Crosswalk:
             concepts.append(concept)
     codes = [c.code for c in concepts]
     problems += [
-        f"concept {c}: listed twice" for c in sorted(set(codes)) if codes.count(c) > 1
+        _("concept %(code)s: listed twice", code=c)
+        for c in sorted(set(codes))
+        if codes.count(c) > 1
     ]
     if problems:
         raise CrosswalkError(problems)
@@ -119,30 +137,56 @@ def parse_crosswalk(doc: Any) -> Crosswalk:
 
 def _concept(entry: Any, where: str, problems: list[str]) -> Concept | None:
     if not isinstance(entry, Mapping):
-        problems.append(f"{where}: expected a mapping with code, label and items")
+        problems.append(
+            _("%(where)s: expected a mapping with code, label and items", where=where)
+        )
         return None
     code = str(entry.get("code") or "")
-    name = f"concept {code}" if code else where
+    name = _("concept %(code)s", code=code) if code else where
     if not CODE.match(code):
-        problems.append(f"{name}: code must be lower-case letters, digits and '-'")
+        problems.append(
+            _(
+                "%(concept)s: code must be lower-case letters, digits and '-'",
+                concept=name,
+            )
+        )
     label = str(entry.get("label") or "").strip()
     if not label:
-        problems.append(f"{name}: label missing")
+        problems.append(_("%(concept)s: label missing", concept=name))
     items = entry.get("items")
     if not isinstance(items, Mapping) or not items:
-        problems.append(f"{name}: items must map instrument keys to item codes")
+        problems.append(
+            _("%(concept)s: items must map instrument keys to item codes", concept=name)
+        )
         return None
     mapped = []
     for key, codes in items.items():
         if not isinstance(codes, list) or not codes:
-            problems.append(f"{name}: {key}: expected a non-empty list of item codes")
+            problems.append(
+                _(
+                    "%(concept)s: %(key)s: expected a non-empty list of item codes",
+                    concept=name,
+                    key=key,
+                )
+            )
             continue
         texts = tuple(str(c).strip() for c in codes)
         if len(set(texts)) != len(texts):
-            problems.append(f"{name}: {key}: an item is listed twice")
+            problems.append(
+                _(
+                    "%(concept)s: %(key)s: an item is listed twice",
+                    concept=name,
+                    key=key,
+                )
+            )
         mapped.append((str(key), texts))
     if sum(len(codes) for _key, codes in mapped) < 2:
-        problems.append(f"{name}: a concept needs at least two items to compare")
+        problems.append(
+            _(
+                "%(concept)s: a concept needs at least two items to compare",
+                concept=name,
+            )
+        )
     return Concept(code, label, str(entry.get("help") or "").strip(), tuple(mapped))
 
 
@@ -158,18 +202,27 @@ def check_against(
     is a problem naming concept, instrument and item; so is a key with no
     version, unless `require_all` is off (a version not loaded here yet).
     """
-    problems = []
+    problems: list[str] = []
     for concept in crosswalk.concepts:
         for key, codes in concept.items:
             if key not in items:
                 if require_all:
                     problems.append(
-                        f"concept {concept.code}: instrument {key} is not loaded"
+                        _(
+                            "concept %(code)s: instrument %(key)s is not loaded",
+                            code=concept.code,
+                            key=key,
+                        )
                     )
                 continue
             known = set(items[key])
             problems += [
-                f"concept {concept.code}: {key} has no item {code}"
+                _(
+                    "concept %(concept)s: %(key)s has no item %(code)s",
+                    concept=concept.code,
+                    key=key,
+                    code=code,
+                )
                 for code in codes
                 if code not in known
             ]

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ..words import say as _
 from .vocabulary import STANDARD_OPTIONS, DefinitionError
 
 # Definition files are a few kB; anything near these limits is a mistake or an
@@ -55,15 +56,21 @@ def load_definition_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML/JSON definition; `derived_from` files come back fully resolved."""
     path = Path(path)
     if path.stat().st_size > MAX_DEFINITION_BYTES:
-        raise DefinitionError([f"{path.name}: {_too_large(path.stat().st_size)}"])
+        raise DefinitionError([in_file(path, _too_large(path.stat().st_size))])
     text = path.read_text(encoding="utf-8")
     try:
         doc = read_definition_text(text, json_format=path.suffix == ".json")
     except DefinitionError as exc:
-        raise DefinitionError([f"{path.name}: {p}" for p in exc.problems]) from exc
+        raise DefinitionError([in_file(path, p) for p in exc.problems]) from exc
     if "include_items" in doc:
         doc = _resolve_derived(doc, path.parent)
     return with_standard_options(doc)
+
+
+def in_file(path: Path, problem: str) -> str:
+    """A problem of a named file: "rqs-1.0.yaml: ..." (still translatable)."""
+    # Translators: a file's name, then what is wrong with it.
+    return _("%(file)s: %(problem)s", file=path.name, problem=problem)
 
 
 def read_definition_text(text: str, *, json_format: bool = False) -> dict[str, Any]:
@@ -80,24 +87,36 @@ def read_definition_text(text: str, *, json_format: bool = False) -> dict[str, A
     except DefinitionError:
         raise
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise DefinitionError([f"not readable as YAML or JSON: {exc}"]) from exc
+        # The parser's own account of where and why stays as it wrote it.
+        raise DefinitionError(
+            [_("not readable as YAML or JSON: %(error)s", error=str(exc))]
+        ) from exc
     except RecursionError as exc:
-        raise DefinitionError(["the document is nested too deeply"]) from exc
+        raise DefinitionError([_("the document is nested too deeply")]) from exc
     except ValueError as exc:  # e.g. an integer beyond int()'s digit limit
-        raise DefinitionError([f"not a usable definition: {exc}"]) from exc
+        raise DefinitionError(
+            [_("not a usable definition: %(error)s", error=str(exc))]
+        ) from exc
     if not isinstance(doc, dict):
-        raise DefinitionError(["expected a mapping (key: value lines) at the top"])
+        raise DefinitionError([_("expected a mapping (key: value lines) at the top")])
     if bad is not None:
         raise DefinitionError(
-            [f"{bad}: not a finite number (NaN or infinity); use an ordinary number"]
+            [
+                _(
+                    "%(where)s: not a finite number (NaN or infinity); use an "
+                    "ordinary number",
+                    where=bad,
+                )
+            ]
         )
     return doc
 
 
 def _too_large(size: int) -> str:
-    return (
-        f"the file is {size:,} bytes; definition files are limited to "
-        f"{MAX_DEFINITION_BYTES:,} bytes"
+    return _(
+        "the file is %(size)s bytes; definition files are limited to %(limit)s bytes",
+        size=f"{size:,}",
+        limit=f"{MAX_DEFINITION_BYTES:,}",
     )
 
 
@@ -123,7 +142,7 @@ def _check_expansion(root: yaml.Node) -> None:
         if key in sizes:
             return sizes[key]
         if key in in_progress:
-            raise DefinitionError(["a YAML alias refers to itself; write it out"])
+            raise DefinitionError([_("a YAML alias refers to itself; write it out")])
         in_progress.add(key)
         children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
@@ -135,9 +154,12 @@ def _check_expansion(root: yaml.Node) -> None:
         if total > MAX_DEFINITION_VALUES:
             raise DefinitionError(
                 [
-                    f"the document has more than {MAX_DEFINITION_VALUES:,} values "
-                    "once its YAML aliases (*name) are written out; use fewer "
-                    "aliases or a smaller document"
+                    _(
+                        "the document has more than %(limit)s values once its YAML "
+                        "aliases (*name) are written out; use fewer aliases or a "
+                        "smaller document",
+                        limit=f"{MAX_DEFINITION_VALUES:,}",
+                    )
                 ]
             )
         sizes[key] = total
@@ -149,7 +171,7 @@ def _check_expansion(root: yaml.Node) -> None:
 def _non_finite_path(value: Any, where: str = "") -> str | None:
     """Where the first NaN or infinity sits (e.g. `params/bands/0/min`), if any."""
     if isinstance(value, float) and not math.isfinite(value):
-        return where or "the document"
+        return where or _("the document")
     if isinstance(value, dict):
         entries: Iterator[tuple[Any, Any]] = iter(value.items())
     elif isinstance(value, list):
@@ -169,13 +191,17 @@ def _resolve_derived(doc: dict[str, Any], directory: Path) -> dict[str, Any]:
     candidates = [directory / f"{base_key}{suffix}" for suffix in (".yaml", ".json")]
     base_path = next((p for p in candidates if p.exists()), None)
     if not base_key or base_path is None:
-        raise DefinitionError([f"derived_from: no definition file for {base_key!r}"])
+        raise DefinitionError(
+            [_("derived_from: no definition file for %(key)s", key=repr(base_key))]
+        )
     base = load_definition_file(base_path)
     wanted = _expand_codes(doc["include_items"])
     known = {item["code"] for s in base["sections"] for item in s["items"]}
     unknown = [code for code in wanted if code not in known]
     if unknown:
-        raise DefinitionError([f"include_items: unknown items {', '.join(unknown)}"])
+        raise DefinitionError(
+            [_("include_items: unknown items %(codes)s", codes=", ".join(unknown))]
+        )
     merged = {**base, **{k: v for k, v in doc.items() if k != "include_items"}}
     merged["sections"] = [
         {**s, "items": [i for i in s["items"] if i["code"] in wanted]}

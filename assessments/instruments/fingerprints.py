@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..words import Phrase
+from ..words import say as _
+
 if TYPE_CHECKING:  # types only: `definition` imports this module at run time
     from .definition import Band, Clause, Condition, Definition, Item, Option
 
@@ -29,19 +32,23 @@ def wording_fingerprint(definition: Definition) -> str:
 def scoring_differences(
     old_definition: Definition, new_definition: Definition
 ) -> list[str]:
-    """What changes in scoring when going from `old_definition` to `new_definition`."""
+    """What changes in scoring when going from `old_definition` to `new_definition`.
+
+    Each difference is a `Phrase` (English text, translatable where shown);
+    codes, keys and values in it are the definition file's own.
+    """
     old, new = _scoring_view(old_definition), _scoring_view(new_definition)
     found: list[str] = []
     if old["kind"] != new["kind"]:
-        found.append(f"kind {old['kind']} -> {new['kind']}")
+        found.append(_("kind %(old)s -> %(new)s", old=old["kind"], new=new["kind"]))
     for key in sorted(set(old["params"]) | set(new["params"])):
         if old["params"].get(key) != new["params"].get(key):
-            found.append(f"params.{key} changed")
+            found.append(_("params.%(key)s changed", key=key))
     found += _list_differences(old["conditions"], new["conditions"], "condition")
     found += _list_differences(old["items"], new["items"], "item")
     found += _order_difference(old["sections"], new["sections"], "section")
     if not found and old != new:
-        found.append("scoring structure changed")
+        found.append(_("scoring structure changed"))
     return found
 
 
@@ -145,15 +152,33 @@ def _wording_view(d: Definition) -> dict[str, Any]:
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(map(str, value)) + "]"
-    return "none" if value is None else str(value)
+    return _("none") if value is None else str(value)
+
+
+def _named(noun: str, code: str) -> Phrase:
+    """A condition, item or section by its code: "item 5"."""
+    if noun == "condition":
+        return _("condition %(code)s", code=code)
+    if noun == "item":
+        return _("item %(code)s", code=code)
+    return _("section %(code)s", code=code)
+
+
+_ORDER_CHANGED = {
+    "condition": _("condition order changed"),
+    "item": _("item order changed"),
+    "section": _("section order changed"),
+}
 
 
 def _order_difference(old: list[str], new: list[str], noun: str) -> list[str]:
-    found = [f"{noun} {c} removed" for c in old if c not in new]
-    found += [f"{noun} {c} added" for c in new if c not in old]
+    found: list[str] = [
+        _("%(what)s removed", what=_named(noun, c)) for c in old if c not in new
+    ]
+    found += [_("%(what)s added", what=_named(noun, c)) for c in new if c not in old]
     common = [c for c in old if c in new]
     if common != [c for c in new if c in old]:
-        found.append(f"{noun} order changed")
+        found.append(_ORDER_CHANGED[noun])
     return found
 
 
@@ -164,33 +189,59 @@ def _list_differences(
     after = {e["code"]: e for e in new}
     found = _order_difference(list(before), list(after), noun)
     for code in (c for c in before if c in after):
-        found += _entry_differences(f"{noun} {code}", before[code], after[code])
+        found += _entry_differences(_named(noun, code), before[code], after[code])
     return found
 
 
 def _entry_differences(
-    label: str, old: dict[str, Any], new: dict[str, Any]
+    label: Phrase, old: dict[str, Any], new: dict[str, Any]
 ) -> list[str]:
-    found = [
-        f"{label}: {key} {_show(old[key])} -> {_show(new[key])}"
+    found: list[str] = [
+        # Translators: "item 5: weight 0.1 -> 0.2"; the key is the file's own.
+        _(
+            "%(what)s: %(key)s %(old)s -> %(new)s",
+            what=label,
+            key=key,
+            old=_show(old[key]),
+            new=_show(new[key]),
+        )
         for key in old
         if key not in ("code", "options") and old[key] != new[key]
     ]
     if "options" in old:
-        found += [f"{label}: {text}" for text in _option_differences(old, new)]
+        found += _option_differences(label, old, new)
     return found
 
 
-def _option_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _option_differences(
+    label: Phrase, old: dict[str, Any], new: dict[str, Any]
+) -> list[str]:
     before = {o["code"]: o for o in old["options"]}
     after = {o["code"]: o for o in new["options"]}
-    found = _order_difference(
-        [f"'{c}'" for c in before], [f"'{c}'" for c in after], "option"
-    )
-    for code in (c for c in before if c in after):
+    found: list[str] = [
+        _("%(what)s: option '%(code)s' removed", what=label, code=c)
+        for c in before
+        if c not in after
+    ]
+    found += [
+        _("%(what)s: option '%(code)s' added", what=label, code=c)
+        for c in after
+        if c not in before
+    ]
+    common = [c for c in before if c in after]
+    if common != [c for c in after if c in before]:
+        found.append(_("%(what)s: option order changed", what=label))
+    for code in common:
         a, b = before[code], after[code]
         found += [
-            f"option '{code}' {key} {_show(a[key])} -> {_show(b[key])}"
+            _(
+                "%(what)s: option '%(code)s' %(key)s %(old)s -> %(new)s",
+                what=label,
+                code=code,
+                key=key,
+                old=_show(a[key]),
+                new=_show(b[key]),
+            )
             for key in ("points", "requires")
             if a[key] != b[key]
         ]

@@ -1,4 +1,8 @@
-"""Scoring a CSV of answers, one study per row: the pure core of `score`."""
+"""Scoring a CSV of answers, one study per row: the pure core of `score`.
+
+Errors and warnings are Phrases: English as text (the command line prints
+them), translatable where a page shows them (words.in_words).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
 
+from ..words import Phrase
+from ..words import say as _
 from .answers import entry_choice_problems
 from .definition import NA, Condition, Definition, Item
 from .engine import score
@@ -36,6 +42,7 @@ class SpreadsheetResult:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     # "row ID: reported X, computed Y" for each reported figure that differs.
+    # Every message is a Phrase (see the module's docstring).
     differences: list[str] = field(default_factory=list)
 
     @property
@@ -100,8 +107,42 @@ def allowed_values(entry: Entry) -> list[str]:
 
 
 def _allowed_text(entry: Entry) -> str:
-    suffix = " (join codes with +)" if entry.is_multi else ""
-    return ", ".join(allowed_values(entry)) + suffix
+    values = ", ".join(allowed_values(entry))
+    if entry.is_multi:
+        return _("%(values)s (join codes with +)", values=values)
+    return values
+
+
+def _cell_name(entry: Entry) -> Phrase:
+    """How an error names the cell's column: "item 5", "condition C1"."""
+    if isinstance(entry, Item):
+        return _("item %(code)s", code=entry.code)
+    return _("condition %(code)s", code=entry.code)
+
+
+def _choice_problem(entry: Entry, chosen: tuple[str, ...]) -> str:
+    """The main problem of codes read from a cell ("" if none), translatable.
+
+    answers.py words its `detail` (code-based, as a cell needs) in English only.
+    A cell reads as options (one for a single-choice entry), so its problems
+    are repeats and options that need another: said again here as Phrases.
+    """
+    problems = entry_choice_problems(entry, chosen)
+    if not problems:
+        return ""
+    said = [_("'%(option)s' chosen more than once", option=code) for code in chosen]
+    for code in chosen:
+        option = entry.option(code)
+        said += [
+            _(
+                "'%(option)s' counts only together with '%(needed)s'",
+                option=code,
+                needed=n,
+            )
+            for n in (option.requires if option else ())
+        ]
+    detail = problems[0].detail
+    return next((phrase for phrase in said if phrase == detail), detail)
 
 
 def _spelling(part: str) -> str:
@@ -137,45 +178,69 @@ class _Row:
     warnings: list[str] = field(default_factory=list)
     values: dict[str, str | None] = field(default_factory=dict)
 
-    def read(self, entry: Entry, text: str, name: str) -> tuple[str, ...] | None:
+    def read(self, entry: Entry, text: str) -> tuple[str, ...] | None:
         """Codes for an entry that applies; records an error and returns None if bad."""
+        name = _cell_name(entry)
         if not text.strip():
-            self.errors.append(f"{name}: empty; allowed: {_allowed_text(entry)}")
+            self.errors.append(
+                _(
+                    "%(name)s: empty; allowed: %(allowed)s",
+                    name=name,
+                    allowed=_allowed_text(entry),
+                )
+            )
             return None
         parsed = parse_cell(entry, text)
         if parsed is None:
             self.errors.append(
-                f"{name}: '{text.strip()}' not allowed; allowed: {_allowed_text(entry)}"
+                _(
+                    "%(name)s: '%(value)s' not allowed; allowed: %(allowed)s",
+                    name=name,
+                    value=text.strip(),
+                    allowed=_allowed_text(entry),
+                )
             )
             return None
-        problems = entry_choice_problems(entry, parsed)
-        if problems:
-            self.errors.append(f"{name}: {problems[0].detail}")
+        problem = _choice_problem(entry, parsed)
+        if problem:
+            self.errors.append(_("%(name)s: %(problem)s", name=name, problem=problem))
             return None
         return parsed
 
-    def ignore(self, entry: Entry, text: str, name: str, quiet: Sequence[str]) -> None:
+    def ignore(self, entry: Entry, text: str, quiet: Sequence[str]) -> None:
         """A value where the entry does not apply: harmless unless it says something."""
         raw = text.strip()
         if not raw or _spelling(raw) == NA:
             return
+        name = _cell_name(entry)
         parsed = parse_cell(entry, raw)
         if parsed is None:
-            self.errors.append(f"{name}: '{raw}' not allowed; allowed: empty or na")
+            self.errors.append(
+                _(
+                    "%(name)s: '%(value)s' not allowed; allowed: empty or na",
+                    name=name,
+                    value=raw,
+                )
+            )
         elif parsed not in [(q,) for q in quiet]:
-            self.warnings.append(f"{name}: '{raw}' ignored because it does not apply")
+            self.warnings.append(
+                _(
+                    "%(name)s: '%(value)s' ignored because it does not apply",
+                    name=name,
+                    value=raw,
+                )
+            )
 
 
 def _read_condition(row: _Row, cond: Condition, text: str) -> None:
-    name = f"condition {cond.code}"
     applies = clauses_hold(cond.applies_when, row.values)
     if applies is not True:
         row.values[cond.code] = NA if applies is False else None
         if applies is False:
             # The reference reads a condition that does not apply as "no".
-            row.ignore(cond, text, name, quiet=("no",))
+            row.ignore(cond, text, quiet=("no",))
         return
-    parsed = row.read(cond, text, name)
+    parsed = row.read(cond, text)
     row.values[cond.code] = parsed[0] if parsed else None
     if parsed:
         row.answers[cond.code] = parsed
@@ -193,11 +258,11 @@ def parse_row_answers(
         text = cells.get(item.code, "")
         applies = item_applies(definition, item, row.values)
         if applies is False:
-            row.ignore(item, text, f"item {item.code}", quiet=())
+            row.ignore(item, text, quiet=())
         elif item.code in optional and not text.strip():
             continue  # an overall judgement left to the domains (PROBAST+AI)
         elif applies is True:
-            parsed = row.read(item, text, f"item {item.code}")
+            parsed = row.read(item, text)
             if parsed is not None:
                 row.answers[item.code] = parsed
     return row.answers, row.errors, row.warnings
@@ -215,21 +280,23 @@ def _delimiter(text: str) -> str:
 def _header_errors(definition: Definition, header: Sequence[str]) -> list[str]:
     expected = template_header(definition)
     names = [h.strip() for h in header]
-    errors = (
+    errors: list[str] = (
         []
         if names[:1] and names[0].lower() == "id"
-        else ["the first column must be id"]
+        else [_("the first column must be id")]
     )
     seen: set[str] = set()
     for name in names[1:]:
         if name in seen:
-            errors.append(f"duplicate column '{name}'")
+            errors.append(_("duplicate column '%(name)s'", name=name))
         elif name and name not in expected and name not in REPORTED:
-            errors.append(f"unknown column '{name}'")
+            errors.append(_("unknown column '%(name)s'", name=name))
         seen.add(name)
     missing = [code for code in expected[1:] if code not in seen]
     if missing:
-        errors.append(f"missing column(s): {', '.join(missing)}")
+        # The score table page's tests read this English; translations may
+        # say "columns" for any number.
+        errors.append(_("missing column(s): %(codes)s", codes=", ".join(missing)))
     return errors
 
 
@@ -253,14 +320,17 @@ def score_csv(definition: Definition, text: str) -> SpreadsheetResult:
         return _score_csv(definition, text)
     except csv.Error as exc:
         # Bare CR line endings, runaway quotes, cells beyond the csv module's limit.
-        return SpreadsheetResult(errors=[f"the file is not readable CSV: {exc}"])
+        return SpreadsheetResult(
+            errors=[_("the file is not readable CSV: %(problem)s", problem=str(exc))]
+        )
 
 
 @dataclass
 class TableRow:
     """One data row: its output row when it scores, else the reasons it cannot.
 
-    Messages are whole ("row A, item 5: ..."), ready to print.
+    Messages are whole ("row A, item 5: ..."), ready to print; Phrases, to
+    translate where shown.
     """
 
     row_id: str
@@ -281,7 +351,7 @@ def read_table(definition: Definition, text: str) -> tuple[list[str], list[Table
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     header = next(reader, None)
     if not header:
-        return ["the file is empty"], []
+        return [_("the file is empty")], []
     errors = _header_errors(definition, header)
     if errors:
         return errors, []
@@ -299,8 +369,13 @@ def read_table(definition: Definition, text: str) -> tuple[list[str], list[Table
         out = TableRow(
             row_id,
             number,
-            errors=[f"row {row_id}, {e}" for e in row_errors],
-            warnings=[f"row {row_id}, {w}" for w in row_warnings],
+            errors=[
+                _("row %(row)s, %(problem)s", row=row_id, problem=e) for e in row_errors
+            ],
+            warnings=[
+                _("row %(row)s, %(problem)s", row=row_id, problem=w)
+                for w in row_warnings
+            ],
         )
         rows.append(out)
         if row_errors:
@@ -309,11 +384,17 @@ def read_table(definition: Definition, text: str) -> tuple[list[str], list[Table
         out.row = format_row(definition, row_id, result)
         if reports:
             checked = check(definition, result, out.row["total"], cells)
-            out.errors += [f"row {row_id}, {e}" for e in checked.errors]
-            out.differences += [f"row {row_id}: {d}" for d in checked.differences]
+            out.errors += [
+                _("row %(row)s, %(problem)s", row=row_id, problem=e)
+                for e in checked.errors
+            ]
+            out.differences += [
+                _("row %(row)s: %(difference)s", row=row_id, difference=d)
+                for d in checked.differences
+            ]
             out.row.update(checked.cells)
     if not rows:
-        return ["the file has no data rows"], []
+        return [_("the file has no data rows")], []
     return [], rows
 
 
@@ -334,11 +415,20 @@ def _id_problem(
     row_id: str, number: int, first_line: Mapping[str, int], extra: bool
 ) -> str:
     if not row_id:
-        return f"line {number}: empty id"
+        return _("line %(line)s: empty id", line=number)
     if row_id in first_line:
-        return f"row {row_id}: duplicate id (lines {first_line[row_id]} and {number})"
+        return _(
+            "row %(row)s: duplicate id (lines %(first)s and %(line)s)",
+            row=row_id,
+            first=first_line[row_id],
+            line=number,
+        )
     if extra:
-        return f"row {row_id}: more cells than columns (line {number})"
+        return _(
+            "row %(row)s: more cells than columns (line %(line)s)",
+            row=row_id,
+            line=number,
+        )
     return ""
 
 

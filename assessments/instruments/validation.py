@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ..words import say as _
 from .prefill import prefill_problems
 from .vocabulary import ITEM_TYPES, NA, STANDARD_OPTIONS, to_decimal
 
@@ -29,13 +30,23 @@ def _validator() -> Draft202012Validator:
 
 
 def validate_definition(doc: Mapping[str, Any]) -> list[str]:
-    """Schema errors, then semantic problems; each names the path or item."""
+    """Schema errors, then semantic problems; each names the path or item.
+
+    Every problem is a `Phrase`: English as text, translatable where shown.
+    """
     if not isinstance(doc, Mapping):
-        return ["(document): expected a mapping"]
+        return [_("(document): expected a mapping")]
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.path)))
     if errors:
+        # The schema validator's own message (jsonschema's English) stays as it is.
         return [
-            f"{'/'.join(map(str, e.path)) or '(document)'}: {e.message}" for e in errors
+            # Translators: a path in the definition file, then the schema's message.
+            _(
+                "%(where)s: %(message)s",
+                where="/".join(map(str, e.path)) or _("(document)"),
+                message=e.message,
+            )
+            for e in errors
         ]
     return [problem for check in _CHECKS for problem in check(doc)]
 
@@ -45,13 +56,17 @@ Entry = Mapping[str, Any]
 
 def _conditions(doc: Entry) -> Iterator[tuple[str, Entry]]:
     for ci, cond in enumerate(doc.get("conditions", [])):
-        yield f"condition {cond['code']} (conditions/{ci})", cond
+        where = _(
+            "condition %(code)s (%(path)s)", code=cond["code"], path=f"conditions/{ci}"
+        )
+        yield where, cond
 
 
 def _items(doc: Entry) -> Iterator[tuple[str, Entry]]:
     for si, section in enumerate(doc["sections"]):
         for ii, item in enumerate(section["items"]):
-            yield f"item {item['code']} (sections/{si}/items/{ii})", item
+            path = f"sections/{si}/items/{ii}"
+            yield _("item %(code)s (%(path)s)", code=item["code"], path=path), item
 
 
 def _answerables(doc: Entry) -> Iterator[tuple[str, Entry]]:
@@ -59,25 +74,42 @@ def _answerables(doc: Entry) -> Iterator[tuple[str, Entry]]:
     yield from _items(doc)
 
 
-def _duplicates(where: str, noun: str, codes: Sequence[str]) -> list[str]:
+def _duplicates(codes: Sequence[str]) -> list[str]:
+    """The codes used more than once, each once, in order of first repeat."""
     seen: set[str] = set()
     dupes: list[str] = []
     for code in codes:
         if code in seen and code not in dupes:
             dupes.append(code)
         seen.add(code)
-    return [f"{where}: {noun} code '{c}' is used more than once" for c in dupes]
+    return dupes
 
 
 def _check_codes(doc: Entry) -> list[str]:
-    problems = _duplicates("sections", "section", [s["code"] for s in doc["sections"]])
+    problems: list[str] = [
+        _("sections: section code '%(code)s' is used more than once", code=c)
+        for c in _duplicates([s["code"] for s in doc["sections"]])
+    ]
     owner: dict[str, str] = {}
     for where, entry in _answerables(doc):
         if entry["code"] in owner:
-            problems.append(f"{where}: code already used by {owner[entry['code']]}")
+            problems.append(
+                _(
+                    "%(where)s: code already used by %(owner)s",
+                    where=where,
+                    owner=owner[entry["code"]],
+                )
+            )
         owner.setdefault(entry["code"], where)
         codes = [o["code"] for o in entry.get("options", [])]
-        problems += _duplicates(where, "option", codes)
+        problems += [
+            _(
+                "%(where)s: option code '%(code)s' is used more than once",
+                where=where,
+                code=c,
+            )
+            for c in _duplicates(codes)
+        ]
     return problems
 
 
@@ -87,13 +119,20 @@ def _check_options(doc: Entry) -> list[str]:
         kind = entry.get("type", "single")
         codes = [o["code"] for o in entry.get("options", [])]
         standard = STANDARD_OPTIONS.get(kind)
-        if standard and codes and sorted(codes) != sorted(c for c, _ in standard):
-            expected = ", ".join(c for c, _ in standard)
-            problems.append(f"{where}: {kind} options must be exactly {expected}")
-        if not standard and len(codes) < (1 if kind == "multi" else 2):
+        wanted = [c for c, _label in standard or ()]
+        if standard and codes and sorted(codes) != sorted(wanted):
             problems.append(
-                f"{where}: needs at least {1 if kind == 'multi' else 2} options"
+                _(
+                    "%(where)s: %(kind)s options must be exactly %(expected)s",
+                    where=where,
+                    kind=kind,
+                    expected=", ".join(wanted),
+                )
             )
+        if not standard and kind == "multi" and not codes:
+            problems.append(_("%(where)s: needs at least 1 option", where=where))
+        elif not standard and kind != "multi" and len(codes) < 2:
+            problems.append(_("%(where)s: needs at least 2 options", where=where))
         problems += _requires_problems(where, kind, entry.get("options", []), codes)
     return problems
 
@@ -106,12 +145,21 @@ def _requires_problems(
         for needed in option.get("requires", []):
             if kind != "multi":
                 problems.append(
-                    f"{where}: option '{option['code']}': requires is only for multi"
+                    _(
+                        "%(where)s: option '%(option)s': requires is only for multi",
+                        where=where,
+                        option=option["code"],
+                    )
                 )
             elif needed not in codes or needed == option["code"]:
                 problems.append(
-                    f"{where}: option '{option['code']}' requires unknown "
-                    f"option '{needed}'"
+                    _(
+                        "%(where)s: option '%(option)s' requires unknown "
+                        "option '%(needed)s'",
+                        where=where,
+                        option=option["code"],
+                        needed=needed,
+                    )
                 )
     return problems
 
@@ -137,13 +185,30 @@ def _clause_problems(
     for clause in entry.get("applies_when", []):
         code = clause["condition"]
         if code not in options:
-            problems.append(f"{where}: applies_when names unknown condition '{code}'")
+            problems.append(
+                _(
+                    "%(where)s: applies_when names unknown condition '%(code)s'",
+                    where=where,
+                    code=code,
+                )
+            )
         elif code not in allowed:
-            problems.append(f"{where}: applies_when may only name earlier conditions")
+            problems.append(
+                _(
+                    "%(where)s: applies_when may only name earlier conditions",
+                    where=where,
+                )
+            )
         else:
             unknown = [v for v in clause["in"] if v not in options[code] | {NA}]
             problems += [
-                f"{where}: condition {code} has no option '{v}'" for v in unknown
+                _(
+                    "%(where)s: condition %(code)s has no option '%(option)s'",
+                    where=where,
+                    code=code,
+                    option=v,
+                )
+                for v in unknown
             ]
     return problems
 
@@ -153,15 +218,32 @@ def _check_kind(doc: Entry) -> list[str]:
     problems: list[str] = []
     for where, item in _items(doc):
         if item["type"] not in ITEM_TYPES[kind]:
-            problems.append(f"{where}: type {item['type']} is not allowed for {kind}")
-        if ("weight" in item) != (kind == "weighted"):
-            need = "required" if kind == "weighted" else "only for weighted"
-            problems.append(f"{where}: weight is {need}")
+            problems.append(
+                _(
+                    "%(where)s: type %(type)s is not allowed for %(kind)s",
+                    where=where,
+                    type=item["type"],
+                    kind=kind,
+                )
+            )
+        if "weight" not in item and kind == "weighted":
+            problems.append(_("%(where)s: weight is required", where=where))
+        elif "weight" in item and kind != "weighted":
+            problems.append(_("%(where)s: weight is only for weighted", where=where))
         if ("judgement" in item) != (item["type"] == "judgement"):
-            problems.append(f"{where}: judgement items (only) need a judgement field")
+            problems.append(
+                _(
+                    "%(where)s: judgement items (only) need a judgement field",
+                    where=where,
+                )
+            )
         if kind == "points":
             problems += [
-                f"{where}: option '{o['code']}' needs points"
+                _(
+                    "%(where)s: option '%(option)s' needs points",
+                    where=where,
+                    option=o["code"],
+                )
                 for o in item.get("options", [])
                 if "points" not in o and o["code"] != NA
             ]
@@ -175,10 +257,14 @@ def _weight_problems(doc: Entry) -> list[str]:
     weights = [
         (where, to_decimal(item.get("weight", 0))) for where, item in _items(doc)
     ]
-    problems += [f"{where}: weight must be positive" for where, w in weights if w <= 0]
-    total = sum((w for _, w in weights), Decimal(0))
+    problems += [
+        _("%(where)s: weight must be positive", where=where)
+        for where, w in weights
+        if w <= 0
+    ]
+    total = sum((w for _where, w in weights), Decimal(0))
     if total != 1:
-        problems.append(f"sections: weights sum to {total}, not 1")
+        problems.append(_("sections: weights sum to %(total)s, not 1", total=total))
     return problems
 
 
@@ -192,8 +278,12 @@ def _judgement_problems(doc: Entry) -> list[str]:
         ]
         if kinds.count("risk_of_bias") != 1 or kinds.count("applicability") > 1:
             problems.append(
-                f"section {section['code']} (sections/{si}): needs one risk_of_bias "
-                "judgement item and at most one applicability item"
+                _(
+                    "section %(code)s (%(path)s): needs one risk_of_bias judgement "
+                    "item and at most one applicability item",
+                    code=section["code"],
+                    path=f"sections/{si}",
+                )
             )
     return problems
 
@@ -212,11 +302,16 @@ def _check_params(doc: Entry) -> list[str]:
 
 
 def _domain_problems(doc: Entry, domains: Sequence[Entry]) -> list[str]:
-    known = {item["code"] for _, item in _items(doc)}
+    known = {item["code"] for _where, item in _items(doc)}
     listed = [code for d in domains for code in d["items"]]
-    problems = _duplicates("params/domains", "item", listed)
+    problems: list[str] = [
+        _("params/domains: item code '%(code)s' is used more than once", code=c)
+        for c in _duplicates(listed)
+    ]
     problems += [
-        f"params/domains: unknown item '{c}'" for c in listed if c not in known
+        _("params/domains: unknown item '%(code)s'", code=c)
+        for c in listed
+        if c not in known
     ]
     return problems
 
@@ -225,7 +320,7 @@ def _overall_item_problems(doc: Entry, overall: Mapping[str, str]) -> list[str]:
     """Each overall item is a judgement item of its aspect, alone in its section
     with the other overall items (so that no domain's judgements include it)."""
     if overall and doc["kind"] != "judgement":
-        return ["params/overall_items: only for judgement instruments"]
+        return [_("params/overall_items: only for judgement instruments")]
     where = {
         item["code"]: (section, item)
         for section in doc["sections"]
@@ -236,13 +331,22 @@ def _overall_item_problems(doc: Entry, overall: Mapping[str, str]) -> list[str]:
         section, item = where.get(code, (None, None))
         if item is None or item.get("judgement") != aspect:
             problems.append(
-                f"params/overall_items/{aspect}: '{code}' is not a judgement item "
-                f"of {aspect}"
+                _(
+                    "params/overall_items/%(aspect)s: '%(code)s' is not a judgement "
+                    "item of %(aspect)s",
+                    aspect=aspect,
+                    code=code,
+                )
             )
         elif any(i["code"] not in overall.values() for i in section["items"]):
             problems.append(
-                f"params/overall_items/{aspect}: section {section['code']} of "
-                f"'{code}' may hold overall items only"
+                _(
+                    "params/overall_items/%(aspect)s: section %(section)s of "
+                    "'%(code)s' may hold overall items only",
+                    aspect=aspect,
+                    section=section["code"],
+                    code=code,
+                )
             )
     return problems
 
@@ -251,14 +355,22 @@ def _band_problems(bands: Sequence[Entry]) -> list[str]:
     problems: list[str] = []
     for bi, band in enumerate(bands):
         if to_decimal(band["min"]) >= to_decimal(band["max"]):
-            problems.append(f"params/bands/{bi}: min must be below max")
+            problems.append(
+                _("params/bands/%(index)s: min must be below max", index=bi)
+            )
         if bi and to_decimal(band["min"]) != to_decimal(bands[bi - 1]["max"]):
             problems.append(
-                f"params/bands/{bi}: must start where the previous band ends"
+                _(
+                    "params/bands/%(index)s: must start where the previous band ends",
+                    index=bi,
+                )
             )
     if bands and not bands[-1].get("inclusive_max"):
         problems.append(
-            f"params/bands/{len(bands) - 1}: the last band needs inclusive_max"
+            _(
+                "params/bands/%(index)s: the last band needs inclusive_max",
+                index=len(bands) - 1,
+            )
         )
     return problems
 
@@ -268,59 +380,96 @@ def _scope_problems(doc: Entry, scope: Entry) -> list[str]:
     stage = conditions.get(scope["stage_condition"])
     track = conditions.get(scope["track_condition"])
     if stage is None or track is None:
-        return ["params/scope: stage_condition and track_condition must be conditions"]
+        return [
+            _("params/scope: stage_condition and track_condition must be conditions")
+        ]
     if stage.get("applies_when") or track.get("applies_when"):
-        return ["params/scope: scope conditions must always apply"]
+        return [_("params/scope: scope conditions must always apply")]
     stages = [o["code"] for o in stage["options"]]
     if not all(s.isdigit() for s in stages):
-        return [f"condition {stage['code']}: readiness options must be whole numbers"]
+        return [
+            _(
+                "condition %(code)s: readiness options must be whole numbers",
+                code=stage["code"],
+            )
+        ]
     all_tracks = scope.get("all_tracks", "both")
     tracks = {o["code"] for o in track["options"]} - {all_tracks}
-    problems = (
+    problems: list[str] = (
         []
         if all_tracks in {o["code"] for o in track["options"]}
-        else [f"params/scope: condition {track['code']} has no option '{all_tracks}'"]
+        else [
+            _(
+                "params/scope: condition %(code)s has no option '%(option)s'",
+                code=track["code"],
+                option=all_tracks,
+            )
+        ]
     )
     for where, item in _items(doc):
         if item.get("stage") is None or not item.get("tracks"):
-            problems.append(f"{where}: scoped instruments need stage and tracks")
+            problems.append(
+                _("%(where)s: scoped instruments need stage and tracks", where=where)
+            )
         elif item["stage"] > max(map(int, stages)) or not set(item["tracks"]) <= tracks:
-            problems.append(f"{where}: stage or tracks outside the scope conditions")
+            problems.append(
+                _(
+                    "%(where)s: stage or tracks outside the scope conditions",
+                    where=where,
+                )
+            )
     return problems
 
 
 def _level_problems(doc: Entry, levels: Entry) -> list[str]:
     """Every item has one declared level on every declared scale, and no more."""
     if doc["kind"] != "checklist":
-        return ["params/levels: only for checklist instruments"]
+        return [_("params/levels: only for checklist instruments")]
     scales = [s["code"] for s in levels["scales"]]
     values = [v["code"] for v in levels["values"]]
-    problems = _duplicates("params/levels/scales", "scale", scales)
-    problems += _duplicates("params/levels/values", "level", values)
-    known = {item["code"] for _, item in _items(doc)}
+    problems: list[str] = [
+        _("params/levels/scales: scale code '%(code)s' is used more than once", code=c)
+        for c in _duplicates(scales)
+    ]
+    problems += [
+        _("params/levels/values: level code '%(code)s' is used more than once", code=c)
+        for c in _duplicates(values)
+    ]
+    known = {item["code"] for _where, item in _items(doc)}
     given: Mapping[str, Mapping[str, str]] = levels["items"]
     problems += [
-        f"params/levels/items: unknown item '{c}'" for c in given if c not in known
+        _("params/levels/items: unknown item '%(code)s'", code=c)
+        for c in given
+        if c not in known
     ]
     for where, item in _items(doc):
         own = given.get(item["code"], {})
         problems += [
-            f"{where}: no level on scale '{s}'" for s in scales if s not in own
+            _("%(where)s: no level on scale '%(scale)s'", where=where, scale=s)
+            for s in scales
+            if s not in own
         ]
         problems += [
-            f"{where}: level '{v}' on scale '{s}' is not declared"
+            _(
+                "%(where)s: level '%(level)s' on scale '%(scale)s' is not declared",
+                where=where,
+                level=v,
+                scale=s,
+            )
             for s, v in own.items()
             if s in scales and v not in values
         ]
         problems += [
-            f"{where}: unknown level scale '{s}'" for s in own if s not in scales
+            _("%(where)s: unknown level scale '%(scale)s'", where=where, scale=s)
+            for s in own
+            if s not in scales
         ]
     return problems
 
 
 def _check_status(doc: Entry) -> list[str]:
     if doc["status"] == "published" and doc["needs_check"]:
-        return ["status: a definition that needs checking cannot be published"]
+        return [_("status: a definition that needs checking cannot be published")]
     return []
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from ..selectors.numbers import local_number
@@ -30,6 +31,7 @@ from ..selectors.reports import (
     instrument_label,
     report_context,
 )
+from ..words import in_words
 from .figures import render_charts
 
 logger = logging.getLogger(__name__)
@@ -123,7 +125,10 @@ def agreement_section(data: dict[str, Any]) -> dict[str, Any]:
 
     Below the minimum sample the reporting's sentence is its reason for giving
     none ("too few studies ..."): it is printed as given, never a weak estimate.
+    The agreement package's sentences are said in the report's language
+    (``project_agreement`` already says them so; figures given here raw too).
     """
+    data = in_words(data, gettext)
     figures = []
     for title, key in ((_("Total score"), "totals"), (_("Percentage"), "percents")):
         block = data.get(key) or {}

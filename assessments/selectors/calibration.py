@@ -40,6 +40,7 @@ from ..models import (
     Project,
     Reference,
 )
+from ..words import in_words
 from .audit import person, version_name
 from .studies import project_versions
 
@@ -455,7 +456,8 @@ def calibration_json(
     """The calibration rows as JSON values: every null figure has a reason.
 
     ``checks`` False leaves out the hidden-check figures (a reviewer must not
-    learn which of their studies was a check).
+    learn which of their studies was a check). Reasons, gaps and units are
+    said in the active language (the command runs in the default, English).
     """
     out = []
     for row in calibration_rows(project, reviewer_ids):
@@ -474,7 +476,7 @@ def calibration_json(
         row = {**{k: row[k] for k in JSON_KEYS}, **row, "reasons": reasons}
         if not checks:
             row.pop("hidden_checks", None)
-        out.append(_finite(row))
+        out.append(in_words(_finite(row), _))
     return out
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from ..agreement import reporting
 from ..models import Assessment, InstrumentVersion, Project
+from ..words import in_words
 
 
 def instrument_label(definition: Any, version: Any = None) -> str:
@@ -19,7 +20,11 @@ def instrument_label(definition: Any, version: Any = None) -> str:
         if short
         else f"{definition.name} {definition.version}"
     )
-    return reporting.instrument_name(name, reporting.modified_from(definition, version))
+    label = reporting.instrument_name(
+        name, reporting.modified_from(definition, version)
+    )
+    # "(modified from ...)" is the agreement package's Phrase: in the reader's words.
+    return str(in_words(label, gettext))
 
 
 def methods_text(project: Project, version: InstrumentVersion) -> str:

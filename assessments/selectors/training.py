@@ -182,7 +182,9 @@ def methods_sentence(
 ) -> str:
     """What calibration happened in the project for a version, with figures.
 
-    ``rows``: every reviewer's calibration rows when the caller has them.
+    ``rows``: every reviewer's calibration rows when the caller has them. The
+    sentence is a Phrase: English for the command, and a page says it in the
+    reader's words with ``in_words(..., gettext)``.
     """
     if rows is None:
         rows = calibration_rows(project)

@@ -30,11 +30,15 @@ from ..models import (
     Project,
     Study,
 )
+from ..words import in_words
 from .changes import bump_data_revision
 
 
 @dataclass
 class ImportReport:
+    """What an import found; `problems` and the duplicates' reasons are in the
+    reader's language (the bibliography's Phrases are translated here)."""
+
     format: str = ""
     new: list[StudyRecord] = field(default_factory=list)
     duplicates: list[tuple[StudyRecord, str]] = field(default_factory=list)
@@ -64,7 +68,7 @@ def preview_import(*, project: Project, data: bytes, fmt: str | None) -> ImportR
         parsed = parse_studies(data, fmt or None)
     except ImportFormatError as exc:
         report.problems.append(
-            _("The file cannot be read: %(problem)s") % {"problem": exc}
+            _("The file cannot be read: %(problem)s") % {"problem": _said(exc)}
         )
         return report
     report.format = parsed.format
@@ -91,12 +95,19 @@ def preview_import(*, project: Project, data: bytes, fmt: str | None) -> ImportR
     return report
 
 
+def _said(exc: ImportFormatError) -> str:
+    """The error's message (a Phrase from the bibliography) in the reader's words."""
+    message = exc.args[0] if exc.args else ""
+    return str(in_words(message, _)) if isinstance(message, str) else str(exc)
+
+
 def _problem_text(problem: RecordProblem) -> str:
+    text = str(in_words(problem.phrase, _))
     if problem.index == 0:
-        return str(problem)
+        return text
     return _("Record %(index)s (%(problem)s)") % {
         "index": problem.index,
-        "problem": problem,
+        "problem": text,
     }
 
 

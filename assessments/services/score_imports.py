@@ -28,6 +28,7 @@ from ..models import (
     Project,
     Study,
 )
+from ..words import in_words
 from .answering import cached_result_fields
 from .assignment import REVIEWING_ROLES
 from .changes import bump_data_revision
@@ -35,6 +36,8 @@ from .changes import bump_data_revision
 
 @dataclass
 class ScoreImportReport:
+    """Problems and warnings in the reader's language, by sheet row."""
+
     created: int = 0
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -246,7 +249,11 @@ def import_scores(
 
 
 def _row_says(number: int, text: str) -> str:
-    return _("row %(row)s: %(problem)s") % {"row": number, "problem": text}
+    """`text` (a spreadsheet Phrase, or words of this module) for the reader."""
+    return _("row %(row)s: %(problem)s") % {
+        "row": number,
+        "problem": in_words(text, _),
+    }
 
 
 def create_submitted(

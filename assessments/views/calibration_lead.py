@@ -26,7 +26,7 @@ from django.views.decorators.http import (
 
 from .. import access, selectors
 from ..access import Action
-from ..agreement.calibration import unit_of
+from ..agreement.calibration import UNITS, unit_of
 from ..agreement.reporting import format_range, format_value
 from ..forms_calibration import (
     CalibrationSettingsForm,
@@ -41,6 +41,7 @@ from ..selectors.audit import person
 from ..selectors.numbers import local_number
 from ..selectors.worklist import instrument_label
 from ..services import calibration, rereads
+from ..words import in_words
 from .training import percent_text
 
 NONE = "\N{EM DASH}"
@@ -75,7 +76,7 @@ def calibration_overview(request: HttpRequest, slug: str) -> HttpResponse:
         for c in figures.certificates(project)
     }
     charts = render_drift(
-        figures.drift_series(project, who),
+        in_words(figures.drift_series(project, who), _),
         {v.key: instrument_label(v) for v in versions},
     )
     studies = list(training.training_studies(project).order_by("title"))
@@ -108,7 +109,7 @@ def _section(
 ) -> dict[str, Any]:
     """One instrument version: its rules, sentence, studies and forms."""
     settings = figures.settings_for(project, version)
-    unit = unit_of(version.as_definition().kind)
+    unit = _unit_words(unit_of(version.as_definition().kind))
     referenced = {s.pk for s in studies if (s.pk, version.pk) in references}
     return {
         "version": version,
@@ -116,7 +117,7 @@ def _section(
         "unit": unit,
         "settings": settings,
         "rules": _rules(settings, unit),
-        "sentence": training.methods_sentence(project, version, rows),
+        "sentence": in_words(training.methods_sentence(project, version, rows), _),
         "references": [(s, references.get((s.pk, version.pk))) for s in studies],
         "assign_form": TrainingAssignForm(
             project=project, referenced=referenced, prefix=f"train-{version.key}"
@@ -129,6 +130,15 @@ def _section(
             else None
         ),
     }
+
+
+def _unit_words(unit: str | None) -> str | None:
+    """The unit in the reader's words: given as a Phrase, or as the English
+    a certificate stored."""
+    for _field, known in UNITS.values():
+        if unit is not None and known == unit:
+            return str(in_words(known, _))
+    return unit
 
 
 def _num(value: Any) -> str:
@@ -188,6 +198,8 @@ def _difference(value: float | None, unit: str | None) -> str:
 
 
 def _row(row: Mapping[str, Any], certificate: Certification | None) -> dict[str, Any]:
+    # Reasons, gaps and the unit come from the agreement package as Phrases.
+    row = in_words(dict(row), _)
     reasons = row["reasons"]
     unit = row["unit"]
     checks = row["hidden_checks"]
@@ -198,7 +210,7 @@ def _row(row: Mapping[str, Any], certificate: Certification | None) -> dict[str,
         if icc.get("ci"):
             icc_text = _("%(value)s (95%% CI %(range)s)") % {
                 "value": icc_text,
-                "range": format_range(*icc["ci"]),
+                "range": in_words(format_range(*icc["ci"]), _),
             }
     mean = row["mean_total_difference"]
     return {
@@ -234,7 +246,7 @@ def _row(row: Mapping[str, Any], certificate: Certification | None) -> dict[str,
 def _certified_on(certificate: Certification) -> str:
     """The figures a certificate was given on, and the threshold they met."""
     got, rule = certificate.figures or {}, certificate.threshold or {}
-    unit = got.get("unit")
+    unit = _unit_words(got.get("unit"))
     on = [_("%(n)s training studies") % {"n": got.get("training_studies", 0)}]
     if got.get("percent_agreement") is not None:
         on.append(
@@ -284,7 +296,7 @@ def calibration_settings(
     form = CalibrationSettingsForm(
         request.POST or None,
         instance=figures.settings_for(project, version),
-        unit=unit_of(definition.kind),
+        unit=_unit_words(unit_of(definition.kind)),
         short_name=instrument_label(version),
     )
     if request.method == "POST" and form.is_valid():

@@ -13,12 +13,13 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from ..instruments.reported import TableError, table_text
 from ..instruments.spreadsheet import TableRow, read_table, template_header
 from ..models import InstrumentVersion
+from ..words import in_words
 from . import uploads
 from .pages import versions_for
 
@@ -52,8 +53,14 @@ class Line:
     status: str  # adds up, mis-scored, impossible
 
     @property
-    def problems(self) -> list[str]:
+    def found(self) -> list[str]:
+        """The row's problems as found (English: the CSV's column)."""
         return self.row.errors + self.row.differences
+
+    @property
+    def problems(self) -> list[str]:
+        """The problems as the page shows them, in the reader's words."""
+        return [str(in_words(problem, gettext)) for problem in self.found]
 
     @property
     def label(self) -> str:
@@ -110,13 +117,19 @@ def _csv(version: InstrumentVersion, lines: list[Line]) -> HttpResponse:
     for line in lines:
         row = line.row.row or {}
         cells = [row.get(k, "") for k in figures]
-        problems = "; ".join(line.problems)
+        problems = "; ".join(line.found)
         writer.writerow([line.row.row_id, line.status, *cells, problems])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"score-table-audit-{version.key}.csv"
     response["Content-Disposition"] = content_disposition_header(True, name) or ""
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _said(exc: Exception) -> str:
+    """The exception's message, still a Phrase when it was raised with one."""
+    message = exc.args[0] if len(exc.args) == 1 else None
+    return message if isinstance(message, str) else str(exc)
 
 
 def _version(request: HttpRequest, key: str) -> InstrumentVersion:
@@ -150,10 +163,11 @@ def instrument_audit(request: HttpRequest, key: str) -> HttpResponse:
                 definition, table_text(upload.read(), upload.name or "")
             )
         except (TableError, csv.Error) as exc:
-            problems, rows = [str(exc)], []
+            problems, rows = [_said(exc)], []
         if problems:
             for problem in problems:
-                form.add_error("file", problem[:1].upper() + problem[1:] + ".")
+                text = str(in_words(problem, gettext))
+                form.add_error("file", text[:1].upper() + text[1:] + ".")
         else:
             lines = _lines(rows)
             if form.cleaned_data["output"] == DOWNLOAD:

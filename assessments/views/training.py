@@ -28,6 +28,7 @@ from ..selectors.audit import person, version_name
 from ..selectors.calibration import calibration_rows
 from ..selectors.numbers import local_number
 from ..services import calibration
+from ..words import in_words
 from .formview import decimal_words, points_text
 
 # Said for every assessment whose reference the user may not see: a live one
@@ -73,6 +74,8 @@ def points_words(value: Any) -> str:
 
 def figures_view(row: dict[str, Any]) -> dict[str, Any]:
     """One row of calibration_rows as My figures prints it."""
+    # Reasons, gaps and the unit come from the agreement package as Phrases.
+    row = in_words(row, _)
     reasons = row["reasons"]
     icc = row["intra_rater_icc"]
     intra = row["intra_rater_kappa"]
@@ -183,22 +186,24 @@ def _rows(shown: training_selectors.Feedback) -> list[dict[str, Any]]:
 
 
 def _summary(shown: training_selectors.Feedback) -> dict[str, Any]:
+    # Reasons and the unit come from the agreement package as Phrases.
     agreement = shown.agreement
-    kappa = shown.kappa
+    kappa = in_words(shown.kappa, _)
+    unit = in_words(shown.unit, _)
     return {
         "agreed": agreement.agreed,
         "items": agreement.items,
         "percent": percent_text(agreement.percent),
         "ac1": coefficient_text(agreement.ac1)
-        or agreement.reasons.get("ac1", _("not available")),
+        or in_words(agreement.reasons.get("ac1", _("not available")), _),
         "my_total": decimal_words(shown.my_total) if shown.my_total is not None else "",
         "reference_total": (
             decimal_words(shown.reference_total)
             if shown.reference_total is not None
             else ""
         ),
-        "difference": signed_text(shown.difference, shown.unit),
-        "unit": shown.unit,
+        "difference": signed_text(shown.difference, unit),
+        "unit": unit,
         "kappa_median": coefficient_text(kappa.get("median")),
         "kappa_reason": kappa.get("reason") or "",
         "has_kappa": bool(kappa.get("items")),

@@ -71,23 +71,27 @@ class Command(BaseCommand):
     def handle(self, *args: Any, check: bool = False, **options: Any) -> None:
         base = Path(settings.BASE_DIR)
         languages = shipped_languages()
-        if not check:
-            extract(base, languages)
-            call_command("compilemessages", locale=languages, verbosity=0)
-            self.stdout.write(
-                "Catalogues refreshed and compiled: " + ", ".join(languages)
-            )
-            return
+        # Both extract from a copy of SOURCES only, so nothing else in the
+        # tree (a build/ left by a wheel build, a scratch script) is scanned.
         with tempfile.TemporaryDirectory() as scratch:
             copy = Path(scratch)
             for name in SOURCES:
                 shutil.copytree(base / name, copy / name, ignore=_ignore)
             shutil.copytree(base / "locale", copy / "locale")
             extract(copy, languages)
+            if not check:
+                for po in (copy / "locale").glob("*/LC_MESSAGES/*.po"):
+                    shutil.copyfile(po, base / po.relative_to(copy))
             stale = {
                 lang: messages(copy / "locale", lang) ^ messages(base / "locale", lang)
                 for lang in languages
             }
+        if not check:
+            call_command("compilemessages", locale=languages, verbosity=0)
+            self.stdout.write(
+                "Catalogues refreshed and compiled: " + ", ".join(languages)
+            )
+            return
         problems = [
             f"{lang}: {ctx + ' | ' if ctx else ''}{msgid!r} ({domain})"
             for lang, keys in stale.items()

@@ -7,13 +7,14 @@ from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import get_language_info, gettext_lazy
+from django.utils.translation import get_language_info, gettext, gettext_lazy
 
 from ... import access
 from ... import agreement as ag
 from ...agreement import reporting
 from ...instruments import Definition
 from ...models import Assessment, InstrumentVersion, Project
+from ...words import in_words
 from ..wording import MIXED, wording_for
 from .ratings import (
     Rating,
@@ -111,9 +112,11 @@ def _score_figures(
     if len(raters) == 2:
         first, second = zip(*matrix, strict=True) if matrix else ((), ())
         limits = ag.bland_altman(first, second)
+        # Slot names ("reviewer 1") are Phrases: said in the reader's words.
+        first_name, second_name = in_words(raters[:2], gettext)
         out["bland_altman"] = {
             **limits,
-            "difference": f"{raters[0]} \N{MINUS SIGN} {raters[1]}",
+            "difference": f"{first_name} \N{MINUS SIGN} {second_name}",
             **_sample("bland_altman", limits["n"], 2),
         }
     return out
@@ -173,14 +176,16 @@ def _leniency_row(reviewer: str, result: ag.Leniency) -> dict[str, Any]:
 
 
 def _clean(value: Any) -> Any:
-    """JSON has no NaN or infinity: undefined numbers become null."""
+    """JSON has no NaN or infinity: undefined numbers become null. The
+    agreement package's sentences (Phrases: notes, CI methods, caveats, the
+    methods sentence) are said in the reader's language."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
-    return value
+    return in_words(value, gettext)
 
 
 DESIGN_NOTES = {

@@ -199,7 +199,15 @@ def _columns(
         for study, rs in studies.items()
     }
     names, column = ag.rater_columns(design, keyed)
-    labels = [str(name[0]) if isinstance(name, tuple) else str(name) for name in names]
+    # Slot names stay Phrases ("reviewer 1"), said in the reader's words later.
+    labels = [
+        str(name[0])
+        if isinstance(name, tuple)
+        else name
+        if isinstance(name, str)
+        else str(name)
+        for name in names
+    ]
     return labels, lambda i, r: column(i, (r.reviewer, r.reviewer_id))
 
 

@@ -4,6 +4,10 @@ A published version is immutable: its rows are never written again, and its
 frozen ``definition`` is what every assessment made against it is scored with.
 Editing a published version means a new draft copied from it; a copy whose
 content differs publishes under a name of its own, marked "modified from".
+
+What these services say (ValidationError messages, LoadOutcome messages,
+Compare rows) is said in Phrases: English as text (so `load_instruments`
+prints English), translated by the admin page that shows it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ...instruments import (
 )
 from ...models import Condition, Instrument, InstrumentVersion, Item, Option, Section
 from ...models.instruments import VERSION_FIELDS
+from ...words import say as _
 from .compare import SCORING, WORDING, Difference, differences
 from .derivation import (
     Derivation,
@@ -71,12 +76,21 @@ class PublishedVersionError(ValidationError):
 
 
 def ensure_editable(version: InstrumentVersion) -> None:
-    if not version.is_editable:
-        raise PublishedVersionError(
-            f"{version_words(version)} is {version.get_status_display().lower()} "
-            "and cannot be changed; "
-            "make a new draft from it instead."
+    if version.is_editable:
+        return
+    if version.status == InstrumentVersion.Status.RETIRED:
+        said = _(
+            "%(version)s is retired and cannot be changed; make a new draft from "
+            "it instead.",
+            version=version_words(version),
         )
+    else:
+        said = _(
+            "%(version)s is published and cannot be changed; make a new draft "
+            "from it instead.",
+            version=version_words(version),
+        )
+    raise PublishedVersionError(said)
 
 
 def document_from_rows(version: InstrumentVersion) -> dict[str, Any]:
@@ -176,8 +190,10 @@ def publish_version(*, version: InstrumentVersion) -> InstrumentVersion:
     problems += naming_problems(version, derivation)
     if version.needs_check:
         problems.append(
-            "This version is marked as needing a check against the primary "
-            "publication; clear 'needs check' once it has been checked."
+            _(
+                "This version is marked as needing a check against the primary "
+                "publication; clear 'needs check' once it has been checked."
+            )
         )
     if problems:
         raise ValidationError(problems)
@@ -196,7 +212,12 @@ def publish_version(*, version: InstrumentVersion) -> InstrumentVersion:
 def retire_version(*, version: InstrumentVersion) -> InstrumentVersion:
     """Hide a published version from new projects; existing scores stay."""
     if version.status != InstrumentVersion.Status.PUBLISHED:
-        raise ValidationError(f"Only a published version can be retired ({version}).")
+        raise ValidationError(
+            _(
+                "Only a published version can be retired (%(version)s).",
+                version=str(version),
+            )
+        )
     version.status = InstrumentVersion.Status.RETIRED
     version.retired_at = timezone.now()
     version.save(update_fields=["status", "retired_at"])
@@ -211,7 +232,9 @@ def new_draft_from(
     if InstrumentVersion.objects.filter(
         instrument=version.instrument, version=new_version
     ).exists():
-        raise ValidationError(f"{version.instrument.code}-{new_version} exists.")
+        raise ValidationError(
+            _("%(key)s exists.", key=f"{version.instrument.code}-{new_version}")
+        )
     doc = version.definition or document_from_rows(version)
     draft = InstrumentVersion.objects.create(
         instrument=version.instrument,
@@ -280,7 +303,7 @@ def load_definition(doc: dict[str, Any]) -> LoadOutcome:
     key = f"{doc.get('code')}-{doc.get('version')}"
     if problems:
         return LoadOutcome(key, "error", problems)
-    instrument, _ = Instrument.objects.get_or_create(
+    instrument, _created = Instrument.objects.get_or_create(
         code=doc["code"], defaults={"name": doc["name"]}
     )
     version = (
@@ -318,7 +341,12 @@ def _reload_draft(version: InstrumentVersion, doc: dict[str, Any]) -> LoadOutcom
         return LoadOutcome(
             version.key,
             "kept-edited",
-            [f"{version.key} is a draft edited in the database; left as it is."],
+            [
+                _(
+                    "%(key)s is a draft edited in the database; left as it is.",
+                    key=version.key,
+                )
+            ],
         )
     if _same_content(document_from_rows(version), doc):
         if doc.get("status") == "published":
@@ -356,26 +384,37 @@ def _reload_published(version: InstrumentVersion, doc: dict[str, Any]) -> LoadOu
     incoming = parse_definition(doc)
     differences = stored.scoring_differences(incoming)
     if differences:
-        return LoadOutcome(
-            version.key,
-            "error",
-            [
-                f"{version.key} is {version.status}; the file differs in scoring "
-                "(publish a new version instead):",
-                *differences,
-            ],
-        )
+        if version.status == InstrumentVersion.Status.RETIRED:
+            said = _(
+                "%(key)s is retired; the file differs in scoring (publish a new "
+                "version instead):",
+                key=version.key,
+            )
+        else:
+            said = _(
+                "%(key)s is published; the file differs in scoring (publish a new "
+                "version instead):",
+                key=version.key,
+            )
+        return LoadOutcome(version.key, "error", [said, *differences])
     if int(doc.get("revision", 1)) <= version.revision:
         if not _same_content(version.definition or {}, doc):
             return LoadOutcome(
                 version.key,
                 "unchanged",
-                [f"{version.key}: wording differs but the revision was not raised."],
+                [
+                    _(
+                        "%(key)s: wording differs but the revision was not raised.",
+                        key=version.key,
+                    )
+                ],
             )
         return LoadOutcome(version.key, "unchanged")
     _apply_wording(version, doc)
     return LoadOutcome(
-        version.key, "reworded", [f"wording revision {version.revision}"]
+        version.key,
+        "reworded",
+        [_("wording revision %(revision)s", revision=version.revision)],
     )
 
 

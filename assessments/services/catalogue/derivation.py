@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 
 from ...instruments import Definition, DefinitionError
 from ...models import InstrumentVersion
+from ...words import say as _
 from .compare import Difference, differences
 
 VERSION_WORD = re.compile(r"v?\d+(?:\.\d+)*")
@@ -24,13 +25,20 @@ def readable_definition(version: InstrumentVersion) -> Definition:
     """What a version scores with: frozen, or a draft's rows (`document_from_rows`).
 
     A draft whose rows do not make a valid definition yet is a ValidationError
-    listing why, for the page to show instead of failing.
+    listing why (in Phrases), for the page to show instead of failing.
     """
     try:
         return version.as_definition()
     except DefinitionError as exc:
         raise ValidationError(
-            [f"{version_words(version)} is not complete yet: {p}" for p in exc.problems]
+            [
+                _(
+                    "%(version)s is not complete yet: %(problem)s",
+                    version=version_words(version),
+                    problem=p,
+                )
+                for p in exc.problems
+            ]
         ) from exc
 
 
@@ -63,14 +71,17 @@ class Derivation:
         return named(frozen.short_name or frozen.name, frozen.version)
 
     def summary(self) -> str:
-        scoring = sum(1 for c in self.changes if c.is_scoring)
-        wording = len(self.changes) - scoring
-        parts = [
-            f"{n} {noun} difference{'s' if n != 1 else ''}"
-            for n, noun in ((scoring, "scoring"), (wording, "wording"))
-            if n
-        ]
-        return " and ".join(parts)
+        """Where the copy differs, to follow "differs": "in scoring and wording".
+
+        Counts are left to Compare: a Phrase has no plural forms.
+        """
+        scoring = any(c.is_scoring for c in self.changes)
+        wording = any(not c.is_scoring for c in self.changes)
+        if scoring and wording:
+            return _("in scoring and wording")
+        if scoring:
+            return _("in scoring")
+        return _("in wording") if wording else ""
 
 
 def ancestors(version: InstrumentVersion) -> list[InstrumentVersion]:
@@ -113,16 +124,29 @@ def naming_problems(version: InstrumentVersion, derivation: Derivation) -> list[
         for text in (ancestor.name, ancestor.short_name)
         if bare_name(text)
     }
-    fields = (("Name", version.name), ("Short name", version.short_name))
-    clashes = [(title, value) for title, value in fields if bare_name(value) in taken]
-    if not clashes:
+    name, short = (bare_name(v) in taken for v in (version.name, version.short_name))
+    if name and short:
+        now = _(
+            "Name (now “%(name)s”) and Short name (now “%(short_name)s”)",
+            name=version.name,
+            short_name=version.short_name,
+        )
+    elif name:
+        now = _("Name (now “%(name)s”)", name=version.name)
+    elif short:
+        now = _("Short name (now “%(short_name)s”)", short_name=version.short_name)
+    else:
         return []
-    now = " and ".join(f"{title} (now “{value}”)" for title, value in clashes)
     return [
-        f"This draft has {derivation.summary()} from {words} (see Compare), so "
-        f"it cannot be published under {words}'s name: change {now} to a name "
-        f"of its own, not only a new number. It will be shown as “modified from "
-        f"{words}”."
+        _(
+            "This draft differs from %(original)s %(changes)s (see Compare), so it "
+            "cannot be published under %(original)s's name: change %(fields)s to a "
+            "name of its own, not only a new number. It will be shown as "
+            "“modified from %(original)s”.",
+            original=words,
+            changes=derivation.summary(),
+            fields=now,
+        )
     ]
 
 
