@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..words import say as _
+
 if TYPE_CHECKING:  # types only: `validation` imports this module, below `definition`
     from .definition import Definition
 
@@ -83,10 +85,22 @@ def prefill_problems(doc: Mapping[str, Any]) -> list[str]:
         where = f"params/prefill/{index}"
         condition = conditions.get(rule["condition"])
         if condition is None:
-            problems.append(f"{where}: unknown condition '{rule['condition']}'")
+            problems.append(
+                _(
+                    "%(where)s: unknown condition '%(code)s'",
+                    where=where,
+                    code=rule["condition"],
+                )
+            )
             continue
         if rule["condition"] in seen:
-            problems.append(f"{where}: condition '{rule['condition']}' twice")
+            problems.append(
+                _(
+                    "%(where)s: condition '%(code)s' twice",
+                    where=where,
+                    code=rule["condition"],
+                )
+            )
         seen.add(rule["condition"])
         codes = {o["code"] for o in condition["options"]}
         problems += _alias_problems(where, rule["aliases"], codes)
@@ -96,17 +110,29 @@ def prefill_problems(doc: Mapping[str, Any]) -> list[str]:
 def _alias_problems(
     where: str, aliases: Mapping[str, Sequence[str]], codes: set[str]
 ) -> list[str]:
-    problems = [
-        f"{where}: condition has no option '{code}'"
+    problems: list[str] = [
+        _("%(where)s: condition has no option '%(code)s'", where=where, code=code)
         for code in aliases
         if code not in codes
     ]
     owner: dict[str, str] = {}
     for text, option in _alias_pairs(aliases):
         if not text:
-            problems.append(f"{where}: an alias of '{option}' has no letters or digits")
+            problems.append(
+                _(
+                    "%(where)s: an alias of '%(option)s' has no letters or digits",
+                    where=where,
+                    option=option,
+                )
+            )
         elif owner.setdefault(text, option) != option:
             problems.append(
-                f"{where}: '{text}' names both '{owner[text]}' and '{option}'"
+                _(
+                    "%(where)s: '%(text)s' names both '%(first)s' and '%(second)s'",
+                    where=where,
+                    text=text,
+                    first=owner[text],
+                    second=option,
+                )
             )
     return problems
