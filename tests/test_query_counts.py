@@ -103,3 +103,25 @@ def test_the_report_appendix_reads_the_answers_in_one_query(
     with django_assert_num_queries(3):
         rows = appendix(big["project"], version, lead)
     assert len(rows) == n
+
+
+def test_an_autosave_costs_the_same_few_statements_in_any_project(
+    big: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    grow(big["project"], 50, big["reviewers"])
+    reviewer = Client(HTTP_X_REQUESTED_WITH="fetch")
+    reviewer.force_login(big["reviewers"][0])
+    assessment = Assessment.objects.filter(reviewer=big["reviewers"][0]).first()
+    url = f"/a/{assessment.uuid}/answer"
+    first = reviewer.post(url, {"item": "2", "choices": "yes", "seen": "0"})
+    assert first.status_code == 200
+    seen = first.json()["revision"]
+    # session, user, savepoint, the access check with the row lock, the
+    # answers, the answer's update and its history row, the score, release
+    with django_assert_num_queries(9):
+        again = reviewer.post(
+            url, {"item": "2", "choices": "no", "seen": str(seen), "evidence": "p. 4"}
+        )
+    assert again.status_code == 200
+    assert again.json()["saved"] is True
+    assert again.json()["revision"] == seen + 1

@@ -67,6 +67,7 @@ class HistoryCopy:
 
     def __init__(self, model: type[Model]) -> None:
         self.model = model
+        self._model: Any = None
         self._local = threading.local()
 
     def record(
@@ -80,8 +81,7 @@ class HistoryCopy:
         using: str = DEFAULT_DB_ALIAS,
     ) -> None:
         connection = connections[using]
-        history = self.model.history.model  # type: ignore[attr-defined]
-        date = history._meta.get_field("history_date")
+        date = self._history()._meta.get_field("history_date")
         params = [
             date.get_db_prep_save(when, connection),
             reason,
@@ -92,12 +92,19 @@ class HistoryCopy:
         with connection.cursor() as cursor:
             cursor.execute(self._sql(using), params)
 
+    def _history(self) -> Any:
+        # simple-history's `Model.history` builds a manager class on every
+        # access; the historical model behind it is fixed.
+        if self._model is None:
+            self._model = self.model.history.model  # type: ignore[attr-defined]
+        return self._model
+
     def _sql(self, using: str) -> str:
         cache: dict[str, str] = self._local.__dict__.setdefault("sql", {})
         if using not in cache:
             quote = connections[using].ops.quote_name
             meta = self.model._meta
-            history = self.model.history.model._meta  # type: ignore[attr-defined]
+            history = self._history()._meta
             names = {f.attname for f in history.concrete_fields}
             tracked = [f for f in meta.concrete_fields if f.attname in names]
             targets = [quote(history.get_field(f.name).column) for f in tracked]
