@@ -301,3 +301,24 @@ def test_rqs2_hcr_only_answers_are_ignored_for_deep_learning() -> None:
     assert "6" in result.na
     assert "6" not in result.missing
     assert result.items["6"].value == ("yes",)
+
+
+def test_scoring_the_same_answers_again_gives_the_same_score_and_a_change_counts() -> (
+    None
+):
+    # Scores are remembered per process (most autosaves change only evidence
+    # text); a remembered score must never stand in for a changed answer or a
+    # changed definition.
+    definition = rqs()
+    first = score(definition, baseline(i11=("yes",)))
+    assert first.total == 7 + 3 - 5
+    assert score(definition, {**baseline(), "11": "yes"}) is first  # a bare string
+    assert score(definition, baseline(i11=("no",))).total == 3 - 5
+    document = load_definition_file(bundled_definitions_dir() / "rqs-1.0.yaml")
+    item_11 = next(
+        i for s in document["sections"] for i in s["items"] if i["code"] == "11"
+    )
+    item_11["options"][1]["points"] = 6  # an edited copy of the instrument
+    edited = parse_definition(document)
+    assert score(edited, baseline(i11=("yes",))).total == 6 + 3 - 5
+    assert score(definition, baseline(i11=("yes",))) is first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -15,20 +16,29 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, selectors
 from ..access import Action
 from ..forms import ReasonForm
-from ..instruments import Result
+from ..instruments import Definition, Result
+from ..instruments.memo import Identity
+from ..instruments.result import as_submitted
+from ..instruments.translations import Translation
 from ..models import Answer, Assessment, AuditEvent
 from ..renderers.exports import neutralise
 from ..selectors.quote_history import quote_text
-from ..selectors.wording import ENGLISH, wording_for
+from ..selectors.wording import ENGLISH, Wording, wording_for
 from ..services import answering, quotes
 from .errors import lockout_json
-from .formview import build_form_context, points_text, problem_texts, score_context
+from .formview import (
+    build_form_context,
+    points_text,
+    problem_texts,
+    score_view,
+)
 from .scorepanel import score_panel
 from .two_factor import second_factor, signed_in
 
@@ -167,23 +177,54 @@ def _saved_json(
     request: HttpRequest, assessment: Assessment, answer: Answer, result: Result
 ) -> dict[str, Any]:
     wording = wording_for(assessment.version)
+    if assessment.is_locked:
+        # Shown with the percentage and band it was submitted with.
+        shown = _score_json(as_submitted(result, assessment.result), wording)
+    else:
+        shown = _remembered_score_json(
+            Identity(result),
+            Identity(wording.definition),
+            Identity(wording.english),
+            Identity(wording.translation),
+            get_language(),
+        )
     return {
         "saved": True,
         "item": answer.item_code,
         "revision": answer.revision,
         "quotes": answer.quotes,
-        "score_html": score_panel(
-            score_context(assessment, wording.definition, result, wording)
-        ),
+        **shown,
+        "status": assessment.get_status_display(),
+        "session_expires": _session_expiry(request),
+    }
+
+
+def _score_json(result: Result, wording: Wording) -> dict[str, Any]:
+    return {
+        "score_html": score_panel(score_view(wording.definition, result, wording)),
         # Conditions that no longer apply (METRICS C2 once C1 is no) hide too.
         "na": sorted(result.na_codes),
         "missing": list(result.missing),
         "problems": problem_texts(result, wording.definition),
         "points": {code: points_text(r.points) for code, r in result.items.items()},
         "complete": result.complete,
-        "status": assessment.get_status_display(),
-        "session_expires": _session_expiry(request),
     }
+
+
+# One entry per reviewer at work in this process, give or take.
+@lru_cache(maxsize=256)
+def _remembered_score_json(
+    result: Identity[Result],
+    definition: Identity[Definition],
+    english: Identity[Definition],
+    translation: Identity[Translation | None],
+    language: str,
+) -> dict[str, Any]:
+    """The same result in the same words and language is the same panel: the
+    scores are remembered (instruments.engine), so an autosave that changed
+    only evidence text reuses the panel of the save before it."""
+    wording = Wording(definition.value, english.value, translation.value)
+    return _score_json(result.value, wording)
 
 
 @require_POST

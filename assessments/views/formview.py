@@ -382,12 +382,18 @@ def score_context(
     if assessment.is_locked:
         # Shown with the percentage and band it was submitted with.
         result = as_submitted(result, assessment.result)
+    return {"assessment": assessment, **score_view(definition, result, wording)}
+
+
+def score_view(
+    definition: Definition, result: Result, wording: Wording | None = None
+) -> dict[str, Any]:
+    """What the score panel shows of `result`, in the reader's words."""
     if wording is not None:
         # Results name bands and subtotals in English; the reader sees theirs.
         result = wording.result(result)
     risk, applicability = aspect_headings(definition)
     return {
-        "assessment": assessment,
         "definition": definition,
         "result": result,
         "n_missing": len(result.missing),
