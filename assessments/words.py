@@ -18,6 +18,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 Gettext = Callable[[str], str]
+# The floor's other words come through such a hook (the name `_` at the call,
+# so the translators' tools find them): callers above pass Django's gettext
+# for the reader's language; the default keeps the English source text.
+Words = Gettext
+
+
+def same(text: str) -> str:
+    """The default hook: the English source text as it is."""
+    return text
+
+
+def gettext_noop(text: str) -> str:
+    """Marks an English text for the translators' tools; it is translated
+    where it is shown (through the `Words` hook)."""
+    return text
 
 
 class Phrase(str):

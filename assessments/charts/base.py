@@ -30,22 +30,9 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
+from ..words import Words, gettext_noop, same
+
 logger = logging.getLogger(__name__)
-
-# The words a chart draws come through a `Words` hook, so the floor needs no
-# Django: callers pass `gettext` for the reader's language, the default keeps
-# the English source text.
-Words = Callable[[str], str]
-
-
-def same(text: str) -> str:
-    """The default hook: the English source text as it is."""
-    return text
-
-
-def gettext_noop(text: str) -> str:
-    """Marks a module-level English text for the translators; translate at use."""
-    return text
 
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from .base import Chart, Table, Words, gettext_noop, render_chart, same
+from ..words import Words, gettext_noop, same
+from .base import Chart, Table, render_chart
 
 # English source texts; translated where they are drawn (`_(ASSESSED)`).
 ASSESSED = gettext_noop("Reports assessed for eligibility")

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..words import Words, same
 from .definition import Condition, Definition, Item
-from .vocabulary import NA, Words, same
+from .vocabulary import NA
 
 # Why a choice is refused (ChoiceProblem.rule).
 UNKNOWN_ENTRY = "unknown_entry"  # the code is neither an item nor a condition

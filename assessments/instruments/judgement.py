@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from ..words import Words, gettext_noop, same
 from .definition import Definition, Item
 from .result import ANSWERED, Override, Problem, Result, Sheet, build_result
-from .vocabulary import STANDARD_OPTIONS, Words, gettext_noop, same
+from .vocabulary import STANDARD_OPTIONS
 
 ASPECTS = ("risk_of_bias", "applicability")
 ASPECT_LABELS = {

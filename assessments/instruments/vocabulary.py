@@ -6,25 +6,11 @@ the one error that reading, validating and parsing a definition all raise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-# Sentences for people come through a `Words` hook (the name `_` at the call,
-# so the translators' tools find them): callers above pass Django's gettext
-# for the reader's language; the default keeps the English source text.
-Words = Callable[[str], str]
-
-
-def same(text: str) -> str:
-    return text
-
-
-def gettext_noop(text: str) -> str:
-    """Marks an English text for the translators' tools; it is translated
-    where it is shown (through the `Words` hook)."""
-    return text
-
+from ..words import gettext_noop
 
 KINDS = ("points", "weighted", "checklist", "judgement")
 NA = "na"
