@@ -38,4 +38,5 @@ USER rqs
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:${PORT}/healthz || exit 1
-CMD ["sh", "-c", "gunicorn rqs.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_WORKERS:-3} --timeout 60 --access-logfile -"]
+# Threads: a save waits on PostgreSQL longer than it computes (docs/scaling.md).
+CMD ["sh", "-c", "gunicorn rqs.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_WORKERS:-2} --threads ${WEB_THREADS:-4} --timeout 60 --access-logfile -"]

@@ -36,6 +36,8 @@ _spec.loader.exec_module(render)
 # Variables of .env.example that the cluster deliberately does not set.
 NOT_IN_CLUSTER = {
     "BENCH_ENDPOINTS": "routes a benchmark endpoint; never set in production",
+    "WEB_WORKERS": "the Dockerfile's default command; the web pods pass --workers",
+    "WEB_THREADS": "the Dockerfile's default command; the web pods pass --threads",
 }
 SECRET = {
     "SECRET_KEY",
