@@ -16,6 +16,7 @@ from functools import lru_cache
 from django.utils.translation import get_language
 
 from ..instruments import Definition, Result
+from ..instruments.memo import Identity
 from ..instruments.translation_files import load_translation
 from ..instruments.translations import Translation, TranslationError
 from ..models import InstrumentVersion
@@ -100,21 +101,17 @@ def bundled_translation(key: str, language: str) -> Translation | None:
         return None
 
 
-# (id of the English definition, language) -> (English, translated). Definitions
-# are cached per version by the model, so this holds one entry per version and
-# language; the English is kept in the value so its id is never reused.
-_APPLIED: dict[tuple[int, str], tuple[Definition, Definition]] = {}
-
-
 def _applied(translation: Translation, english: Definition) -> Definition:
-    key = (id(english), translation.language)
-    hit = _APPLIED.get(key)
-    if hit is None or hit[0] is not english:
-        if len(_APPLIED) > 512:
-            _APPLIED.clear()
-        hit = (english, translation.apply(english))
-        _APPLIED[key] = hit
-    return hit[1]
+    return _translated(Identity(translation), Identity(english))
+
+
+# Definitions are cached per version by the model and translations per file,
+# so this holds one entry per version and language.
+@lru_cache(maxsize=512)
+def _translated(
+    translation: Identity[Translation], english: Identity[Definition]
+) -> Definition:
+    return translation.value.apply(english.value)
 
 
 def chosen_split(value: str) -> str:

@@ -92,16 +92,21 @@ def _four(value: Decimal | None) -> Decimal | None:
     return None if value is None else round(value, 4)
 
 
+# The Assessment columns that cache the engine's result.
+CACHED_RESULT_FIELDS = ("total", "maximum", "percent", "band", "complete", "result")
+
+
 def cached_result_fields(result: Result) -> dict[str, Any]:
     """The engine's result as the Assessment row caches it."""
-    return {
-        "total": _four(result.total),
-        "maximum": _four(result.maximum),
-        "percent": _four(result.percent),
-        "band": result.band or "",
-        "complete": result.complete,
-        "result": result.as_dict(),
-    }
+    values = (
+        _four(result.total),
+        _four(result.maximum),
+        _four(result.percent),
+        result.band or "",
+        result.complete,
+        result.as_dict(),
+    )
+    return dict(zip(CACHED_RESULT_FIELDS, values, strict=True))
 
 
 def store_result(assessment: Assessment, result: Result) -> list[str]:
@@ -350,18 +355,7 @@ _ANSWER_UPDATE = RowUpdate(
 )
 _ANSWER_HISTORY = HistoryCopy(Answer)
 _SCORE_UPDATE = RowUpdate(
-    Assessment,
-    (
-        "revision",
-        "updated_at",
-        "total",
-        "maximum",
-        "percent",
-        "band",
-        "complete",
-        "result",
-        "wording_language",
-    ),
+    Assessment, ("revision", "updated_at", *CACHED_RESULT_FIELDS, "wording_language")
 )
 
 

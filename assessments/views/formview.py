@@ -321,9 +321,9 @@ def _item_view(
     answers: dict[str, Answer],
     result: Result,
     is_condition: bool,
-    paper: dict[str, Any] | None = None,
-    english: Any = None,
-    problems: dict[str, str] | None = None,
+    paper: dict[str, Any] | None,
+    english: Any,
+    problems: dict[str, str],
 ) -> ItemView:
     paper = paper or {"paper": None, "findings": {}}
     english = english or entry
@@ -355,7 +355,7 @@ def _item_view(
         answer=answer,
         na=result.is_na(entry.code),
         missing=entry.code in result.missing,
-        problem=(problems or {}).get(entry.code, ""),
+        problem=problems.get(entry.code, ""),
         points=points_text(item_result.points) if item_result else "",
         weight="" if weight is None else _("weight %(weight)s") % {"weight": weight},
         is_condition=is_condition,
