@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -67,7 +68,6 @@ class HistoryCopy:
 
     def __init__(self, model: type[Model]) -> None:
         self.model = model
-        self._model: Any = None
         self._local = threading.local()
 
     def record(
@@ -81,7 +81,7 @@ class HistoryCopy:
         using: str = DEFAULT_DB_ALIAS,
     ) -> None:
         connection = connections[using]
-        date = self._history()._meta.get_field("history_date")
+        date = self._history._meta.get_field("history_date")
         params = [
             date.get_db_prep_save(when, connection),
             reason,
@@ -92,19 +92,19 @@ class HistoryCopy:
         with connection.cursor() as cursor:
             cursor.execute(self._sql(using), params)
 
+    @cached_property
     def _history(self) -> Any:
         # simple-history's `Model.history` builds a manager class on every
-        # access; the historical model behind it is fixed.
-        if self._model is None:
-            self._model = self.model.history.model  # type: ignore[attr-defined]
-        return self._model
+        # access; the historical model behind it is fixed. Looked up on first
+        # use: simple-history attaches it once the apps are ready.
+        return self.model.history.model  # type: ignore[attr-defined]
 
     def _sql(self, using: str) -> str:
         cache: dict[str, str] = self._local.__dict__.setdefault("sql", {})
         if using not in cache:
             quote = connections[using].ops.quote_name
             meta = self.model._meta
-            history = self._history()._meta
+            history = self._history._meta
             names = {f.attname for f in history.concrete_fields}
             tracked = [f for f in meta.concrete_fields if f.attname in names]
             targets = [quote(history.get_field(f.name).column) for f in tracked]

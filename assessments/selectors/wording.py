@@ -82,7 +82,8 @@ def wording_for(version: InstrumentVersion, language: str | None = None) -> Word
     translation = bundled_translation(english.key, code)
     if translation is None or not translation.fits(english):
         return Wording(english, english, None)
-    return Wording(_applied(translation, english), english, translation)
+    applied = _translated(Identity(translation), Identity(english))
+    return Wording(applied, english, translation)
 
 
 def shown_language(version: InstrumentVersion, language: str | None = None) -> str:
@@ -99,10 +100,6 @@ def bundled_translation(key: str, language: str) -> Translation | None:
         # A broken file must not stop anyone scoring: the English is shown.
         log.error("The %s wording of %s is not used: %s", language, key, exc)
         return None
-
-
-def _applied(translation: Translation, english: Definition) -> Definition:
-    return _translated(Identity(translation), Identity(english))
 
 
 # Definitions are cached per version by the model and translations per file,
